@@ -1,0 +1,40 @@
+//! Lesson 01: two threads compute the square and the cube of a number, and the
+//! main thread joins both before it prints its last line.
+//!
+//! Try it:
+//!
+//! ```text
+//! cargo run --example 01_threads
+//! cargo run --example 01_threads -- --number 7
+//! ```
+//!
+//! The output is the same on every run: each thread *returns* its result
+//! through its `JoinHandle` and only the main thread prints.
+
+use clap::Parser;
+use lessons::{cli, threads};
+
+/// Compute a square and a cube on two threads.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The number to square and cube.
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true)]
+    number: i64,
+
+    /// Use `thread::scope` instead of `thread::spawn` (same output).
+    #[arg(long)]
+    scoped: bool,
+}
+
+fn main() {
+    let args: Args = cli::parse();
+    let results = if args.scoped {
+        threads::with_scope(&args.number)
+    } else {
+        threads::with_spawn(args.number)
+    };
+    for line in threads::report(args.number, results) {
+        println!("{line}");
+    }
+}

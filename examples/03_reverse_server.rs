@@ -1,0 +1,43 @@
+//! Lesson 03: a server that answers every line with the line reversed, with
+//! one thread per client, so any number of clients are served at once.
+//!
+//! ```text
+//! cargo run --example 03_reverse_server
+//! cargo run --example 03_reverse_client              # in another terminal
+//! nc 127.0.0.1 2002                                  # or type lines yourself
+//! ```
+//!
+//! The protocol is lines of UTF-8 text ending in `\n` (`\r\n` works too, so
+//! `telnet 127.0.0.1 2002` works). Try `--raw` to get the original's
+//! behaviour back, then send `héllo` and watch it come back scrambled.
+
+use clap::Parser;
+use lessons::{cli, framing, reverse};
+use std::process::ExitCode;
+
+/// Reverse server: answers each line with the line reversed by characters.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1:2002", help = cli::LISTEN_HELP)]
+    addr: String,
+
+    /// The longest line accepted, in bytes. A longer one gets an error and the
+    /// connection is closed.
+    #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES")]
+    max_line: usize,
+
+    /// Behave like the original: reverse the bytes of each `read` as if it
+    /// were one whole message (wrong, on purpose, for the lesson).
+    #[arg(long)]
+    raw: bool,
+}
+
+fn main() -> ExitCode {
+    let args: Args = cli::parse();
+    let config = reverse::Config {
+        max_line: args.max_line,
+        raw: args.raw,
+    };
+    cli::exit_code(cli::listen(&args.addr).and_then(|listener| reverse::serve(&listener, config)))
+}

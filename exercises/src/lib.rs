@@ -1,0 +1,2 @@
+//! Placeholder: the exercises are added by the exercises issue.
+#![forbid(unsafe_code)]

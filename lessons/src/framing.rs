@@ -1,0 +1,179 @@
+//! Line framing: turning a TCP byte stream into lines, with a length limit.
+//!
+//! TCP delivers a stream of bytes, not messages. One `read` may return half a
+//! line, or three lines and the start of a fourth, and a multi-byte UTF-8
+//! character may be cut between two reads. So a line protocol needs a
+//! *framer*: something that collects bytes until the `\n` and only then hands
+//! the line over. `BufRead::read_until` does exactly that, but on its own it
+//! would keep growing its buffer for a client that never sends a newline.
+//! [`read_line`] adds the missing limit with `Read::take`.
+
+use std::fmt;
+use std::io::{self, BufRead, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+/// The default longest line the servers accept: 64 KiB.
+pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
+
+/// Why [`read_line`] could not hand over a line.
+#[derive(Debug)]
+pub enum LineError {
+    /// The line was longer than the limit. Its start has been consumed and the
+    /// rest is still unread, so the stream is out of step: close it.
+    TooLong { max: usize },
+    /// The whole line arrived but is not UTF-8. It has been consumed, so the
+    /// next call reads the next line.
+    NotUtf8,
+    /// The connection failed (reset, timed out, ...).
+    Io(io::Error),
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineError::TooLong { max } => write!(f, "line longer than {max} bytes"),
+            LineError::NotUtf8 => write!(f, "line is not valid UTF-8"),
+            LineError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for LineError {}
+
+impl From<io::Error> for LineError {
+    fn from(e: io::Error) -> Self {
+        LineError::Io(e)
+    }
+}
+
+// ANCHOR: read_line
+/// Reads one line of at most `max` bytes (not counting the `\n`, and a `\r`
+/// before it is removed too, so telnet's `\r\n` works).
+///
+/// Returns `Ok(None)` at end of stream. A last line without a newline is
+/// still returned, as `BufRead::lines` does.
+pub fn read_line<R: BufRead>(reader: &mut R, max: usize) -> Result<Option<String>, LineError> {
+    let mut line = Vec::new();
+    // `take` stops `read_until` after max + 1 bytes (the line and its `\n`,
+    // where a `\r` counts as part of the line), so memory stays bounded
+    // however much a client sends without a newline.
+    let limit = max as u64 + 1;
+    let n = reader.by_ref().take(limit).read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    } else if n as u64 == limit {
+        return Err(LineError::TooLong { max });
+    }
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| LineError::NotUtf8)
+}
+// ANCHOR_END: read_line
+
+// ANCHOR: say_and_close
+/// Sends a last line (an error, usually) and closes the connection so that
+/// the client really gets to read it.
+///
+/// Closing a socket while the client's unread bytes are still in our receive
+/// buffer makes the system send a reset (RST), and a reset can destroy our
+/// last line before the client reads it. So: half-close our side, then read
+/// and discard what the client is still sending, for at most a second and
+/// a few megabytes, before closing for good.
+pub fn say_and_close(mut stream: &TcpStream, line: &str) {
+    // The client may be gone already; there is nobody left to tell then.
+    let _ = stream.write_all(format!("{line}\n").as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut budget: usize = 4 * 1024 * 1024;
+    let mut scratch = [0u8; 8192];
+    while budget > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => budget = budget.saturating_sub(n),
+        }
+    }
+}
+// ANCHOR_END: say_and_close
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    fn all_lines(input: &[u8], max: usize) -> Vec<Result<String, String>> {
+        let mut reader = input;
+        let mut out = Vec::new();
+        loop {
+            match read_line(&mut reader, max) {
+                Ok(None) => return out,
+                Ok(Some(line)) => out.push(Ok(line)),
+                Err(e @ LineError::TooLong { .. }) => {
+                    out.push(Err(e.to_string()));
+                    return out;
+                }
+                Err(e) => out.push(Err(e.to_string())),
+            }
+        }
+    }
+
+    #[rstest]
+    #[case::one_line(b"hello\n", &["hello"])]
+    #[case::two_lines_in_one_read(b"a\nb\n", &["a", "b"])]
+    #[case::crlf_from_telnet(b"hello\r\n", &["hello"])]
+    #[case::empty_line(b"\n", &[""])]
+    #[case::last_line_without_newline(b"a\nb", &["a", "b"])]
+    #[case::accents(b"h\xc3\xa9llo\n", &["h\u{e9}llo"])]
+    fn splits_a_stream_into_lines(#[case] input: &[u8], #[case] expected: &[&str]) {
+        let expected: Vec<Result<String, String>> =
+            expected.iter().map(|s| Ok(s.to_string())).collect();
+        assert_eq!(all_lines(input, 100), expected);
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_accepted() {
+        assert_eq!(all_lines(b"12345\n", 5), vec![Ok("12345".to_string())]);
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_an_error_and_ends_reading() {
+        assert_eq!(
+            all_lines(b"123456\nnext\n", 5),
+            vec![Err("line longer than 5 bytes".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_huge_line_without_newline_reads_only_the_limit() {
+        let input = vec![b'x'; 10 * 1024 * 1024];
+        let mut reader = &input[..];
+        assert!(matches!(
+            read_line(&mut reader, 1024),
+            Err(LineError::TooLong { max: 1024 })
+        ));
+        // Only max + 1 bytes were taken from the stream.
+        assert_eq!(reader.len(), input.len() - 1025);
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_and_the_next_line_still_reads() {
+        assert_eq!(
+            all_lines(b"\xff\xfe\nok\n", 100),
+            vec![
+                Err("line is not valid UTF-8".to_string()),
+                Ok("ok".to_string())
+            ]
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! The code of every lesson of the course, one module per lesson.
+//!
+//! The runnable programs in `examples/` are thin command-line wrappers around
+//! these modules, so the tests and the book use exactly the code you run.
+//!
+//! | lesson | module | teaches |
+//! |---|---|---|
+//! | 01 | [`threads`] | `thread::spawn`, `move`, `JoinHandle`, `thread::scope` |
+//! | 02 | [`echo`] | one client at a time, `io::copy`, half-close |
+//! | 03 | [`reverse`] | a thread per client, line framing, UTF-8 |
+//!
+//! Two helpers are shared by every lesson: [`framing`] reads one line with a
+//! length limit, and [`cli`] turns errors into one readable line.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod echo;
+pub mod framing;
+pub mod reverse;
+pub mod threads;

@@ -1,0 +1,207 @@
+//! Lesson 03: a server that answers each line with the line reversed, with a
+//! thread for every client, and a client that asks again and again.
+//!
+//! Two defects of the original are fixed here. It treated each `recv()` as
+//! one message, but TCP is a byte stream: the server now frames lines with
+//! [`framing::read_line`]. And it reversed *bytes*, which scrambles any
+//! character that takes more than one byte in UTF-8: the server now reverses
+//! characters. `--raw` brings the original behaviour back so you can watch
+//! it fail.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use crate::cli;
+use crate::framing::{self, LineError};
+
+/// How the server treats what a client sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// The longest line accepted, in bytes.
+    pub max_line: usize,
+    /// Reproduce the original: reverse the bytes of whatever one `read` returned.
+    pub raw: bool,
+}
+
+// ANCHOR: reverse
+/// The line reversed by characters: "héllo" becomes "olléh".
+pub fn reverse_chars(line: &str) -> String {
+    line.chars().rev().collect()
+}
+// ANCHOR_END: reverse
+
+// ANCHOR: serve_lines
+/// Answers every line of one client until it disconnects.
+pub fn serve_lines(stream: TcpStream, max_line: usize) -> io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = &stream;
+    loop {
+        match framing::read_line(&mut reader, max_line) {
+            Ok(Some(line)) => {
+                // One `write_all` per reply: the reply and its newline leave
+                // in one piece, and `write_all` retries partial writes.
+                let reply = reverse_chars(&line) + "\n";
+                writer.write_all(reply.as_bytes())?;
+            }
+            Ok(None) => return Ok(()),
+            // The bad line has been consumed, so the connection can go on.
+            Err(LineError::NotUtf8) => writer.write_all(b"error: line is not valid UTF-8\n")?,
+            Err(e @ LineError::TooLong { .. }) => {
+                // We cannot find the start of the next line without reading
+                // the rest of this one, which may never end: give up.
+                framing::say_and_close(&stream, &format!("error: {e}; closing the connection"));
+                return Ok(());
+            }
+            Err(LineError::Io(e)) => return Err(e),
+        }
+    }
+}
+// ANCHOR_END: serve_lines
+
+// ANCHOR: serve_raw
+/// The original's way, kept to show what goes wrong: every `read` is taken
+/// as one whole message and its bytes are reversed.
+pub fn serve_raw(mut stream: TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf[..n].reverse();
+        stream.write_all(&buf[..n])?;
+    }
+}
+// ANCHOR_END: serve_raw
+
+// ANCHOR: accept_loop
+/// Accepts clients forever and serves each on a thread of its own, so a
+/// slow or idle client never holds up the others.
+pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                continue;
+            }
+        };
+        let peer = match stream.peer_addr() {
+            Ok(peer) => peer.to_string(),
+            Err(_) => continue, // gone before we could look at it
+        };
+        println!("client {peer} connected");
+        // `thread::Builder` instead of `thread::spawn`: spawning can fail
+        // (too many threads), and `spawn` would panic and take the whole
+        // server down. Here only the new client is turned away.
+        let spawned = thread::Builder::new()
+            .name(format!("client {peer}"))
+            .spawn({
+                let peer = peer.clone();
+                move || {
+                    let result = if config.raw {
+                        serve_raw(stream)
+                    } else {
+                        serve_lines(stream, config.max_line)
+                    };
+                    match result {
+                        Ok(()) => println!("client {peer} disconnected"),
+                        Err(e) => println!("client {peer} disconnected: {e}"),
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("client {peer} refused: cannot start a thread: {e}");
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: accept_loop
+
+// ANCHOR: client
+/// Sends `message`, prints the reply, and asks whether to go on, until the
+/// answer is not `y` or the input ends.
+pub fn ask_repeatedly(
+    addr: &str,
+    message: &str,
+    timeout: Duration,
+    mut input: impl BufRead,
+    mut out: impl Write,
+) -> io::Result<()> {
+    if message.contains('\n') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the message must be a single line",
+        ));
+    }
+    let stream = cli::connect(addr, timeout)?;
+    let mut replies = BufReader::new(stream.try_clone()?);
+    let mut requests = &stream;
+    loop {
+        requests.write_all(format!("{message}\n").as_bytes())?;
+        match framing::read_line(&mut replies, framing::DEFAULT_MAX_LINE) {
+            Ok(Some(reply)) => writeln!(out, "reply: {reply}")?,
+            Ok(None) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                ));
+            }
+            Err(LineError::Io(e)) if cli::is_timeout(&e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("no reply within {timeout:?}"),
+                ));
+            }
+            Err(e) => return Err(io::Error::other(format!("bad reply: {e}"))),
+        }
+        write!(out, "continue? (y/n) ")?;
+        out.flush()?;
+        let mut answer = String::new();
+        // End of input (Ctrl-D, or the end of a piped file) means "no".
+        if input.read_line(&mut answer)? == 0 {
+            writeln!(out)?;
+            return Ok(());
+        }
+        if answer.trim() != "y" {
+            return Ok(());
+        }
+    }
+}
+// ANCHOR_END: client
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::ascii("Go Coding Ninjas.", ".sajniN gnidoC oG")]
+    #[case::accents("héllo", "olléh")]
+    #[case::emoji("hi 🦀!", "!🦀 ih")]
+    #[case::empty_line("", "")]
+    #[case::one_character("a", "a")]
+    fn reverses_by_characters(#[case] line: &str, #[case] expected: &str) {
+        assert_eq!(reverse_chars(line), expected);
+    }
+
+    #[test]
+    fn crlf_is_removed_by_the_framing_before_reversing() {
+        let mut input = &b"ab\r\n"[..];
+        let line = framing::read_line(&mut input, 100).ok().flatten();
+        assert_eq!(line.map(|l| reverse_chars(&l)), Some("ba".to_string()));
+    }
+
+    #[test]
+    fn reversing_bytes_as_the_original_does_breaks_accents() {
+        let mut bytes = "héllo".as_bytes().to_vec();
+        bytes.reverse();
+        assert!(
+            String::from_utf8(bytes).is_err(),
+            "byte reversal should produce invalid UTF-8"
+        );
+    }
+}

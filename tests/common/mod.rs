@@ -1,0 +1,280 @@
+//! The harness the end-to-end tests share: start a real example binary the
+//! way a user would, wait for what it prints with a deadline, talk to it over
+//! TCP with timeouts, and kill it when the test ends, pass or fail.
+#![allow(dead_code)] // each test file uses a different part of it
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for anything before it fails. Generous, because
+/// CI machines are slow, but finite: no test can hang.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// The path of a compiled example. `cargo test` builds the examples before
+/// it runs the tests, so they are next to the test binary.
+pub fn example_path(name: &str) -> PathBuf {
+    let test_exe = std::env::current_exe().expect("the test binary knows its own path");
+    // target/debug/deps/e2e-1234 -> target/debug/examples/NAME
+    let dir = test_exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} does not exist: run the tests with `cargo test`, which builds the examples first",
+        path.display()
+    );
+    path
+}
+
+/// A running example program with its stdout and stderr collected line by line.
+pub struct Program {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    name: String,
+}
+
+fn collect_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Program {
+    /// Starts `name` with `args`; its stdin is a pipe the test can write to.
+    pub fn start(name: &str, args: &[&str]) -> Program {
+        let mut child = Command::new(example_path(name))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdin = child.stdin.take();
+        let stdout = collect_lines(child.stdout.take().expect("stdout is piped"));
+        let stderr = collect_lines(child.stderr.take().expect("stderr is piped"));
+        Program {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            name: name.to_string(),
+        }
+    }
+
+    /// Waits for a stdout line that contains `needle` and returns it. Lines
+    /// before it are skipped.
+    pub fn expect_stdout(&self, needle: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "{} printed no line containing {needle:?} within {DEADLINE:?}",
+                        self.name
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "{} closed its stdout before printing a line containing {needle:?}; stderr: {:?}",
+                    self.name,
+                    self.stderr.try_iter().collect::<Vec<_>>()
+                ),
+            }
+        }
+    }
+
+    /// The next stdout line, or `None` if the program closed its stdout
+    /// (exited) without printing one.
+    pub fn next_stdout_line(&self) -> Option<String> {
+        match self.stdout.recv_timeout(DEADLINE) {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Disconnected) => None,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("{} printed nothing within {DEADLINE:?}", self.name)
+            }
+        }
+    }
+
+    /// Writes to the program's stdin, as if a user typed it.
+    pub fn type_in(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is still open");
+        stdin
+            .write_all(text.as_bytes())
+            .expect("the program reads its stdin");
+        stdin.flush().expect("the program reads its stdin");
+    }
+
+    /// Closes the program's stdin, like Ctrl-D in a terminal.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits for the program to exit; fails the test if it does not in time.
+    pub fn wait_for_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit within {DEADLINE:?}",
+                self.name
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Everything the program printed on stdout since the last look
+    /// (waits for the pipe to close, so call it after `wait_for_exit`).
+    pub fn rest_of_stdout(&self) -> Vec<String> {
+        collect_until_closed(&self.stdout, &self.name)
+    }
+
+    /// Everything the program printed on stderr (after it exited).
+    pub fn stderr(&self) -> Vec<String> {
+        collect_until_closed(&self.stderr, &self.name)
+    }
+}
+
+fn collect_until_closed(rx: &Receiver<String>, name: &str) -> Vec<String> {
+    let deadline = Instant::now() + DEADLINE;
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => lines.push(line),
+            Err(RecvTimeoutError::Disconnected) => return lines,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("{name} kept its output open for {DEADLINE:?}")
+            }
+        }
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        // Never leave a server running after its test, whatever happened.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server example started on port 0, with the address it announced.
+pub struct Server {
+    pub program: Program,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts a server example on `127.0.0.1:0` and reads the real port from
+    /// its first line, `listening on IP:PORT`.
+    pub fn start(name: &str, extra_args: &[&str]) -> Server {
+        let mut args = vec!["--addr", "127.0.0.1:0"];
+        args.extend_from_slice(extra_args);
+        let program = Program::start(name, &args);
+        let line = program.expect_stdout("listening on ");
+        let addr = line
+            .strip_prefix("listening on ")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| {
+                panic!("{name}'s first line should be `listening on IP:PORT`, got {line:?}")
+            });
+        Server { program, addr }
+    }
+
+    pub fn connect(&self) -> TcpStream {
+        connect(self.addr)
+    }
+
+    pub fn addr_arg(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+/// Connects with read and write timeouts, so a silent server fails the test
+/// instead of hanging it.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, DEADLINE)
+        .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(DEADLINE))
+        .expect("set_read_timeout");
+    stream
+        .set_write_timeout(Some(DEADLINE))
+        .expect("set_write_timeout");
+    stream
+}
+
+/// Reads one `\n`-terminated line (without the `\n`), failing the test with
+/// `what` if it does not arrive in time.
+pub fn read_line(reader: &mut impl BufRead, what: &str) -> String {
+    let mut line = String::new();
+    match reader.read_line(&mut line) {
+        Ok(0) => panic!("connection closed while waiting for {what}"),
+        Ok(_) => line.trim_end_matches('\n').to_string(),
+        Err(e) => panic!("no {what} within {DEADLINE:?}: {e}"),
+    }
+}
+
+/// Reads exactly `n` bytes, failing the test with `what` if they do not come.
+pub fn read_exact(stream: &mut impl Read, n: usize, what: &str) -> Vec<u8> {
+    let mut buf = vec![0; n];
+    stream
+        .read_exact(&mut buf)
+        .unwrap_or_else(|e| panic!("did not receive {what}: {e}"));
+    buf
+}
+
+/// Asserts that nothing arrives on `stream` for `quiet`. This is the one
+/// place the tests wait on purpose: "nothing happens" cannot be signalled.
+pub fn assert_silent(stream: &TcpStream, quiet: Duration, why: &str) {
+    stream
+        .set_read_timeout(Some(quiet))
+        .expect("set_read_timeout");
+    let mut byte = [0u8; 1];
+    let result = (&*stream).read(&mut byte);
+    stream
+        .set_read_timeout(Some(DEADLINE))
+        .expect("set_read_timeout");
+    match result {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) => {}
+        Ok(0) => panic!("{why}: the connection was closed"),
+        Ok(_) => panic!("{why}: got {:?}", byte[0] as char),
+        Err(e) => panic!("{why}: {e}"),
+    }
+}
+
+/// Runs a program to completion with `stdin` as its input, under a deadline.
+pub fn run(name: &str, args: &[&str], stdin: &str) -> (ExitStatus, Vec<String>, Vec<String>) {
+    let mut program = Program::start(name, args);
+    if !stdin.is_empty() {
+        program.type_in(stdin);
+    }
+    program.close_stdin();
+    let status = program.wait_for_exit();
+    (status, program.rest_of_stdout(), program.stderr())
+}
