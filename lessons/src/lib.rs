@@ -8,13 +8,21 @@
 //! | 01 | [`threads`] | `thread::spawn`, `move`, `JoinHandle`, `thread::scope` |
 //! | 02 | [`echo`] | one client at a time, `io::copy`, half-close |
 //! | 03 | [`reverse`] | a thread per client, line framing, UTF-8 |
+//! | 04 | [`chat`] | full duplex: `try_clone`, one thread per direction, `shutdown` |
+//! | 05 | [`room`] | many clients, one console: channels and ownership |
+//! | 06 | [`fan_out`] | one client, several servers: scoped threads and timeouts |
+//! | 07 | [`pool`] | a bounded pool of worker threads |
 //!
 //! Two helpers are shared by every lesson: [`framing`] reads one line with a
 //! length limit, and [`cli`] turns errors into one readable line.
 #![forbid(unsafe_code)]
 
+pub mod chat;
 pub mod cli;
 pub mod echo;
+pub mod fan_out;
 pub mod framing;
+pub mod pool;
 pub mod reverse;
+pub mod room;
 pub mod threads;
