@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Checks the book's Markdown sources before mdBook sees them.
+
+mdBook 0.5 only logs an error for a missing include file and says nothing at
+all about a missing anchor (it includes an empty block), so a renamed anchor
+would silently empty a listing. This script fails instead. It checks:
+
+* every `{{#include path}}` / `{{#include path:anchor}}` / `{{#include
+  path:N:M}}` points at an existing file, and a named anchor exists in it
+  (both `ANCHOR: name` and `ANCHOR_END: name`) and is not empty;
+* every ```rust or ```python block is made only of includes, unless its info
+  string says `ignore` (a deliberately wrong snippet the text explains), so no
+  code is pasted by hand;
+* every chapter file under src/ is listed in SUMMARY.md, and every file
+  SUMMARY.md lists exists.
+
+Usage: python3 book/tools/check_sources.py [book_dir]   (default: book)
+"""
+
+import pathlib
+import re
+import sys
+
+INCLUDE = re.compile(r"\{\{#(include|rustdoc_include)\s+([^}\s]+)\s*\}\}")
+FENCE = re.compile(r"^(```+|~~~+)\s*([^`]*)$")
+
+
+def anchor_lines(text, name):
+    """The lines between ANCHOR: name and ANCHOR_END: name, or None."""
+    start = re.compile(r"ANCHOR:\s*" + re.escape(name) + r"\b")
+    end = re.compile(r"ANCHOR_END:\s*" + re.escape(name) + r"\b")
+    inside, found, body = False, False, []
+    for line in text.splitlines():
+        if not inside and start.search(line):
+            inside, found = True, True
+            continue
+        if inside and end.search(line):
+            return body
+        if inside and "ANCHOR" not in line:
+            body.append(line)
+    return [] if found else None
+
+
+def check_include(md, target, errors):
+    path, _, selector = target.partition(":")
+    file = (md.parent / path).resolve()
+    where = f"{md}: {{{{#include {target}}}}}"
+    if not file.is_file():
+        errors.append(f"{where}: no file {file}")
+        return
+    if not selector or re.fullmatch(r"[0-9]*(:[0-9]*)?", selector):
+        return  # whole file or a line range
+    body = anchor_lines(file.read_text(encoding="utf-8"), selector)
+    if body is None:
+        errors.append(f"{where}: no anchor `{selector}` in {path} "
+                      f"(expected lines `ANCHOR: {selector}` and `ANCHOR_END: {selector}`)")
+    elif not any(line.strip() for line in body):
+        errors.append(f"{where}: anchor `{selector}` is empty or never closed")
+
+
+def check_code_blocks(md, text, errors):
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i].strip())
+        if not m:
+            i += 1
+            continue
+        fence, info = m.group(1), m.group(2).strip()
+        start = i
+        i += 1
+        body = []
+        while i < len(lines) and not lines[i].strip().startswith(fence):
+            body.append(lines[i])
+            i += 1
+        i += 1
+        words = re.split(r"[,\s]+", info)
+        lang = words[0] if words else ""
+        if lang in ("rust", "python", "py") and "ignore" not in words:
+            pasted = [b for b in body if b.strip() and not INCLUDE.fullmatch(b.strip())]
+            if pasted:
+                errors.append(
+                    f"{md}:{start + 1}: a ```{lang} block must only include compiled or "
+                    f"tested sources (or be marked `ignore` and explained); found "
+                    f"{pasted[0].strip()!r}")
+
+
+def main():
+    book = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "book")
+    src = book / "src"
+    errors = []
+    summary = (src / "SUMMARY.md").read_text(encoding="utf-8")
+    listed = set()
+    for target in re.findall(r"\]\(([^)]+\.md)\)", summary):
+        listed.add(target)
+        if not (src / target).is_file():
+            errors.append(f"SUMMARY.md lists {target}, which does not exist")
+    includes = 0
+    for md in sorted(src.rglob("*.md")):
+        rel = md.relative_to(src).as_posix()
+        if rel != "SUMMARY.md" and rel not in listed:
+            errors.append(f"{md} is not listed in SUMMARY.md")
+        text = md.read_text(encoding="utf-8")
+        for _, target in INCLUDE.findall(text):
+            includes += 1
+            check_include(md, target, errors)
+        check_code_blocks(md, text, errors)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if errors:
+        sys.exit(1)
+    print(f"book sources ok: {includes} includes resolve, no pasted code")
+
+
+if __name__ == "__main__":
+    main()
