@@ -1,0 +1,556 @@
+//! The book's terminal sessions are real runs, and this file keeps them so.
+//!
+//! Each session shown in the book is a file in `book/src/transcripts/`, and
+//! each test here runs that session again against the real programs: it types
+//! the same commands (the `$ ...` lines are parsed, not just compared), feeds
+//! the same input, and compares what the programs print with the file. Only
+//! ports are normalised: every `127.0.0.1:NUMBER` becomes `127.0.0.1:<port>`
+//! on both sides, because the tests listen on port 0 and the system picks
+//! both the servers' ports and the clients' ephemeral ports.
+//!
+//! How a session is run:
+//! - `cargo run -q --example NAME [-- ARGS]` runs the example binary that
+//!   `cargo test` built. A server gets `--addr 127.0.0.1:0` and its real port
+//!   replaces the default one (read from its `--help`) in later commands; a
+//!   client without `--addr` is pointed at the server whose address is its
+//!   default. `printf 'TEXT' | cargo run ...` feeds TEXT to its stdin.
+//! - Any other command (`nc`, `socat`, `python3`, `od`) runs with `sh -c`,
+//!   after the same port replacement. Those tools differ between systems, so
+//!   such sessions are checked on Linux (where they were recorded, and where
+//!   CI runs) and skipped with a note elsewhere or when a tool is missing.
+//! - What a command prints is its stdout, then its stderr, line by line.
+//!
+//! After a deliberate change, record the sessions again and read the diff:
+//! `BLESS_TRANSCRIPTS=1 cargo test --test book_transcripts`.
+
+mod common;
+
+use common::{DEADLINE, Program, Server};
+use pretty_assertions::assert_eq;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// One recorded session: one or more terminals, each a list of lines.
+struct Session {
+    terminals: Vec<Vec<String>>,
+    /// (shown address, real address) for every server started, and for the
+    /// addresses the session declares down.
+    addrs: Vec<(String, String)>,
+    /// Tools a shell command needs that are not installed: skip the session.
+    missing: Vec<String>,
+}
+
+/// A parsed `[printf 'TEXT' |] cargo run -q --example NAME [-- ARGS]`.
+struct CargoRun {
+    stdin: String,
+    example: String,
+    args: Vec<String>,
+}
+
+impl Session {
+    fn new() -> Session {
+        Session {
+            terminals: Vec::new(),
+            addrs: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+
+    /// Opens a new terminal and returns its number (0-based).
+    fn terminal(&mut self) -> usize {
+        self.terminals.push(Vec::new());
+        self.terminals.len() - 1
+    }
+
+    fn print(&mut self, t: usize, lines: impl IntoIterator<Item = String>) {
+        self.terminals[t].extend(lines);
+    }
+
+    /// A line the user types in terminal `t`: the terminal echoes it.
+    fn typed(&mut self, t: usize, program: &mut Program, line: &str) {
+        self.terminals[t].push(line.to_string());
+        program.type_in(&format!("{line}\n"));
+    }
+
+    /// Starts a server command in terminal `t` and shows its `listening on`.
+    fn server(&mut self, t: usize, command: &str) -> Server {
+        self.terminals[t].push(format!("$ {command}"));
+        let run = parse_cargo_run(command);
+        assert!(
+            run.stdin.is_empty() && !run.args.iter().any(|a| a == "--addr"),
+            "a server command must not pipe input or choose --addr: {command}"
+        );
+        let shown = default_addr(&run.example)
+            .unwrap_or_else(|| panic!("{} --help shows no default address", run.example));
+        let args: Vec<&str> = run.args.iter().map(String::as_str).collect();
+        let server = Server::start(&run.example, &args);
+        self.terminals[t].push(format!("listening on {}", server.addr));
+        self.addrs.push((shown, server.addr.to_string()));
+        server
+    }
+
+    /// Declares an address that nothing listens on: it is replaced by a
+    /// port that was free a moment ago.
+    fn down(&mut self, shown: &str) {
+        let free = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        self.addrs.push((shown.to_string(), free.to_string()));
+    }
+
+    /// Starts an example that the test then drives step by step.
+    fn start(&mut self, t: usize, command: &str) -> Program {
+        self.terminals[t].push(format!("$ {command}"));
+        let run = parse_cargo_run(command);
+        assert!(run.stdin.is_empty(), "type the input with `typed`");
+        let args = self.real_args(&run);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Program::start(&run.example, &args)
+    }
+
+    /// Runs a command to its end in terminal `t`, shows its output, and
+    /// returns its exit status (`None` if the session is being skipped).
+    fn run(&mut self, t: usize, command: &str) -> Option<ExitStatus> {
+        self.terminals[t].push(format!("$ {command}"));
+        let (status, stdout, stderr) = if command.contains("cargo run") {
+            let run = parse_cargo_run(command);
+            let args = self.real_args(&run);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            common::run(&run.example, &args, &run.stdin)
+        } else {
+            // nc, od and friends differ between systems (BSD or GNU flags,
+            // output layout): these sessions were recorded on Linux, and
+            // are checked there.
+            if !cfg!(target_os = "linux") {
+                self.missing.push(format!("the Linux tools of `{command}`"));
+                return None;
+            }
+            let missing = missing_tools(command);
+            if !missing.is_empty() {
+                self.missing.extend(missing);
+                return None;
+            }
+            shell(&self.real_text(command))
+        };
+        self.print(t, stdout);
+        self.print(t, stderr);
+        Some(status)
+    }
+
+    /// Shows `$ echo $?` and the exit code, as a shell would.
+    fn echo_status(&mut self, t: usize, status: Option<ExitStatus>) {
+        let code = status
+            .and_then(|s| s.code())
+            .map_or("?".to_string(), |c| c.to_string());
+        self.print(t, ["$ echo $?".to_string(), code]);
+    }
+
+    /// Adds the lines a running program prints from now on, up to and
+    /// including the `count`-th one that contains `needle`.
+    fn log_until(&mut self, t: usize, program: &Program, needle: &str, count: usize) {
+        let mut seen = 0;
+        while seen < count {
+            let line = program.next_stdout_line().unwrap_or_else(|| {
+                panic!("the program ended before printing {count} lines containing {needle:?}")
+            });
+            seen += usize::from(line.contains(needle));
+            self.terminals[t].push(line);
+        }
+    }
+
+    fn real_args(&self, run: &CargoRun) -> Vec<String> {
+        let mut args: Vec<String> = run.args.iter().map(|a| self.real_text(a)).collect();
+        if !run.args.iter().any(|a| a == "--addr") {
+            let default = default_addr(&run.example);
+            let server = self.addrs.iter().find(|(shown, _)| Some(shown) == default.as_ref());
+            if let Some((_, real)) = server {
+                args.extend(["--addr".to_string(), real.clone()]);
+            }
+        }
+        args
+    }
+
+    /// `text` with every shown address (and `HOST PORT` pair, as nc takes
+    /// them) replaced by the real one.
+    fn real_text(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (shown, real) in &self.addrs {
+            text = text.replace(shown, real);
+            text = text.replace(&shown.replacen(':', " ", 1), &real.replacen(':', " ", 1));
+        }
+        text
+    }
+
+    fn render(&self, shown_ports: bool) -> String {
+        let mut out = String::new();
+        for (i, lines) in self.terminals.iter().enumerate() {
+            if self.terminals.len() > 1 {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&format!("# terminal {}\n", i + 1));
+            }
+            for line in lines {
+                let mut line = line.clone();
+                if shown_ports {
+                    for (shown, real) in &self.addrs {
+                        line = line.replace(real, shown);
+                    }
+                }
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Compares the session with `book/src/transcripts/NAME.txt` (or writes
+    /// it, with `BLESS_TRANSCRIPTS=1`).
+    fn check(self, name: &str) {
+        if !self.missing.is_empty() {
+            eprintln!(
+                "skipped transcript {name}: not installed: {}",
+                self.missing.join(", ")
+            );
+            return;
+        }
+        let path = transcripts_dir().join(format!("{name}.txt"));
+        if std::env::var_os("BLESS_TRANSCRIPTS").is_some() {
+            std::fs::write(&path, self.render(true)).expect("write the transcript");
+            return;
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+            .replace("\r\n", "\n");
+        assert_eq!(
+            normalise_ports(&expected),
+            normalise_ports(&self.render(false)),
+            "{} no longer matches what the programs print (left: the book, right: now). \
+             If the change is deliberate, run `BLESS_TRANSCRIPTS=1 cargo test --test \
+             book_transcripts` and review the diff.",
+            path.display()
+        );
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn transcripts_dir() -> PathBuf {
+    root().join("book").join("src").join("transcripts")
+}
+
+/// Every `127.0.0.1:DIGITS` becomes `127.0.0.1:<port>`; nothing else changes.
+fn normalise_ports(text: &str) -> String {
+    const HOST: &str = "127.0.0.1:";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(HOST) {
+        out.push_str(&rest[..at + HOST.len()]);
+        rest = &rest[at + HOST.len()..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("<port>");
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The address an example uses by default, from the `[default: ...]` of its
+/// `--addr` in `--help` (`None` for a program without one).
+fn default_addr(example: &str) -> Option<String> {
+    let (_, stdout, _) = common::run(example, &["--help"], "");
+    let help = stdout.join(" ");
+    help.split("[default: ")
+        .filter_map(|s| s.split(']').next())
+        .find(|s| s.starts_with("127.0.0.1:"))
+        .map(str::to_string)
+}
+
+/// Splits a command line into words; '...' and "..." group words.
+fn words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in command.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(quote.is_none(), "unclosed quote in {command:?}");
+    words.extend(word);
+    words
+}
+
+/// The escapes of `printf`'s format that the transcripts use.
+fn printf_text(format: &str) -> String {
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some('\\') => out.push('\\'),
+                other => panic!("unsupported printf escape \\{other:?} in {format:?}"),
+            },
+            '%' => panic!("no printf conversions in transcripts: {format:?}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn parse_cargo_run(command: &str) -> CargoRun {
+    let words = words(command);
+    let (stdin, rest) = match words.iter().position(|w| w == "|") {
+        Some(bar) => {
+            assert!(
+                bar == 2 && words[0] == "printf",
+                "only `printf 'TEXT' | cargo run ...` may pipe into an example: {command}"
+            );
+            (printf_text(&words[1]), &words[bar + 1..])
+        }
+        None => (String::new(), &words[..]),
+    };
+    let prefix = ["cargo", "run", "-q", "--example"];
+    assert!(
+        rest.len() > prefix.len() && rest[..prefix.len()] == prefix,
+        "expected `cargo run -q --example NAME`: {command}"
+    );
+    let example = rest[prefix.len()].clone();
+    let args = match rest.get(prefix.len() + 1).map(String::as_str) {
+        None => Vec::new(),
+        Some("--") => rest[prefix.len() + 2..].to_vec(),
+        Some(other) => panic!("arguments go after `--`, found {other:?} in {command}"),
+    };
+    CargoRun {
+        stdin,
+        example,
+        args,
+    }
+}
+
+/// The programs a shell command runs (the first word of each stage of a
+/// pipeline) that are not installed.
+fn missing_tools(command: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    for stage in command.split('|') {
+        let Some(tool) = stage.split_whitespace().next() else {
+            continue;
+        };
+        if tool == "printf" {
+            continue;
+        }
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            missing.push(tool.to_string());
+        }
+    }
+    missing
+}
+
+/// Runs a shell command to its end, from the workspace root, under a deadline.
+fn shell(command: &str) -> (ExitStatus, Vec<String>, Vec<String>) {
+    let mut child = Command::new("sh")
+        .args(["-c", command])
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run sh -c {command:?}: {e}"));
+    let collect = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+    };
+    let stdout = collect(Box::new(child.stdout.take().expect("piped")));
+    let stderr = collect(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("`{command}` did not finish within {DEADLINE:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let join = |h: thread::JoinHandle<Vec<String>>| h.join().expect("output reader");
+    (status, join(stdout), join(stderr))
+}
+
+// ---------------------------------------------------------------------------
+// The sessions, in the book's order.
+
+#[test]
+fn lesson_01_prints_the_same_lines_as_in_the_book() {
+    let mut s = Session::new();
+    let t = s.terminal();
+    s.run(t, "cargo run -q --example 01_threads");
+    s.run(t, "cargo run -q --example 01_threads -- --number 3000000 --scoped");
+    s.check("lesson-01");
+}
+
+#[test]
+fn lesson_02_session_matches_the_book() {
+    let mut s = Session::new();
+    let server_terminal = s.terminal();
+    let client_terminal = s.terminal();
+    let server = s.server(server_terminal, "cargo run -q --example 02_echo_server");
+    s.run(client_terminal, "cargo run -q --example 02_echo_client");
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.run(
+        client_terminal,
+        "cargo run -q --example 02_echo_client -- --message 'héllo, wörld'",
+    );
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.check("lesson-02");
+}
+
+#[test]
+fn lesson_03_session_matches_the_book() {
+    let mut s = Session::new();
+    let server_terminal = s.terminal();
+    let client_terminal = s.terminal();
+    let server = s.server(server_terminal, "cargo run -q --example 03_reverse_server");
+    s.run(
+        client_terminal,
+        r"printf 'y\nn\n' | cargo run -q --example 03_reverse_client",
+    );
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.run(
+        client_terminal,
+        r"printf 'n\n' | cargo run -q --example 03_reverse_client -- --message 'héllo 🦀'",
+    );
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.check("lesson-03");
+}
+
+#[test]
+fn outside_clients_session_matches_the_book() {
+    let mut s = Session::new();
+    let server_terminal = s.terminal();
+    let client_terminal = s.terminal();
+    let server = s.server(server_terminal, "cargo run -q --example 03_reverse_server");
+    s.run(
+        client_terminal,
+        r"printf 'héllo\nGo Coding Ninjas.\n' | nc -N 127.0.0.1 2002",
+    );
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.run(
+        client_terminal,
+        r"printf 'one\r\ntwo\r\n' | socat - TCP:127.0.0.1:2002",
+    );
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.run(
+        client_terminal,
+        r"printf 'héllo\nGo Coding Ninjas.\n' | python3 book/src/outside/line_client.py 127.0.0.1 2002",
+    );
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.check("outside-reverse");
+}
+
+#[test]
+fn outside_echo_session_matches_the_book() {
+    let mut s = Session::new();
+    let server_terminal = s.terminal();
+    let client_terminal = s.terminal();
+    let server = s.server(server_terminal, "cargo run -q --example 02_echo_server");
+    s.run(
+        client_terminal,
+        r"printf 'Hello, server' | nc -N 127.0.0.1 65432 | od -c",
+    );
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.check("outside-echo");
+}
+
+#[test]
+fn pitfall_byte_reversal_session_matches_the_book() {
+    let mut s = Session::new();
+    let server_terminal = s.terminal();
+    let client_terminal = s.terminal();
+    let server = s.server(server_terminal, "cargo run -q --example 03_reverse_server -- --raw");
+    s.run(client_terminal, r"printf 'héllo\n' | nc -N 127.0.0.1 2002 | od -c");
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.check("pitfall-raw");
+}
+
+#[test]
+fn pitfall_fixed_reversal_session_matches_the_book() {
+    let mut s = Session::new();
+    let server_terminal = s.terminal();
+    let client_terminal = s.terminal();
+    let server = s.server(server_terminal, "cargo run -q --example 03_reverse_server");
+    s.run(client_terminal, r"printf 'héllo\n' | nc -N 127.0.0.1 2002 | od -c");
+    s.log_until(server_terminal, &server.program, "disconnected", 1);
+    s.check("pitfall-fixed");
+}
+
+// The system's wording of these errors differs between platforms (and its
+// error numbers too), so this session is only checked where it was recorded.
+#[cfg(target_os = "linux")]
+#[test]
+fn pitfall_errors_session_matches_the_book() {
+    let mut s = Session::new();
+    let server_terminal = s.terminal();
+    let other_terminal = s.terminal();
+    let _server = s.server(server_terminal, "cargo run -q --example 03_reverse_server");
+    let status = s.run(other_terminal, "cargo run -q --example 03_reverse_server");
+    s.echo_status(other_terminal, status);
+    s.down("127.0.0.1:2003");
+    let status = s.run(
+        other_terminal,
+        "cargo run -q --example 03_reverse_client -- --addr 127.0.0.1:2003",
+    );
+    s.echo_status(other_terminal, status);
+    s.check("pitfall-errors");
+}
+
+#[test]
+fn the_transcript_files_are_all_checked() {
+    // A transcript nobody reruns could drift unseen: every file in the
+    // folder must be named by a session in this file.
+    let source = include_str!("book_transcripts.rs");
+    let dir = transcripts_dir();
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("a UTF-8 file name");
+        assert!(
+            source.contains(&format!("s.check(\"{name}\")")),
+            "{} is not checked by any test in tests/book_transcripts.rs",
+            path.display()
+        );
+    }
+}
