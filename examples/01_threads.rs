@@ -27,6 +27,7 @@ struct Args {
     scoped: bool,
 }
 
+// ANCHOR: main
 fn main() {
     let args: Args = cli::parse();
     let results = if args.scoped {
@@ -38,3 +39,4 @@ fn main() {
         println!("{line}");
     }
 }
+// ANCHOR_END: main

@@ -29,6 +29,7 @@ struct Args {
     timeout: f64,
 }
 
+// ANCHOR: main
 fn main() -> ExitCode {
     let args: Args = cli::parse();
     let result = cli::timeout_secs(args.timeout).and_then(|timeout| {
@@ -38,3 +39,4 @@ fn main() -> ExitCode {
     });
     cli::exit_code(result)
 }
+// ANCHOR_END: main

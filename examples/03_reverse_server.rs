@@ -15,6 +15,7 @@ use clap::Parser;
 use lessons::{cli, framing, reverse};
 use std::process::ExitCode;
 
+// ANCHOR: args
 /// Reverse server: answers each line with the line reversed by characters.
 #[derive(Parser)]
 #[command(version)]
@@ -32,7 +33,9 @@ struct Args {
     #[arg(long)]
     raw: bool,
 }
+// ANCHOR_END: args
 
+// ANCHOR: main
 fn main() -> ExitCode {
     let args: Args = cli::parse();
     let config = reverse::Config {
@@ -41,3 +44,4 @@ fn main() -> ExitCode {
     };
     cli::exit_code(cli::listen(&args.addr).and_then(|listener| reverse::serve(&listener, config)))
 }
+// ANCHOR_END: main

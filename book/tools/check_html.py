@@ -79,7 +79,7 @@ def main():
         if rel.as_posix() in SKIP:
             continue
         for url in page.links:
-            if url.startswith(("mailto:", "javascript:")):
+            if url.startswith(("mailto:", "javascript:")) or re.match(r"(?i)^[a-z]+:", url):
                 continue
             links += 1
             resolve(built / rel, url, "link")
@@ -114,7 +114,9 @@ def main():
         if rendered != count:
             errors.append(f"{page_path.name}: {count} mermaid blocks in the source, "
                           f"{rendered} diagram containers in the page (is mdbook-mermaid running?)")
-        if not any(t == "script" and u.endswith("mermaid.min.js") for t, u in page.loads):
+        # mdBook 0.5 adds a content hash: mermaid-0123abcd.min.js
+        if not any(t == "script" and re.search(r"mermaid(-[0-9a-f]+)?\.min\.js$", u)
+                   for t, u in page.loads):
             errors.append(f"{page_path.name}: has diagrams but does not load mermaid.min.js")
         diagrams += rendered
 
