@@ -27,10 +27,11 @@ mod common;
 
 use common::{DEADLINE, Program, Server};
 use pretty_assertions::assert_eq;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -70,12 +71,6 @@ impl Session {
         self.terminals[t].extend(lines);
     }
 
-    /// A line the user types in terminal `t`: the terminal echoes it.
-    fn typed(&mut self, t: usize, program: &mut Program, line: &str) {
-        self.terminals[t].push(line.to_string());
-        program.type_in(&format!("{line}\n"));
-    }
-
     /// Starts a server command in terminal `t` and shows its `listening on`.
     fn server(&mut self, t: usize, command: &str) -> Server {
         self.terminals[t].push(format!("$ {command}"));
@@ -100,16 +95,6 @@ impl Session {
             .and_then(|l| l.local_addr())
             .expect("a free port");
         self.addrs.push((shown.to_string(), free.to_string()));
-    }
-
-    /// Starts an example that the test then drives step by step.
-    fn start(&mut self, t: usize, command: &str) -> Program {
-        self.terminals[t].push(format!("$ {command}"));
-        let run = parse_cargo_run(command);
-        assert!(run.stdin.is_empty(), "type the input with `typed`");
-        let args = self.real_args(&run);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Program::start(&run.example, &args)
     }
 
     /// Runs a command to its end in terminal `t`, shows its output, and
@@ -160,6 +145,54 @@ impl Session {
             seen += usize::from(line.contains(needle));
             self.terminals[t].push(line);
         }
+    }
+
+    /// Starts an example in terminal `t`, to be driven line by line with
+    /// `shows`, `types` and `ends`. A server gets `--addr 127.0.0.1:0`, and
+    /// its `listening on` line is shown and remembered.
+    fn open(&mut self, t: usize, command: &str) -> Terminal {
+        self.terminals[t].push(format!("$ {command}"));
+        let run = parse_cargo_run(command);
+        assert!(run.stdin.is_empty(), "type the input with `types`");
+        let is_server = run.example.contains("server");
+        let mut args = self.real_args(&run);
+        if is_server {
+            args.extend(["--addr".to_string(), "127.0.0.1:0".to_string()]);
+        }
+        let terminal = Terminal::start(&run.example, &args);
+        if is_server {
+            let line = terminal.next_line();
+            let real = line
+                .strip_prefix("listening on ")
+                .unwrap_or_else(|| panic!("expected `listening on IP:PORT`, got {line:?}"))
+                .to_string();
+            let shown = default_addr(&run.example)
+                .unwrap_or_else(|| panic!("{} --help shows no default address", run.example));
+            self.terminals[t].push(line);
+            self.addrs.push((shown, real));
+        }
+        terminal
+    }
+
+    /// Shows the next `count` lines `program` prints in terminal `t`.
+    fn shows(&mut self, t: usize, program: &Terminal, count: usize) {
+        for _ in 0..count {
+            let line = program.next_line();
+            self.terminals[t].push(line);
+        }
+    }
+
+    /// Types a line into `program`, which terminal `t` echoes.
+    fn types(&mut self, t: usize, program: &mut Terminal, line: &str) {
+        self.terminals[t].push(line.to_string());
+        program.type_in(&format!("{line}\n"));
+    }
+
+    /// Waits for `program` to end and shows what it printed last.
+    fn ends(&mut self, t: usize, program: &mut Terminal) -> ExitStatus {
+        let (status, rest) = program.wait_for_end();
+        self.terminals[t].extend(rest);
+        status
     }
 
     fn real_args(&self, run: &CargoRun) -> Vec<String> {
@@ -234,6 +267,105 @@ impl Session {
              book_transcripts` and review the diff.",
             path.display()
         );
+    }
+}
+
+/// An example run interactively, as in a terminal: stdout and stderr land
+/// in one stream of lines, in the order they arrive (which is the order a
+/// terminal shows them, as long as the test waits for each line before it
+/// acts, so that lines never race each other).
+struct Terminal {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    name: String,
+}
+
+impl Terminal {
+    fn start(example: &str, args: &[String]) -> Terminal {
+        let mut child = Command::new(common::example_path(example))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {example}: {e}"));
+        let (tx, lines) = mpsc::channel();
+        let forward = |pipe: Box<dyn Read + Send>, tx: mpsc::Sender<String>| {
+            thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        forward(Box::new(child.stdout.take().expect("piped")), tx.clone());
+        forward(Box::new(child.stderr.take().expect("piped")), tx);
+        Terminal {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            name: example.to_string(),
+        }
+    }
+
+    /// The next line the program prints, on stdout or stderr.
+    fn next_line(&self) -> String {
+        match self.lines.recv_timeout(DEADLINE) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("{} printed nothing within {DEADLINE:?}", self.name)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("{} ended while a line was expected", self.name)
+            }
+        }
+    }
+
+    fn type_in(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is still open");
+        stdin
+            .write_all(text.as_bytes())
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("{} does not read its stdin: {e}", self.name));
+    }
+
+    /// Waits for the program to end, and returns every line it still printed.
+    fn wait_for_end(&mut self) -> (ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not end within {DEADLINE:?}",
+                self.name
+            );
+            thread::sleep(Duration::from_millis(10));
+        };
+        let mut rest = Vec::new();
+        loop {
+            match self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => rest.push(line),
+                Err(RecvTimeoutError::Disconnected) => return (status, rest),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("{} kept its output open after it ended", self.name)
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
