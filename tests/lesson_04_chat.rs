@@ -133,7 +133,10 @@ fn the_end_of_input_half_closes_and_the_peers_last_bytes_still_arrive(
     }
     // The peer sees the end of the stream (the half-close), and `exit`
     // itself is not sent.
-    assert_eq!(read_to_eof(&mut peer, "after the user's exit"), b"goodbye\n");
+    assert_eq!(
+        read_to_eof(&mut peer, "after the user's exit"),
+        b"goodbye\n"
+    );
     // Our direction is closed, the peer's is not: its last words arrive.
     peer.write_all(b"goodbye to you too\n").expect("send");
     peer.shutdown(Shutdown::Write).expect("shutdown");

@@ -55,7 +55,7 @@ impl Client {
     }
 
     fn next_line(&mut self) -> String {
-        read_line(&mut self.reader, &format!("a line for client #{}", self.id))
+        read_line(&mut self.reader, &format!("line for client #{}", self.id))
     }
 
     /// Reads up to the line `last` and returns the lines before it.
@@ -242,7 +242,10 @@ fn a_client_that_never_reads_does_not_stop_the_others() {
         "client {} dropped (#3): it is not reading",
         asleep.addr
     ));
-    assert_eq!(notices, vec!["* #3 joined", "* #3 was dropped (not reading)"]);
+    assert_eq!(
+        notices,
+        vec!["* #3 joined", "* #3 was dropped (not reading)"]
+    );
     assert!(
         elapsed < DEADLINE,
         "relaying {LINES} lines took {elapsed:?}"
@@ -327,7 +330,10 @@ fn the_chat_client_of_lesson_04_is_a_client_of_this_server() {
         chat.next_stdout_line().as_deref(),
         Some("* welcome, you are #1 (0 others online)")
     );
-    assert_eq!(chat.next_stdout_line().as_deref(), Some("[server] hello back"));
+    assert_eq!(
+        chat.next_stdout_line().as_deref(),
+        Some("[server] hello back")
+    );
     server.program.type_in("/quit\n");
     chat.expect_stderr("closed the connection");
     assert!(chat.wait_for_exit().success());

@@ -127,7 +127,9 @@ impl Command {
         let args = args.trim();
         match name {
             "to" => {
-                let (id, text) = args.split_once(' ').ok_or(CommandError::Usage("/to N text"))?;
+                let (id, text) = args
+                    .split_once(' ')
+                    .ok_or(CommandError::Usage("/to N text"))?;
                 Ok(Command::To(parse_id(id)?, text.trim_start().to_string()))
             }
             "kick" if args.is_empty() => Err(CommandError::Usage("/kick N")),
@@ -336,7 +338,11 @@ fn write_queued(stream: &TcpStream, queue: Receiver<Arc<str>>) {
         // Take every line already waiting, then flush once: one system call
         // for many lines when the client is busy, one per line when not.
         let sent = write_line(&mut out, &line)
-            .and_then(|()| queue.try_iter().try_for_each(|line| write_line(&mut out, &line)))
+            .and_then(|()| {
+                queue
+                    .try_iter()
+                    .try_for_each(|line| write_line(&mut out, &line))
+            })
             .and_then(|()| out.flush());
         if sent.is_err() {
             // The client is gone. Returning drops the receiver, so the
@@ -625,9 +631,6 @@ mod tests {
             CommandError::BadId("bob".into()).to_string(),
             "\"bob\" is not a client number (see /list)"
         );
-        assert_eq!(
-            CommandError::Usage("/kick N").to_string(),
-            "usage: /kick N"
-        );
+        assert_eq!(CommandError::Usage("/kick N").to_string(), "usage: /kick N");
     }
 }
