@@ -204,7 +204,7 @@ mod tests {
         let mut screen = Vec::new();
         let n = show_received(&b"no newline \xff"[..], &mut screen).expect("copy");
         assert_eq!(screen, b"no newline \xff");
-        assert_eq!(n, 13);
+        assert_eq!(n, 12);
     }
 
     /// A reader that hands out its chunks one per `read`, like a socket does.
