@@ -23,6 +23,10 @@
 //! nc 127.0.0.1 6666                                                 # terminal 3
 //! ```
 //!
+//! When the server closes a connection (`/kick`, `/quit`), the chat client
+//! ends at once; `nc` only notices when you press Enter or Ctrl-D, which is
+//! how `nc` behaves with any server.
+//!
 //! Limits: `--max-clients` (the next client gets `error: server full`),
 //! `--max-line` (a longer line gets an error and closes that connection),
 //! and a client that stops reading is dropped once 1024 lines wait for it,

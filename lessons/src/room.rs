@@ -14,7 +14,7 @@
 //! - each client's **writer thread** owns the writing side and sends what
 //!   arrives in its queue, a *bounded* channel;
 //! - the **hub**, on the main thread, owns the table of clients. Everything
-//!   above arrives on its one channel as an [`Event`], one at a time, and the
+//!   above arrives on its one channel as an `Event`, one at a time, and the
 //!   hub decides: log, relay, reply, kick, quit.
 //!
 //! Why no `Mutex` around the table of clients? Because only the hub ever
