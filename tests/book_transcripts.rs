@@ -79,8 +79,7 @@ impl Session {
             run.stdin.is_empty() && !run.args.iter().any(|a| a == "--addr"),
             "a server command must not pipe input or choose --addr: {command}"
         );
-        let shown = default_addr(&run.example)
-            .unwrap_or_else(|| panic!("{} --help shows no default address", run.example));
+        let shown = default_addrs(&run.example).swap_remove(0);
         let args: Vec<&str> = run.args.iter().map(String::as_str).collect();
         let server = Server::start(&run.example, &args);
         self.terminals[t].push(format!("listening on {}", server.addr));
@@ -155,29 +154,39 @@ impl Session {
         let run = parse_cargo_run(command);
         assert!(run.stdin.is_empty(), "type the input with `types`");
         let is_server = run.example.contains("server");
-        let mut args = self.real_args(&run);
-        if is_server {
+        let args = if is_server {
+            let mut args: Vec<String> = run.args.iter().map(|a| self.real_text(a)).collect();
             args.extend(["--addr".to_string(), "127.0.0.1:0".to_string()]);
-        }
+            args
+        } else {
+            self.real_args(&run)
+        };
         let terminal = Terminal::start(&run.example, &args);
         if is_server {
-            let line = terminal.next_line();
+            let line = terminal.next(&terminal.stdout, "stdout");
             let real = line
                 .strip_prefix("listening on ")
                 .unwrap_or_else(|| panic!("expected `listening on IP:PORT`, got {line:?}"))
                 .to_string();
-            let shown = default_addr(&run.example)
-                .unwrap_or_else(|| panic!("{} --help shows no default address", run.example));
+            let shown = default_addrs(&run.example).swap_remove(0);
             self.terminals[t].push(line);
             self.addrs.push((shown, real));
         }
         terminal
     }
 
-    /// Shows the next `count` lines `program` prints in terminal `t`.
-    fn shows(&mut self, t: usize, program: &Terminal, count: usize) {
+    /// Shows the next `count` lines `program` prints on stdout.
+    fn out(&mut self, t: usize, program: &Terminal, count: usize) {
         for _ in 0..count {
-            let line = program.next_line();
+            let line = program.next(&program.stdout, "stdout");
+            self.terminals[t].push(line);
+        }
+    }
+
+    /// Shows the next `count` lines `program` prints on stderr.
+    fn err(&mut self, t: usize, program: &Terminal, count: usize) {
+        for _ in 0..count {
+            let line = program.next(&program.stderr, "stderr");
             self.terminals[t].push(line);
         }
     }
@@ -198,9 +207,19 @@ impl Session {
     fn real_args(&self, run: &CargoRun) -> Vec<String> {
         let mut args: Vec<String> = run.args.iter().map(|a| self.real_text(a)).collect();
         if !run.args.iter().any(|a| a == "--addr") {
-            let default = default_addr(&run.example);
-            let server = self.addrs.iter().find(|(shown, _)| Some(shown) == default.as_ref());
-            if let Some((_, real)) = server {
+            // The program's default addresses are the shown addresses of
+            // servers in this session: point it at their real ones.
+            for default in default_addrs(&run.example) {
+                let (_, real) = self
+                    .addrs
+                    .iter()
+                    .find(|(shown, _)| *shown == default)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{} would connect to {default}, which this session did not start",
+                            run.example
+                        )
+                    });
                 args.extend(["--addr".to_string(), real.clone()]);
             }
         }
@@ -270,15 +289,41 @@ impl Session {
     }
 }
 
-/// An example run interactively, as in a terminal: stdout and stderr land
-/// in one stream of lines, in the order they arrive (which is the order a
-/// terminal shows them, as long as the test waits for each line before it
-/// acts, so that lines never race each other).
+/// An example run interactively, as in a terminal. Its stdout and stderr
+/// are two pipes, and the order of lines across two pipes is lost; so the
+/// test says which one it expects next (`out` or `err`), in the order a
+/// terminal shows them, which is the order their causes happen.
 struct Terminal {
     child: Child,
     stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
     name: String,
+}
+
+fn forward_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Everything left on a pipe until it closes, under `deadline`.
+fn drain(lines: &Receiver<String>, deadline: Instant, name: &str) -> Vec<String> {
+    let mut rest = Vec::new();
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => rest.push(line),
+            Err(RecvTimeoutError::Disconnected) => return rest,
+            Err(RecvTimeoutError::Timeout) => panic!("{name} kept its output open after it ended"),
+        }
+    }
 }
 
 impl Terminal {
@@ -290,36 +335,26 @@ impl Terminal {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {example}: {e}"));
-        let (tx, lines) = mpsc::channel();
-        let forward = |pipe: Box<dyn Read + Send>, tx: mpsc::Sender<String>| {
-            thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            })
-        };
-        forward(Box::new(child.stdout.take().expect("piped")), tx.clone());
-        forward(Box::new(child.stderr.take().expect("piped")), tx);
         Terminal {
             stdin: child.stdin.take(),
+            stdout: forward_lines(child.stdout.take().expect("piped")),
+            stderr: forward_lines(child.stderr.take().expect("piped")),
             child,
-            lines,
             name: example.to_string(),
         }
     }
 
-    /// The next line the program prints, on stdout or stderr.
-    fn next_line(&self) -> String {
-        match self.lines.recv_timeout(DEADLINE) {
+    fn next(&self, lines: &Receiver<String>, pipe: &str) -> String {
+        match lines.recv_timeout(DEADLINE) {
             Ok(line) => line,
             Err(RecvTimeoutError::Timeout) => {
-                panic!("{} printed nothing within {DEADLINE:?}", self.name)
+                panic!(
+                    "{} printed nothing on {pipe} within {DEADLINE:?}",
+                    self.name
+                )
             }
             Err(RecvTimeoutError::Disconnected) => {
-                panic!("{} ended while a line was expected", self.name)
+                panic!("{} closed its {pipe} while a line was expected", self.name)
             }
         }
     }
@@ -332,7 +367,8 @@ impl Terminal {
             .unwrap_or_else(|e| panic!("{} does not read its stdin: {e}", self.name));
     }
 
-    /// Waits for the program to end, and returns every line it still printed.
+    /// Waits for the program to end; returns what it still printed on
+    /// stdout, then on stderr.
     fn wait_for_end(&mut self) -> (ExitStatus, Vec<String>) {
         let deadline = Instant::now() + DEADLINE;
         let status = loop {
@@ -346,19 +382,9 @@ impl Terminal {
             );
             thread::sleep(Duration::from_millis(10));
         };
-        let mut rest = Vec::new();
-        loop {
-            match self
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) => rest.push(line),
-                Err(RecvTimeoutError::Disconnected) => return (status, rest),
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("{} kept its output open after it ended", self.name)
-                }
-            }
-        }
+        let mut rest = drain(&self.stdout, deadline, &self.name);
+        rest.extend(drain(&self.stderr, deadline, &self.name));
+        (status, rest)
     }
 }
 
@@ -395,15 +421,16 @@ fn normalise_ports(text: &str) -> String {
     out
 }
 
-/// The address an example uses by default, from the `[default: ...]` of its
-/// `--addr` in `--help` (`None` for a program without one).
-fn default_addr(example: &str) -> Option<String> {
+/// The addresses an example uses by default, from the `[default: ...]` of
+/// its `--addr` in `--help` (none for a program without `--addr`).
+fn default_addrs(example: &str) -> Vec<String> {
     let (_, stdout, _) = common::run(example, &["--help"], "");
     let help = stdout.join(" ");
     help.split("[default: ")
         .filter_map(|s| s.split(']').next())
         .find(|s| s.starts_with("127.0.0.1:"))
-        .map(str::to_string)
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Splits a command line into words; '...' and "..." group words.
@@ -546,7 +573,10 @@ fn lesson_01_prints_the_same_lines_as_in_the_book() {
     let mut s = Session::new();
     let t = s.terminal();
     s.run(t, "cargo run -q --example 01_threads");
-    s.run(t, "cargo run -q --example 01_threads -- --number 3000000 --scoped");
+    s.run(
+        t,
+        "cargo run -q --example 01_threads -- --number 3000000 --scoped",
+    );
     s.check("lesson-01");
 }
 
@@ -583,6 +613,89 @@ fn lesson_03_session_matches_the_book() {
     );
     s.log_until(server_terminal, &server.program, "disconnected", 1);
     s.check("lesson-03");
+}
+
+#[test]
+fn lesson_04_session_matches_the_book() {
+    let mut s = Session::new();
+    let (t1, t2) = (s.terminal(), s.terminal());
+    let mut server = s.open(t1, "cargo run -q --example 04_chat_server");
+    let mut client = s.open(t2, "cargo run -q --example 04_chat_client");
+    s.err(t2, &client, 1); // connected to ...
+    s.err(t1, &server, 1); // client ... connected
+    s.types(t2, &mut client, "hello from the client");
+    s.out(t1, &server, 1);
+    s.types(t1, &mut server, "hi, the server here");
+    s.out(t2, &client, 1);
+    s.types(t2, &mut client, "héllo wörld, bye");
+    s.out(t1, &server, 1);
+    s.types(t1, &mut server, "exit");
+    // The server half-closes; the client sees the end and ends, which
+    // closes the connection, and then the server ends too.
+    let client_status = s.ends(t2, &mut client);
+    let server_status = s.ends(t1, &mut server);
+    assert!(client_status.success() && server_status.success());
+    s.check("lesson-04");
+}
+
+#[test]
+fn lesson_05_session_matches_the_book() {
+    let mut s = Session::new();
+    let (t1, t2, t3) = (s.terminal(), s.terminal(), s.terminal());
+    let client = "cargo run -q --example 04_chat_client -- --addr 127.0.0.1:6666";
+    let mut server = s.open(t1, "cargo run -q --example 05_multi_server");
+    let mut one = s.open(t2, client);
+    s.err(t2, &one, 1); // connected to ...
+    s.out(t2, &one, 1); // welcome, you are #1
+    s.out(t1, &server, 1); // connected as #1
+    let mut two = s.open(t3, client);
+    s.err(t3, &two, 1);
+    s.out(t3, &two, 1); // welcome, you are #2
+    s.out(t1, &server, 1); // connected as #2
+    s.out(t2, &one, 1); // #2 joined
+    s.types(t2, &mut one, "hello from one");
+    s.out(t1, &server, 1);
+    s.out(t3, &two, 1);
+    s.types(t3, &mut two, "hi one, two here");
+    s.out(t1, &server, 1);
+    s.out(t2, &one, 1);
+    s.types(t1, &mut server, "/list");
+    s.out(t1, &server, 3);
+    s.types(t1, &mut server, "/to 2 only #2 reads this");
+    s.out(t3, &two, 1);
+    s.types(t1, &mut server, "/to 3 anyone?");
+    s.err(t1, &server, 1); // no client #3
+    s.types(t1, &mut server, "everyone reads this");
+    s.out(t2, &one, 1);
+    s.out(t3, &two, 1);
+    s.types(t1, &mut server, "/kick 1");
+    s.out(t1, &server, 1); // kicked
+    s.out(t3, &two, 1); // #1 was kicked
+    s.ends(t2, &mut one);
+    s.types(t1, &mut server, "/quit");
+    s.ends(t3, &mut two);
+    let status = s.ends(t1, &mut server);
+    assert!(status.success(), "/quit should end the server with 0");
+    s.check("lesson-05");
+}
+
+#[test]
+fn lesson_06_session_matches_the_book() {
+    let mut s = Session::new();
+    let (t1, t2, t3) = (s.terminal(), s.terminal(), s.terminal());
+    let echo = s.server(t1, "cargo run -q --example 02_echo_server");
+    let reverse = s.server(t2, "cargo run -q --example 03_reverse_server");
+    s.run(t3, "cargo run -q --example 06_multi_connect");
+    s.log_until(t1, &echo.program, "disconnected", 1);
+    s.log_until(t2, &reverse.program, "disconnected", 1);
+    s.down("127.0.0.1:2003");
+    let status = s.run(
+        t3,
+        "cargo run -q --example 06_multi_connect -- --addr 127.0.0.1:2002 --addr 127.0.0.1:2003 --message 'héllo 🦀'",
+    );
+    s.echo_status(t3, status);
+    s.log_until(t2, &reverse.program, "disconnected", 1);
+    s.check("lesson-06");
 }
 
 #[test]
@@ -628,8 +741,14 @@ fn pitfall_byte_reversal_session_matches_the_book() {
     let mut s = Session::new();
     let server_terminal = s.terminal();
     let client_terminal = s.terminal();
-    let server = s.server(server_terminal, "cargo run -q --example 03_reverse_server -- --raw");
-    s.run(client_terminal, r"printf 'héllo\n' | nc -N 127.0.0.1 2002 | od -c");
+    let server = s.server(
+        server_terminal,
+        "cargo run -q --example 03_reverse_server -- --raw",
+    );
+    s.run(
+        client_terminal,
+        r"printf 'héllo\n' | nc -N 127.0.0.1 2002 | od -c",
+    );
     s.log_until(server_terminal, &server.program, "disconnected", 1);
     s.check("pitfall-raw");
 }
@@ -640,7 +759,10 @@ fn pitfall_fixed_reversal_session_matches_the_book() {
     let server_terminal = s.terminal();
     let client_terminal = s.terminal();
     let server = s.server(server_terminal, "cargo run -q --example 03_reverse_server");
-    s.run(client_terminal, r"printf 'héllo\n' | nc -N 127.0.0.1 2002 | od -c");
+    s.run(
+        client_terminal,
+        r"printf 'héllo\n' | nc -N 127.0.0.1 2002 | od -c",
+    );
     s.log_until(server_terminal, &server.program, "disconnected", 1);
     s.check("pitfall-fixed");
 }
@@ -671,8 +793,8 @@ fn the_transcript_files_are_all_checked() {
     // folder must be named by a session in this file.
     let source = include_str!("book_transcripts.rs");
     let dir = transcripts_dir();
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let entries =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("a directory entry").path();
         let name = path
