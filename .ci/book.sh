@@ -49,3 +49,6 @@ if grep -Ei 'warn|error' "$log" | grep -Ev "$known" >/dev/null; then
 fi
 
 python3 book/tools/check_html.py book/book
+
+# mermaid draws the diagrams in the browser; a syntax error only shows there.
+python3 book/tools/check_diagrams.py book
