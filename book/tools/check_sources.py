@@ -12,7 +12,11 @@ would silently empty a listing. This script fails instead. It checks:
   string says `ignore` (a deliberately wrong snippet the text explains), so no
   code is pasted by hand;
 * every chapter file under src/ is listed in SUMMARY.md, and every file
-  SUMMARY.md lists exists.
+  SUMMARY.md lists exists;
+* hint files (`*.hints.md`, a numbered list) are included hint by hint with
+  line ranges: each range must be exactly one whole hint, and every hint of
+  the file must be included, so an edited hint file cannot be shown cut in
+  half or lose a hint silently.
 
 Usage: python3 book/tools/check_sources.py [book_dir]   (default: book)
 """
@@ -48,6 +52,9 @@ def check_include(md, target, errors):
     if not file.is_file():
         errors.append(f"{where}: no file {file}")
         return
+    if file.name.endswith(".hints.md"):
+        check_hint_range(file, selector, where, errors)
+        return
     if not selector or re.fullmatch(r"[0-9]*(:[0-9]*)?", selector):
         return  # whole file or a line range
     body = anchor_lines(file.read_text(encoding="utf-8"), selector)
@@ -56,6 +63,35 @@ def check_include(md, target, errors):
                       f"(expected lines `ANCHOR: {selector}` and `ANCHOR_END: {selector}`)")
     elif not any(line.strip() for line in body):
         errors.append(f"{where}: anchor `{selector}` is empty or never closed")
+
+
+def hints(file):
+    """(first, last) line numbers (1-based) of each numbered hint in file."""
+    lines = file.read_text(encoding="utf-8").splitlines()
+    starts = [i + 1 for i, line in enumerate(lines) if re.match(r"\d+\. ", line)]
+    ranges = []
+    for k, first in enumerate(starts):
+        last = starts[k + 1] - 1 if k + 1 < len(starts) else len(lines)
+        while last > first and not lines[last - 1].strip():
+            last -= 1
+        ranges.append((first, last))
+    return ranges
+
+
+HINTS_INCLUDED = {}
+
+
+def check_hint_range(file, selector, where, errors):
+    m = re.fullmatch(r"([0-9]+):([0-9]+)", selector)
+    if not m:
+        errors.append(f"{where}: include hint files one hint at a time, with FIRST:LAST lines")
+        return
+    wanted = (int(m.group(1)), int(m.group(2)))
+    ranges = hints(file)
+    if wanted not in ranges:
+        errors.append(f"{where}: lines {wanted[0]}-{wanted[1]} are not one whole hint; "
+                      f"the hints of {file.name} are at lines {ranges}")
+    HINTS_INCLUDED.setdefault(file, set()).add(wanted)
 
 
 def check_code_blocks(md, text, errors):
@@ -105,6 +141,10 @@ def main():
             includes += 1
             check_include(md, target, errors)
         check_code_blocks(md, text, errors)
+    for file, included in HINTS_INCLUDED.items():
+        for first, last in hints(file):
+            if (first, last) not in included:
+                errors.append(f"{file}: the hint at lines {first}-{last} is not in the book")
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     if errors:
