@@ -26,12 +26,25 @@ pinned() {
 pinned mdbook "$MDBOOK_VERSION"
 pinned mdbook-mermaid "$MDBOOK_MERMAID_VERSION"
 
+# The diagrams' script is kept in book/ (served from the book, never from a
+# CDN). Check it is the one the pinned mdbook-mermaid installs.
+assets=$(mktemp -d)
+trap 'rm -rf "$assets"' EXIT
+cp book/book.toml "$assets/"
+mdbook-mermaid install "$assets" >/dev/null 2>&1
+for f in mermaid.min.js mermaid-init.js; do
+    if ! cmp -s "$assets/$f" "book/$f"; then
+        echo "error: book/$f differs from what mdbook-mermaid $MDBOOK_MERMAID_VERSION installs;" \
+            "run: mdbook-mermaid install book" >&2
+        exit 1
+    fi
+done
+
 # mdBook 0.5 logs a missing include file as an error but still exits 0, and
 # includes nothing at all for a missing anchor, so check the sources first.
 python3 book/tools/check_sources.py book
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log="$assets/build.log"
 if ! mdbook build book >"$log" 2>&1; then
     cat "$log"
     echo "error: mdbook build failed" >&2
