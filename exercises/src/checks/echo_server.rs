@@ -48,14 +48,14 @@ fn round_trip(
             }
             Ok(n) => got += n,
             Err(e) if is_timeout(&e) => {
+                let back = if got == 0 {
+                    "nothing".to_string()
+                } else {
+                    format!("only {:?}", String::from_utf8_lossy(&back[..got]))
+                };
                 return Err(server.fail(format!(
-                    "{who} sent {:?} and got {} back within {WAIT:?}, not the whole of it",
-                    String::from_utf8_lossy(bytes),
-                    if got == 0 {
-                        "nothing".to_string()
-                    } else {
-                        format!("only {:?}", String::from_utf8_lossy(&back[..got]))
-                    }
+                    "{who} sent {:?} and got {back} back within {WAIT:?}",
+                    String::from_utf8_lossy(bytes)
                 )));
             }
             Err(e) => return Err(server.fail(format!("{who} could not read the echo: {e}"))),
@@ -205,12 +205,16 @@ pub fn two_clients_each_get_only_their_own_bytes(subject: ServeAll) -> Result<()
     let b = server.connect()?;
     let mixed = |who: &str, other: &str, got: String| {
         format!(
-            "client {other} sent something and client {who} {got}. Each client's bytes must              go back to that client only: does each thread write to its own stream, rather              than to a shared one or to every client?"
+            "client {other} sent something and client {who} {got}. Each client's bytes must \
+             go back to that client only: does each thread write to its own stream, rather \
+             than to a shared one or to every client?"
         )
     };
     round_trip(&server, &a, b"from A\n", "client A")?;
     nothing_arrives(&b, Duration::from_millis(200)).map_err(|got| mixed("B", "A", got))?;
-    round_trip(&server, &b, b"from B\n", "client B")?;
+    round_trip(&server, &b, b"from B\n", "client B").map_err(|e| {
+        format!("{e}, while client A stayed connected. Is each client served on its own thread?")
+    })?;
     nothing_arrives(&a, Duration::from_millis(200)).map_err(|got| mixed("A", "B", got))?;
     round_trip(&server, &a, b"A again\n", "client A")
 }

@@ -5,7 +5,7 @@
 use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::harness::{
     Keyboard, Output, WAIT, Waited, is_timeout, keyboard, read_line, same, socket_pair, spawn,
@@ -39,8 +39,10 @@ struct Conversation {
 
 /// The fake server: answers every line with `you said: LINE`, in one piece
 /// or in two (to show that a reply may arrive split), until the client
-/// closes the connection or stays silent for [`WAIT`].
+/// closes the connection, stays silent for [`WAIT`], or has talked for
+/// longer than that (a client that never stops).
 fn fake_server(stream: TcpStream, split_replies: bool) -> Vec<String> {
+    let deadline = Instant::now() + WAIT;
     let mut heard = Vec::new();
     let mut reader = match stream.try_clone() {
         Ok(s) => BufReader::new(s),
@@ -48,6 +50,10 @@ fn fake_server(stream: TcpStream, split_replies: bool) -> Vec<String> {
     };
     let mut writer = &stream;
     while let Ok(Some(line)) = read_line(&mut reader) {
+        if Instant::now() > deadline {
+            heard.push("...".to_string());
+            break;
+        }
         let reply = format!("you said: {line}\n");
         let sent = if split_replies {
             // The pause makes the two halves arrive as two reads; it does
@@ -63,6 +69,10 @@ fn fake_server(stream: TcpStream, split_replies: bool) -> Vec<String> {
         };
         heard.push(line);
         if sent.is_err() {
+            break;
+        }
+        if heard.len() >= 10 {
+            heard.push("...".to_string());
             break;
         }
     }
@@ -176,7 +186,16 @@ pub fn stops_at_exit_without_sending_it(subject: RunClient) -> Result<(), String
     // The keyboard stays open after `exit`: the user is still there.
     let typed = "hello\nexit\nnot for the server\n";
     let c = converse(subject, typed, false, false)?;
-    if c.heard.iter().any(|l| l == "exit") {
+    let sent_exit = c.heard.iter().any(|l| l == "exit");
+    if sent_exit && matches!(c.outcome, Err(Waited::Running)) {
+        return Err(format!(
+            "your client does not stop at exit: it sent \"exit\" to the server like any \
+             other line and went on (the server heard {:?}). Check each line before you send \
+             it: if it is exit, leave the loop without sending it.",
+            c.heard
+        ));
+    }
+    if sent_exit {
         return Err(format!(
             "the server received \"exit\" (it heard {:?}). The word that ends the client is \
              for the client, not the server: check for exit before you send the line.",
@@ -195,19 +214,20 @@ pub fn stops_at_exit_without_sending_it(subject: RunClient) -> Result<(), String
 pub fn the_end_of_the_input_ends_the_client_cleanly(subject: RunClient) -> Result<(), String> {
     let typed = "one line, then Ctrl-D\n";
     let c = converse(subject, typed, true, false)?;
+    if c.heard.len() > 1 {
+        return Err(format!(
+            "after the input ended, your client kept sending: the server heard {:?}. \
+             read_line returns Ok(0) at the end of the input (and lines() returns None): \
+             that is not an empty line, it means stop.",
+            c.heard
+        ));
+    }
     ended_well(
         &c,
         "the input ended",
         "At the end of the input, read_line returns Ok(0) and lines() returns None: stop \
          then, as if the user had typed exit.",
     )?;
-    if c.heard.len() > 1 {
-        return Err(format!(
-            "after the input ended, your client kept sending: the server heard {:?}. \
-             read_line returns Ok(0) at the end of the input; that is not an empty line.",
-            c.heard
-        ));
-    }
     heard_exactly(&c, &["one line, then Ctrl-D"], typed)?;
     printed_exactly(&c, "you said: one line, then Ctrl-D\n")
 }

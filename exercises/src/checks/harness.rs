@@ -4,12 +4,13 @@
 //! sockets get read timeouts; fake users and fake outputs can be watched.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,16 +31,46 @@ pub fn panic_text(payload: &(dyn Any + Send)) -> String {
 
 /// Turns a panic of the code under test into advice. An untouched exercise
 /// panics in its `todo!()`, whose message names the file to edit.
-pub fn explain_panic(what: &str, message: &str) -> String {
+pub fn explain_panic(what: &str, message: &str, at: Option<&str>) -> String {
     match message.strip_prefix("not yet implemented: ") {
         Some(task) => format!(
             "not done yet: {task}\n(`{what}` still runs its todo!(): replace it with your code)"
         ),
         None => format!(
-            "`{what}` panicked: {message}\n(an unwrap() or expect() on a network or input \
-             error? Return the error, or handle it, instead of panicking)"
+            "`{what}` panicked{}: {message}\n(an unwrap() or expect() on a network or input \
+             error? Return the error, or handle it, instead of panicking)",
+            at.map(|at| format!(" at {at}")).unwrap_or_default()
         ),
     }
+}
+
+thread_local! {
+    /// Where the last panic on this thread happened, for [`explain_panic`].
+    static PANICKED_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The threads that run code under test are named `checking ...`. A panic
+/// there is caught and explained by the check, so the usual report (and its
+/// backtrace) would only repeat it: keep its location and stay quiet. Panics
+/// anywhere else are reported as usual.
+fn quiet_panics_of_checked_code() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let usual = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let checked = thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("checking "));
+            if checked {
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                PANICKED_AT.with(|p| *p.borrow_mut() = at);
+            } else {
+                usual(info);
+            }
+        }));
+    });
 }
 
 /// How a task that was waited for turned out, if it did not simply finish.
@@ -63,12 +94,15 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    quiet_panics_of_checked_code();
     let (tx, rx) = mpsc::channel();
     let spawned = thread::Builder::new()
         .name(format!("checking {what}"))
         .spawn(move || {
-            let outcome = panic::catch_unwind(AssertUnwindSafe(f))
-                .map_err(|p| explain_panic(what, &panic_text(p.as_ref())));
+            let outcome = panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+                let at = PANICKED_AT.with(|at| at.borrow_mut().take());
+                explain_panic(what, &panic_text(p.as_ref()), at.as_deref())
+            });
             // Nobody may be listening any more (the check gave up): fine.
             let _ = tx.send(outcome);
         });
@@ -249,7 +283,7 @@ pub fn same<T: std::fmt::Debug + PartialEq>(
         Ok(())
     } else {
         Err(format!(
-            "{}\nDiff (< expected, > yours):\n{}",
+            "{}\n(< expected, > yours)\n{}",
             why(),
             diff(expected, actual)
         ))
