@@ -101,6 +101,10 @@ fn converse(
         typist.close();
     }
     let outcome = client.wait(WAIT);
+    // A panic (a todo!() at first) explains everything else: report it first.
+    if let Err(Waited::Panicked(why)) = outcome {
+        return Err(why);
+    }
     let waiting_for_input = typist.is_waited_on();
     // When the client returns, its socket closes and the server ends; if it
     // is still running, the server ends after WAIT of silence.
