@@ -141,12 +141,16 @@ fn server(
     Ok((addr, task))
 }
 
+/// What one run of `ask_all` gave: the answers (errors as text), how long
+/// it took, and what the servers saw.
+struct Asked {
+    answers: Vec<Result<String, String>>,
+    took: Duration,
+    board: Arc<Board>,
+}
+
 /// Runs `ask_all` against servers with these behaviours.
-fn ask(
-    subject: AskAll,
-    behaviours: &[Behaviour],
-    timeout: Duration,
-) -> Result<(Vec<Result<String, String>>, Duration, Arc<Board>), String> {
+fn ask(subject: AskAll, behaviours: &[Behaviour], timeout: Duration) -> Result<Asked, String> {
     let board = Arc::new(Board::default());
     let mut addrs = Vec::new();
     let mut servers = Vec::new();
@@ -167,7 +171,11 @@ fn ask(
     // Let a silent server go.
     board.update(|s| s.1.push(usize::MAX));
     match outcome {
-        Ok(answers) => Ok((answers, took, board)),
+        Ok(answers) => Ok(Asked {
+            answers,
+            took,
+            board,
+        }),
         Err(Waited::Panicked(why)) => Err(why),
         Err(Waited::Running) => {
             let asked = board.state.lock().unwrap_or_else(|p| p.into_inner()).0;
@@ -196,7 +204,7 @@ fn ok(n: usize) -> Result<String, String> {
 
 pub fn each_answer_lands_in_its_servers_slot(subject: AskAll) -> Result<(), String> {
     use Behaviour::AnswerAfterTheOthers as A;
-    let (answers, _, _) = ask(subject, &[A, A, A], Duration::from_secs(2))?;
+    let Asked { answers, .. } = ask(subject, &[A, A, A], Duration::from_secs(2))?;
     if answers.len() != 3 {
         return Err(format!(
             "ask_all was given 3 servers and returned {} results: one result per server, \
@@ -214,7 +222,7 @@ pub fn each_answer_lands_in_its_servers_slot(subject: AskAll) -> Result<(), Stri
 
 pub fn asks_every_server_at_the_same_time(subject: AskAll) -> Result<(), String> {
     use Behaviour::AnswerWhenAllAsked as W;
-    let (answers, _, board) = ask(subject, &[W, W, W], Duration::from_secs(2))?;
+    let Asked { answers, board, .. } = ask(subject, &[W, W, W], Duration::from_secs(2))?;
     let asked = board.state.lock().unwrap_or_else(|p| p.into_inner()).0;
     if answers.iter().any(|a| a.is_err()) && asked < 3 {
         return Err(format!(
@@ -232,7 +240,7 @@ pub fn asks_every_server_at_the_same_time(subject: AskAll) -> Result<(), String>
 pub fn a_silent_server_is_an_error_within_the_timeout(subject: AskAll) -> Result<(), String> {
     use Behaviour::{Answer, Silent};
     let timeout = Duration::from_millis(500);
-    let (answers, took, _) = ask(subject, &[Answer, Silent, Answer], timeout)?;
+    let Asked { answers, took, .. } = ask(subject, &[Answer, Silent, Answer], timeout)?;
     if took > timeout + Duration::from_secs(1) {
         return Err(format!(
             "with a timeout of {timeout:?} and one silent server, ask_all took {took:?}. \
@@ -283,7 +291,7 @@ pub fn a_server_that_is_down_is_an_error_and_the_others_answer(
 
 pub fn a_server_that_closes_without_answering_is_an_error(subject: AskAll) -> Result<(), String> {
     use Behaviour::{Answer, Close};
-    let (answers, _, _) = ask(subject, &[Answer, Close, Answer], Duration::from_secs(2))?;
+    let Asked { answers, .. } = ask(subject, &[Answer, Close, Answer], Duration::from_secs(2))?;
     if let Some(Ok(empty)) = answers.get(1) {
         return Err(format!(
             "server 2 closed the connection without answering, and its slot is Ok({empty:?}). \
