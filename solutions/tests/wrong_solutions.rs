@@ -1,5 +1,5 @@
-//! Test fixtures: the wrong answers learners really write to the two
-//! exercises of original 004, and proof that the checks reject each one with
+//! Test fixtures: the wrong answers learners really write (to the two
+//! exercises of original 004, and one or two to each other exercise), and proof that the checks reject each one with
 //! the message meant for it. These are not part of the course's code: they
 //! exist only here, so that CI notices if a check stops catching them.
 //!
@@ -7,10 +7,12 @@
 //! to see every message each wrong answer gets.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 use solutions::checks::{self, Check};
 
@@ -344,6 +346,243 @@ mod exit_client_is_rejected_when_it {
             &[(
                 "a_line_with_exit_inside_a_word_is_sent_like_any_other",
                 "only contains exit",
+            )],
+        );
+    }
+}
+
+/// Wrong answers to the other exercises, one or two typical ones each.
+mod others {
+    use super::*;
+    use solutions::console_router::Event;
+
+    /// 01: spawns and joins in the same loop, so one thread at a time.
+    pub fn joins_inside_the_spawn_loop<F: Fn(i64) -> i64 + Sync>(
+        numbers: &[i64],
+        f: F,
+    ) -> Vec<i64> {
+        let f = &f;
+        thread::scope(|s| {
+            let mut results = Vec::new();
+            for &n in numbers {
+                results.push(s.spawn(move || f(n)).join().unwrap());
+            }
+            results
+        })
+    }
+
+    /// 01: collects the results from a channel, in the order they arrive.
+    pub fn collects_in_arrival_order<F: Fn(i64) -> i64 + Sync>(numbers: &[i64], f: F) -> Vec<i64> {
+        let (tx, rx) = mpsc::channel();
+        thread::scope(|s| {
+            for &n in numbers {
+                let tx = tx.clone();
+                let f = &f;
+                s.spawn(move || tx.send(f(n)).unwrap());
+            }
+        });
+        drop(tx);
+        rx.iter().collect()
+    }
+
+    /// 03: the original's way: every read is a message, its bytes reversed.
+    pub fn reverses_the_bytes_of_each_read(mut client: TcpStream) -> io::Result<()> {
+        let mut buf = [0u8; 1024];
+        loop {
+            let n = client.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf[..n].reverse();
+            client.write_all(&buf[..n])?;
+        }
+    }
+
+    /// 03: lines and characters right, but no limit, and the end of the
+    /// stream (`Ok(0)`) taken for an empty line: it spins for ever.
+    pub fn spins_at_the_end_of_the_stream(client: TcpStream) -> io::Result<()> {
+        let mut lines = BufReader::new(client.try_clone()?);
+        loop {
+            let mut line = String::new();
+            let _ = lines.read_line(&mut line);
+            let reversed: String = line.trim_end().chars().rev().collect();
+            (&client).write_all(format!("{reversed}\n").as_bytes())?;
+        }
+    }
+
+    /// 04: the original client's turn-taking: keyboard, then peer, again.
+    pub fn takes_turns<R: Read + Send + 'static, W: Write>(
+        input: R,
+        mut output: W,
+        peer: TcpStream,
+    ) -> io::Result<()> {
+        let mut input = BufReader::new(input);
+        let mut from_peer = BufReader::new(peer.try_clone()?);
+        loop {
+            let mut line = String::new();
+            if input.read_line(&mut line)? == 0 {
+                peer.shutdown(Shutdown::Write)?;
+            } else {
+                (&peer).write_all(line.as_bytes())?;
+            }
+            let mut reply = String::new();
+            if from_peer.read_line(&mut reply)? == 0 {
+                return Ok(());
+            }
+            output.write_all(reply.as_bytes())?;
+        }
+    }
+
+    /// 05: right routing, but a failed write ends the room (`?`).
+    pub fn stops_on_a_failed_write<W: Write>(
+        events: mpsc::Receiver<Event>,
+        mut console: W,
+    ) -> io::Result<()> {
+        let mut clients = std::collections::BTreeMap::new();
+        for event in events {
+            match event {
+                Event::Joined { id, stream } => {
+                    clients.insert(id, stream);
+                }
+                Event::Left { id } => {
+                    clients.remove(&id);
+                }
+                Event::Console(line) => {
+                    if let Some(rest) = line.strip_prefix("/to ") {
+                        let (id, text) = rest.split_once(' ').unwrap_or((rest, ""));
+                        match id.parse::<u64>().ok().and_then(|id| clients.get(&id)) {
+                            Some(mut stream) => {
+                                stream.write_all(format!("[server] {text}\n").as_bytes())?
+                            }
+                            None => {
+                                writeln!(console, "error: no client #{id} (usage: /to N text)")?
+                            }
+                        }
+                    } else if line.starts_with('/') {
+                        writeln!(console, "error: unknown command {line}")?;
+                    } else {
+                        for mut stream in clients.values() {
+                            stream.write_all(format!("[server] {line}\n").as_bytes())?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// 06: one server after the other (and still with timeouts).
+    pub fn one_server_after_the_other(
+        servers: &[SocketAddr],
+        question: &str,
+        timeout: Duration,
+    ) -> Vec<io::Result<String>> {
+        servers
+            .iter()
+            .map(|addr| {
+                let stream = TcpStream::connect_timeout(addr, timeout)?;
+                stream.set_read_timeout(Some(timeout))?;
+                (&stream).write_all(format!("{question}\n").as_bytes())?;
+                let mut answer = String::new();
+                if BufReader::new(&stream).read_line(&mut answer)? == 0 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+                }
+                Ok(answer.trim_end().to_string())
+            })
+            .collect()
+    }
+}
+
+mod other_exercises_reject {
+    use super::*;
+    use solutions::checks;
+
+    #[test]
+    fn threads_joined_inside_the_spawn_loop() {
+        assert_rejected(
+            "joins_inside_the_spawn_loop",
+            checks::threads::checks(others::joins_inside_the_spawn_loop),
+            &[(
+                "runs_every_call_at_the_same_time",
+                "Start every thread before you join",
+            )],
+        );
+    }
+
+    #[test]
+    fn results_collected_in_arrival_order() {
+        assert_rejected(
+            "collects_in_arrival_order",
+            checks::threads::checks(others::collects_in_arrival_order),
+            &[(
+                "keeps_the_order_when_the_threads_finish_in_reverse",
+                "keep the JoinHandles",
+            )],
+        );
+    }
+
+    #[test]
+    fn reversing_the_bytes_of_each_read() {
+        assert_rejected(
+            "reverses_the_bytes_of_each_read",
+            checks::reverse::checks(others::reverses_the_bytes_of_each_read),
+            &[
+                ("reverses_characters_not_bytes", "Reverse line.chars()"),
+                (
+                    "a_line_sent_in_two_pieces_gets_one_reply",
+                    "collect bytes up to",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_reverse_server_that_spins_at_the_end_of_the_stream() {
+        assert_rejected(
+            "spins_at_the_end_of_the_stream",
+            checks::reverse::checks(others::spins_at_the_end_of_the_stream),
+            &[
+                ("returns_when_the_client_closes", "spins for ever"),
+                (
+                    "a_line_that_is_too_long_gets_an_error_and_the_connection_closes",
+                    "Without a limit",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_chat_that_takes_turns() {
+        assert_rejected(
+            "takes_turns",
+            checks::duplex::checks(others::takes_turns),
+            &[(
+                "what_the_peer_sends_appears_while_the_user_types_nothing",
+                "Read the peer on one thread and the keyboard on another",
+            )],
+        );
+    }
+
+    #[test]
+    fn a_room_that_stops_on_a_failed_write() {
+        assert_rejected(
+            "stops_on_a_failed_write",
+            checks::console_router::checks(others::stops_on_a_failed_write),
+            &[(
+                "a_client_that_vanished_does_not_stop_the_room",
+                "forget that client",
+            )],
+        );
+    }
+
+    #[test]
+    fn asking_one_server_after_the_other() {
+        assert_rejected(
+            "one_server_after_the_other",
+            checks::fan_out::checks(others::one_server_after_the_other),
+            &[(
+                "asks_every_server_at_the_same_time",
+                "one thread per server",
             )],
         );
     }

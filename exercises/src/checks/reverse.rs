@@ -90,8 +90,19 @@ impl Client {
     fn expect_reply(&mut self, to: &str, expected: &str) -> Result<(), String> {
         let reply = self.reply(to)?;
         same(&expected.to_string(), &reply, || {
-            format!("the reply to {to}")
+            format!("the reply to {to}{}", empty_reply_hint(&reply, expected))
         })
+    }
+}
+
+/// An empty reply to a non-empty line usually means the `\n` was reversed
+/// too, and so sent first.
+fn empty_reply_hint(reply: &str, expected: &str) -> &'static str {
+    if reply.is_empty() && !expected.is_empty() {
+        ". The reply was an empty line: was the \\n reversed with the rest of the line, and \
+         so sent first? Take the line end off before reversing, and add it back after."
+    } else {
+        ""
     }
 }
 
@@ -108,10 +119,12 @@ pub fn reverses_characters_not_bytes(subject: ReverseLines) -> Result<(), String
     client.send("héllo wörld 🦀\n".as_bytes())?;
     let reply = client.reply("\"héllo wörld 🦀\"")?;
     same(&"🦀 dlröw olléh".to_string(), &reply, || {
-        "the reply to \"héllo wörld 🦀\" should be its characters reversed. In UTF-8, é is \
+        format!(
+            "the reply to \"héllo wörld 🦀\" should be its characters reversed. In UTF-8, é is \
          2 bytes and 🦀 is 4: reversing the bytes scrambles them (a \u{fffd} in your reply \
-         is what is left of one). Reverse line.chars(), not the bytes."
-            .to_string()
+         is what is left of one). Reverse line.chars(), not the bytes{}",
+            empty_reply_hint(&reply, "x")
+        )
     })
 }
 
