@@ -47,6 +47,7 @@ fn start(subject: RunRoom, clients: u64) -> Result<(Room, Vec<Client>), String> 
         let console = console.clone();
         move || subject(rx, console)
     });
+    task.fail_fast()?;
     let room = Room {
         events: Some(tx),
         console,

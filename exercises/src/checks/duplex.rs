@@ -37,6 +37,7 @@ fn start(subject: Chat) -> Result<Session, String> {
         let output = output.clone();
         move || subject(keyboard, output, theirs)
     });
+    task.fail_fast()?;
     Ok(Session {
         typist,
         output,

@@ -86,6 +86,8 @@ pub enum Waited {
 pub struct Task<T> {
     what: &'static str,
     outcome: Receiver<Result<T, String>>,
+    /// A copy of the panic message, if it panics: see [`Task::fail_fast`].
+    panicked: Receiver<String>,
 }
 
 /// Runs `f` on a new thread. `what` names the student's function in messages.
@@ -96,22 +98,31 @@ where
 {
     quiet_panics_of_checked_code();
     let (tx, rx) = mpsc::channel();
+    let (panic_tx, panic_rx) = mpsc::channel();
     let spawned = thread::Builder::new()
         .name(format!("checking {what}"))
-        .spawn(move || {
-            let outcome = panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
-                let at = PANICKED_AT.with(|at| at.borrow_mut().take());
-                explain_panic(what, &panic_text(p.as_ref()), at.as_deref())
-            });
-            // Nobody may be listening any more (the check gave up): fine.
-            let _ = tx.send(outcome);
+        .spawn({
+            let tx = tx.clone();
+            move || {
+                let outcome = panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+                    let at = PANICKED_AT.with(|at| at.borrow_mut().take());
+                    explain_panic(what, &panic_text(p.as_ref()), at.as_deref())
+                });
+                // Nobody may be listening any more (the check gave up): fine.
+                if let Err(why) = &outcome {
+                    let _ = panic_tx.send(why.clone());
+                }
+                let _ = tx.send(outcome);
+            }
         });
     if let Err(e) = spawned {
-        let (tx, rx2) = mpsc::channel();
         let _ = tx.send(Err(format!("the check could not start a thread: {e}")));
-        return Task { what, outcome: rx2 };
     }
-    Task { what, outcome: rx }
+    Task {
+        what,
+        outcome: rx,
+        panicked: panic_rx,
+    }
 }
 
 impl<T> Task<T> {
@@ -125,6 +136,17 @@ impl<T> Task<T> {
                 "`{}` ended without a result",
                 self.what
             ))),
+        }
+    }
+
+    /// Fails at once if the task panics right away, as an untouched stub
+    /// does in its `todo!()`, instead of letting the check wait for a reply
+    /// that cannot come. (If the thread is slow to start, the check goes on
+    /// and reports the panic later: only slower, never wrong.)
+    pub fn fail_fast(&self) -> Result<(), String> {
+        match self.panicked.recv_timeout(Duration::from_millis(30)) {
+            Ok(why) => Err(why),
+            Err(_) => Ok(()),
         }
     }
 
@@ -151,6 +173,7 @@ impl Server {
             .local_addr()
             .map_err(|e| format!("the check could not read its port: {e}"))?;
         let task = spawn(what, move || serve(listener));
+        task.fail_fast()?;
         Ok(Server { addr, task })
     }
 

@@ -38,6 +38,7 @@ impl Client {
     fn start(subject: ReverseLines) -> Result<Client, String> {
         let (ours, theirs) = socket_pair()?;
         let task = spawn("reverse_lines", move || subject(theirs));
+        task.fail_fast()?;
         let replies = BufReader::new(
             ours.try_clone()
                 .map_err(|e| format!("the check could not clone its socket: {e}"))?,
