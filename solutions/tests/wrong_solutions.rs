@@ -515,7 +515,7 @@ mod other_exercises_reject {
             "collects_in_arrival_order",
             checks::threads::checks(others::collects_in_arrival_order),
             &[(
-                "keeps_the_order_when_the_threads_finish_in_reverse",
+                "keeps_the_order_when_the_threads_finish_last_to_first",
                 "keep the JoinHandles",
             )],
         );

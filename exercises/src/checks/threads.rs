@@ -12,7 +12,7 @@ pub fn checks(subject: MapOnThreads) -> Vec<super::Check> {
     checks!(subject =>
         returns_each_result_in_the_order_of_the_numbers,
         runs_every_call_at_the_same_time,
-        keeps_the_order_when_the_threads_finish_in_reverse,
+        keeps_the_order_when_the_threads_finish_last_to_first,
     )
 }
 
@@ -121,7 +121,7 @@ struct Finished {
     changed: Condvar,
 }
 
-pub fn keeps_the_order_when_the_threads_finish_in_reverse(
+pub fn keeps_the_order_when_the_threads_finish_last_to_first(
     subject: MapOnThreads,
 ) -> Result<(), String> {
     // f(n) returns only after every bigger number's call has returned, so

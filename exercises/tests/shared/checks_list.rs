@@ -34,7 +34,7 @@ tests! {
     threads in e01_threads: [
         returns_each_result_in_the_order_of_the_numbers,
         runs_every_call_at_the_same_time,
-        keeps_the_order_when_the_threads_finish_in_reverse,
+        keeps_the_order_when_the_threads_finish_last_to_first,
     ]
     exit_client in e02a_exit_client: [
         sends_each_line_and_prints_each_reply,
