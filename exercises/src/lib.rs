@@ -12,6 +12,9 @@
 //! | 05 | `console_router.rs` | 05 one console, many clients |
 //! | 06 | `fan_out.rs` | 06 one client, several servers |
 //!
+//! Keep each function's name and signature as they are: the checks call
+//! them. Add helper functions, modules and `use` lines as you like.
+//!
 //! `cargo run -p exercises` shows your progress and the next exercise to do;
 //! `cargo test -p exercises NAME` checks one exercise (e.g. `echo_server`).
 //! Each exercise has hints beside it (`NAME.hints.md`), and a reference

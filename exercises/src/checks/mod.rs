@@ -12,6 +12,12 @@
 //! wrong-solution fixtures (`solutions/tests/wrong_solutions.rs`) can run
 //! the same checks against code that is wrong on purpose.
 //!
+//! Why plain functions, rather than a progress view that runs `cargo test`
+//! and reads its output: there is no cargo inside cargo, no parsing of
+//! libtest's text (its JSON output is not stable), and the deadline that
+//! keeps a stuck exercise from hanging is the same code ([`run`]) in the
+//! tests and in the progress view.
+//!
 //! You do not need to read or change anything here to do the exercises;
 //! reading a check is a fine way to see exactly what is expected, though.
 #![allow(dead_code)] // each crate uses a different part of the harness
