@@ -223,6 +223,25 @@ mod exit_client {
         }
     }
 
+    /// Takes one `read` for one whole reply, as the original does.
+    pub fn reads_one_piece_per_reply<R: BufRead, W: Write>(
+        input: R,
+        mut output: W,
+        server: TcpStream,
+    ) -> io::Result<()> {
+        for line in input.lines() {
+            let line = line?;
+            if line.trim() == "exit" {
+                break;
+            }
+            (&server).write_all(format!("{line}\n").as_bytes())?;
+            let mut buf = [0u8; 1024];
+            let n = (&server).read(&mut buf)?;
+            writeln!(output, "{}", String::from_utf8_lossy(&buf[..n]).trim_end())?;
+        }
+        Ok(())
+    }
+
     /// Stops at any line that contains `exit`, even inside a word.
     pub fn stops_at_exit_inside_a_word<R: BufRead, W: Write>(
         input: R,
@@ -335,6 +354,18 @@ mod exit_client_is_rejected_when_it {
                     "kept sending",
                 ),
             ],
+        );
+    }
+
+    #[test]
+    fn takes_one_read_for_a_whole_reply() {
+        assert_rejected(
+            "reads_one_piece_per_reply",
+            checks(exit_client::reads_one_piece_per_reply),
+            &[(
+                "a_reply_that_arrives_in_two_pieces_is_printed_as_one_line",
+                "TCP is a byte stream",
+            )],
         );
     }
 
