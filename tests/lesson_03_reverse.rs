@@ -246,3 +246,44 @@ fn the_server_logs_each_client() {
         .program
         .expect_stdout(&format!("client {me} disconnected"));
 }
+
+#[test]
+fn the_server_closes_the_connection_when_the_client_is_done() {
+    // Guards "sockets never closed": after a half-close from the client, the
+    // server answers what it got and then closes, so the client sees EOF.
+    let server = reverse_server(&[]);
+    let stream = server.connect();
+    (&stream).write_all(b"last\n").expect("send");
+    stream
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    let mut everything = String::new();
+    (&stream)
+        .read_to_string(&mut everything)
+        .expect("the server should close after the last reply");
+    assert_eq!(everything, "tsal\n");
+}
+
+#[test]
+fn the_client_gives_up_on_a_silent_server_after_its_timeout() {
+    // Guards "no timeouts": a server that accepts and never answers must not
+    // make the client hang. This listener is never read from on purpose.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("local_addr").to_string();
+    let started = std::time::Instant::now();
+    let (status, _, stderr) = run(
+        "03_reverse_client",
+        &["--addr", &addr, "--timeout", "0.5"],
+        "",
+    );
+    assert!(
+        !status.success(),
+        "the client should fail when no reply comes"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the client took {:?} to give up",
+        started.elapsed()
+    );
+    assert_eq!(stderr, vec!["error: no reply within 500ms".to_string()]);
+}
