@@ -16,7 +16,8 @@ would silently empty a listing. This script fails instead. It checks:
 * hint files (`*.hints.md`, a numbered list) are included hint by hint with
   line ranges: each range must be exactly one whole hint, and every hint of
   the file must be included, so an edited hint file cannot be shown cut in
-  half or lose a hint silently.
+  half or lose a hint silently;
+* a `path.rs:1:N` include is exactly the file's `//!` doc comment.
 
 Usage: python3 book/tools/check_sources.py [book_dir]   (default: book)
 """
@@ -54,6 +55,15 @@ def check_include(md, target, errors):
         return
     if file.name.endswith(".hints.md"):
         check_hint_range(file, selector, where, errors)
+        return
+    m = re.fullmatch(r"1:([0-9]+)", selector)
+    if m and file.suffix == ".rs":
+        # A range from line 1 of a Rust file is its module doc comment: it
+        # must be all of it, and nothing else.
+        lines = file.read_text(encoding="utf-8").splitlines()
+        doc = next((i for i, line in enumerate(lines) if not line.startswith("//!")), len(lines))
+        if int(m.group(1)) != doc:
+            errors.append(f"{where}: the doc comment at the top of {path} is lines 1-{doc}")
         return
     if not selector or re.fullmatch(r"[0-9]*(:[0-9]*)?", selector):
         return  # whole file or a line range
