@@ -115,6 +115,11 @@ impl Program {
         }
     }
 
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Writes to the program's stdin, as if a user typed it.
     pub fn type_in(&mut self, text: &str) {
         let stdin = self.stdin.as_mut().expect("stdin is still open");
@@ -277,4 +282,15 @@ pub fn run(name: &str, args: &[&str], stdin: &str) -> (ExitStatus, Vec<String>, 
     program.close_stdin();
     let status = program.wait_for_exit();
     (status, program.rest_of_stdout(), program.stderr())
+}
+
+/// A process's memory from `/proc/PID/status`, in KiB: `field` is `VmRSS`
+/// (resident now) or `VmHWM` (the peak). `None` where there is no `/proc`
+/// (macOS, Windows): the memory tests print a note and skip there.
+pub fn memory_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
