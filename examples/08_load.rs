@@ -167,7 +167,10 @@ fn run(mode: Mode) -> io::Result<()> {
             clients,
             messages,
         } => {
-            let r = load::room(&common.target("127.0.0.1:6666")?, &load::Room { clients, messages })?;
+            let r = load::room(
+                &common.target("127.0.0.1:6666")?,
+                &load::Room { clients, messages },
+            )?;
             print(common.json, r.summary(), r.json(), r.passed())
         }
     }

@@ -252,9 +252,7 @@ fn invalid_utf8_comes_back_unchanged_from_the_echo_server() {
 }
 
 #[rstest]
-fn a_client_that_never_sends_is_dropped_with_idle_timeout(
-    #[values(Reverse03, Pool07)] kind: Kind,
-) {
+fn a_client_that_never_sends_is_dropped_with_idle_timeout(#[values(Reverse03, Pool07)] kind: Kind) {
     let server = kind.start(&["--idle-timeout", "0.5"]);
     let silent = server.connect();
     let start = Instant::now();
@@ -302,12 +300,7 @@ fn a_client_that_never_reads_its_replies_does_not_stop_the_others(
     let server = kind.start(&[]);
     let stuck = server.connect();
     // Until the server, blocked writing replies nobody reads, stops reading.
-    let written = write_until_stalled(
-        &stuck,
-        &long_lines(),
-        Duration::from_millis(500),
-        256 << 20,
-    );
+    let written = write_until_stalled(&stuck, &long_lines(), Duration::from_millis(500), 256 << 20);
     assert!(
         written < 256 << 20,
         "the server should stop reading at some point"
@@ -318,18 +311,11 @@ fn a_client_that_never_reads_its_replies_does_not_stop_the_others(
 }
 
 #[rstest]
-fn a_client_that_never_reads_is_dropped_with_idle_timeout(
-    #[values(Reverse03, Pool07)] kind: Kind,
-) {
+fn a_client_that_never_reads_is_dropped_with_idle_timeout(#[values(Reverse03, Pool07)] kind: Kind) {
     let server = kind.start(&["--idle-timeout", "0.5"]);
     let stuck = server.connect();
     let me = stuck.local_addr().expect("local_addr");
-    write_until_stalled(
-        &stuck,
-        &long_lines(),
-        Duration::from_millis(300),
-        256 << 20,
-    );
+    write_until_stalled(&stuck, &long_lines(), Duration::from_millis(300), 256 << 20);
     server.program.expect_stdout(&format!(
         "client {me} disconnected: the client stopped reading its replies"
     ));
@@ -368,7 +354,9 @@ fn enough_file_descriptors(needed: u64) -> bool {
         .and_then(|n| n.parse::<u64>().ok());
     match soft {
         Some(soft) if soft < needed => {
-            println!("note: skipped: `ulimit -n` is {soft}; raise it to {needed} (`ulimit -n {needed}`)");
+            println!(
+                "note: skipped: `ulimit -n` is {soft}; raise it to {needed} (`ulimit -n {needed}`)"
+            );
             false
         }
         _ => true,
@@ -410,8 +398,13 @@ fn holds_1000_idle_connections(server: &Server, kind: Kind) {
         "a new client waited {took:?} with 1000 idle connections held"
     );
     if let Some(rss) = memory_kib(server.program.pid(), "VmRSS") {
-        println!("{kind:?} with 1000 idle connections: VmRSS {rss} KiB, probe answered in {took:?}");
-        assert!(rss < 100 * 1024, "resident memory {rss} KiB is over 100 MiB");
+        println!(
+            "{kind:?} with 1000 idle connections: VmRSS {rss} KiB, probe answered in {took:?}"
+        );
+        assert!(
+            rss < 100 * 1024,
+            "resident memory {rss} KiB is over 100 MiB"
+        );
     }
 }
 

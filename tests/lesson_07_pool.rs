@@ -28,7 +28,11 @@ fn served_clients(server: &Server, n: usize) -> Vec<TcpStream> {
     (0..n)
         .map(|_| {
             let c = server.connect();
-            assert_eq!(ask(&c, "abc"), "cba", "a client with a free worker is served");
+            assert_eq!(
+                ask(&c, "abc"),
+                "cba",
+                "a client with a free worker is served"
+            );
             c
         })
         .collect()
@@ -65,7 +69,10 @@ fn with_4_workers_and_4_idle_clients_a_5th_client_waits() {
     // One idle client leaves: its worker takes the 5th.
     drop(idle.pop());
     assert_eq!(
-        read_line(&mut BufReader::new(&fifth), "the reply once a worker is free"),
+        read_line(
+            &mut BufReader::new(&fifth),
+            "the reply once a worker is free"
+        ),
         "cba"
     );
 }
@@ -75,7 +82,11 @@ fn with_a_thread_per_client_a_5th_client_does_not_wait() {
     let server = Server::start("03_reverse_server", &[]);
     let _idle = served_clients(&server, 4);
     let fifth = server.connect();
-    assert_eq!(ask(&fifth, "abc"), "cba", "lesson 03 serves every client at once");
+    assert_eq!(
+        ask(&fifth, "abc"),
+        "cba",
+        "lesson 03 serves every client at once"
+    );
 }
 
 #[test]
@@ -109,7 +120,10 @@ fn an_idle_client_is_dropped_after_the_idle_timeout_and_frees_its_worker() {
         "error: idle for 0.3 s; closing the connection\n"
     );
     assert_eq!(
-        read_line(&mut BufReader::new(&waiting), "a reply from the freed worker"),
+        read_line(
+            &mut BufReader::new(&waiting),
+            "a reply from the freed worker"
+        ),
         "cba"
     );
 }

@@ -100,8 +100,12 @@ impl Expect {
 /// index), so a reply that belongs to another message is caught.
 fn payload(client: usize, index: usize, size: usize) -> Vec<u8> {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut state = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)
+    let mut state = (client as u64)
+        .wrapping_add(1)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (index as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0xD1B5_4A32_D192_ED03)
         | 1;
     (0..size)
         .map(|_| {
@@ -299,39 +303,40 @@ pub fn pingpong(target: &Target, scenario: &PingPong) -> io::Result<PingPongRepo
     // only the exchange, with every client running.
     let gate = RwLock::new(());
     let (connected_tx, connected) = mpsc::channel();
-    let (tallies, secs) = thread::scope(|s| -> io::Result<(Vec<Tally>, f64)> {
-        let shut = gate.write().unwrap_or_else(PoisonError::into_inner);
-        let mut handles = Vec::with_capacity(n);
-        for id in 0..n {
-            let (gate, connected_tx) = (&gate, connected_tx.clone());
-            let spawned = thread::Builder::new()
-                .name(format!("client {id}"))
-                .stack_size(CLIENT_STACK)
-                .spawn_scoped(s, move || {
-                    let stream = target.connect();
-                    let _ = connected_tx.send(());
-                    drop(gate.read()); // returns once the gate opens
-                    pingpong_client(target, stream, id, scenario)
-                });
-            // On error, returning drops `shut` first, so the clients
-            // started so far run and end before the scope returns.
-            handles.push(spawned.map_err(|e| {
-                io::Error::other(format!("cannot start client thread {id}: {e}"))
-            })?);
-        }
-        for _ in 0..n {
-            // Each client signals once its connect has succeeded or failed,
-            // which takes at most the connect timeout.
-            let _ = connected.recv_timeout(target.timeout + Duration::from_secs(1));
-        }
-        drop(shut);
-        let start = Instant::now();
-        let tallies = handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect();
-        Ok((tallies, start.elapsed().as_secs_f64()))
-    })?;
+    let (tallies, secs) =
+        thread::scope(|s| -> io::Result<(Vec<Tally>, f64)> {
+            let shut = gate.write().unwrap_or_else(PoisonError::into_inner);
+            let mut handles = Vec::with_capacity(n);
+            for id in 0..n {
+                let (gate, connected_tx) = (&gate, connected_tx.clone());
+                let spawned = thread::Builder::new()
+                    .name(format!("client {id}"))
+                    .stack_size(CLIENT_STACK)
+                    .spawn_scoped(s, move || {
+                        let stream = target.connect();
+                        let _ = connected_tx.send(());
+                        drop(gate.read()); // returns once the gate opens
+                        pingpong_client(target, stream, id, scenario)
+                    });
+                // On error, returning drops `shut` first, so the clients
+                // started so far run and end before the scope returns.
+                handles.push(spawned.map_err(|e| {
+                    io::Error::other(format!("cannot start client thread {id}: {e}"))
+                })?);
+            }
+            for _ in 0..n {
+                // Each client signals once its connect has succeeded or failed,
+                // which takes at most the connect timeout.
+                let _ = connected.recv_timeout(target.timeout + Duration::from_secs(1));
+            }
+            drop(shut);
+            let start = Instant::now();
+            let tallies = handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect();
+            Ok((tallies, start.elapsed().as_secs_f64()))
+        })?;
     let mut report = PingPongReport {
         clients: n,
         messages: scenario.messages,
@@ -380,6 +385,10 @@ pub struct IdleReport {
     pub connected: usize,
     pub failures: usize,
     pub connect_secs: f64,
+    /// Connects that took half a second or more. On Linux that means the
+    /// server's accept queue was full, the system dropped the connection
+    /// request, and the client retried it a second later.
+    pub slow_connects: usize,
     /// Time from the probe's connect to its first reply.
     pub probe_first_reply: Duration,
     pub probe_p50: Duration,
@@ -402,11 +411,12 @@ impl IdleReport {
 
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "idle: {} of {} connections held (opened in {:.2} s), {} still open after the hold; \
-             probe answered {}/{}, first reply {:.1} ms after connecting, p50 {:.0} us",
+            "idle: {} of {} connections held (opened in {:.2} s, {} slow), {} still open after \
+             the hold; probe answered {}/{}, first reply {:.1} ms after connecting, p50 {:.0} us",
             self.connected,
             self.clients,
             self.connect_secs,
+            self.slow_connects,
             self.alive_after_hold,
             self.probe_answered,
             self.probe_messages,
@@ -431,13 +441,14 @@ impl IdleReport {
         let opt = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
         format!(
             "{{\"mode\":\"idle\",\"clients\":{},\"connected\":{},\"failures\":{},\
-             \"connect_secs\":{:.3},\"alive_after_hold\":{},\"probe_answered\":{},\
+             \"connect_secs\":{:.3},\"slow_connects\":{},\"alive_after_hold\":{},\"probe_answered\":{},\
              \"probe_messages\":{},\"probe_first_reply_ms\":{:.3},\"probe_p50_us\":{:.1},\
              \"rss_before_kib\":{},\"rss_held_kib\":{},\"passed\":{},\"first_error\":{}}}",
             self.clients,
             self.connected,
             self.failures,
             self.connect_secs,
+            self.slow_connects,
             self.alive_after_hold,
             self.probe_answered,
             self.probe_messages,
@@ -483,7 +494,12 @@ pub fn idle(target: &Target, scenario: &Idle) -> io::Result<IdleReport> {
     let start = Instant::now();
     let mut held = Vec::with_capacity(scenario.clients);
     for _ in 0..scenario.clients {
-        match target.check_deadline().and_then(|()| target.connect()) {
+        let connect_start = Instant::now();
+        let connected = target.check_deadline().and_then(|()| target.connect());
+        if connect_start.elapsed() >= Duration::from_millis(500) {
+            report.slow_connects += 1;
+        }
+        match connected {
             Ok(stream) => held.push(stream),
             Err(e) => {
                 report.failures += 1;

@@ -1,0 +1,109 @@
+//! Example 08 end to end: the load generator checks every reply, so it
+//! fails loudly against a server that answers wrongly or not at all.
+
+mod common;
+
+use common::{Server, run};
+
+fn load(args: &[&str]) -> (bool, Vec<String>, Vec<String>) {
+    let (status, stdout, stderr) = run("08_load", args, "");
+    (status.success(), stdout, stderr)
+}
+
+#[test]
+fn pingpong_against_lesson_03_checks_and_counts_every_reply() {
+    let server = Server::start("03_reverse_server", &[]);
+    let addr = server.addr_arg();
+    let (ok, stdout, stderr) = load(&[
+        "pingpong",
+        "--addr",
+        &addr,
+        "--clients",
+        "4",
+        "--messages",
+        "50",
+        "--size",
+        "20",
+        "--json",
+    ]);
+    assert!(ok, "pingpong should pass against 03: {stdout:?} {stderr:?}");
+    assert_eq!(stdout.len(), 1, "one line of JSON: {stdout:?}");
+    for field in [
+        "\"mode\":\"pingpong\"",
+        "\"ok\":200,\"wrong\":0,\"errors\":0",
+        "\"passed\":true",
+    ] {
+        assert!(stdout[0].contains(field), "{field} in {}", stdout[0]);
+    }
+}
+
+#[test]
+fn pingpong_expecting_an_echo_from_a_reverse_server_fails_and_says_why() {
+    let server = Server::start("03_reverse_server", &[]);
+    let addr = server.addr_arg();
+    let (ok, stdout, stderr) = load(&[
+        "pingpong",
+        "--addr",
+        &addr,
+        "--clients",
+        "2",
+        "--messages",
+        "10",
+        "--expect",
+        "echo",
+    ]);
+    assert!(!ok, "wrong replies must fail the run");
+    assert!(
+        stdout[0]
+            .starts_with("pingpong: 2 clients x 10 lines of 32 bytes: 0 ok, 20 wrong, 0 errors"),
+        "{stdout:?}"
+    );
+    assert_eq!(stderr, vec!["error: some replies were wrong or missing"]);
+}
+
+#[test]
+fn idle_holds_connections_while_a_new_client_is_answered() {
+    let server = Server::start("03_reverse_server", &[]);
+    let addr = server.addr_arg();
+    let pid = server.program.pid().to_string();
+    let (ok, stdout, stderr) = load(&["idle", "--addr", &addr, "--clients", "20", "--pid", &pid]);
+    assert!(ok, "idle should pass against 03: {stdout:?} {stderr:?}");
+    assert!(
+        stdout[0].starts_with("idle: 20 of 20 connections held"),
+        "{stdout:?}"
+    );
+    assert!(stdout[0].contains("probe answered 100/100"), "{stdout:?}");
+    if std::path::Path::new("/proc/self/status").exists() {
+        assert!(stdout[0].contains("server memory (VmRSS)"), "{stdout:?}");
+    }
+}
+
+#[test]
+fn idle_shows_a_pool_whose_workers_are_all_held_leaves_the_probe_unanswered() {
+    let server = Server::start("07_pool_server", &["--workers", "2"]);
+    let addr = server.addr_arg();
+    let (ok, stdout, _) = load(&[
+        "idle",
+        "--addr",
+        &addr,
+        "--clients",
+        "2",
+        "--timeout",
+        "0.5",
+    ]);
+    assert!(!ok, "an unanswered probe must fail the run");
+    assert!(stdout[0].contains("probe answered 0/100"), "{stdout:?}");
+}
+
+#[test]
+fn only_this_machine_can_be_loaded() {
+    let (ok, _, stderr) = load(&["pingpong", "--addr", "192.0.2.1:2002"]);
+    assert!(!ok);
+    assert_eq!(
+        stderr,
+        vec![
+            "error: cannot load 192.0.2.1:2002: 192.0.2.1:2002 is not a loopback address: \
+             08_load only loads this machine"
+        ]
+    );
+}
