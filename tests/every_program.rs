@@ -8,8 +8,18 @@ use common::{Program, Server, run};
 use rstest::rstest;
 use std::net::TcpListener;
 
-const SERVERS: &[&str] = &["02_echo_server", "03_reverse_server"];
-const CLIENTS: &[&str] = &["02_echo_client", "03_reverse_client"];
+const SERVERS: &[&str] = &[
+    "02_echo_server",
+    "03_reverse_server",
+    "04_chat_server",
+    "05_multi_server",
+];
+const CLIENTS: &[&str] = &[
+    "02_echo_client",
+    "03_reverse_client",
+    "04_chat_client",
+    "06_multi_connect",
+];
 
 fn assert_one_line_error(stderr: &[String], expected: &str) {
     assert_eq!(
@@ -31,7 +41,13 @@ fn assert_one_line_error(stderr: &[String], expected: &str) {
 
 #[rstest]
 fn a_port_in_use_is_one_readable_line(
-    #[values("02_echo_server", "03_reverse_server")] server: &str,
+    #[values(
+        "02_echo_server",
+        "03_reverse_server",
+        "04_chat_server",
+        "05_multi_server"
+    )]
+    server: &str,
 ) {
     // Hold a port so the server cannot have it.
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
@@ -46,7 +62,7 @@ fn a_port_in_use_is_one_readable_line(
 
 #[rstest]
 fn a_refused_connection_is_one_readable_line(
-    #[values("02_echo_client", "03_reverse_client")] client: &str,
+    #[values("02_echo_client", "03_reverse_client", "04_chat_client")] client: &str,
 ) {
     // Bind then drop: the port is (almost certainly) free and nobody listens.
     let addr = TcpListener::bind("127.0.0.1:0")

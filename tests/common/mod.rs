@@ -284,6 +284,59 @@ pub fn run(name: &str, args: &[&str], stdin: &str) -> (ExitStatus, Vec<String>, 
     (status, program.rest_of_stdout(), program.stderr())
 }
 
+// Added for lessons 04-06, whose programs print their notices on stderr.
+
+impl Program {
+    /// Waits for a stderr line that contains `needle` and returns it. Lines
+    /// before it are skipped.
+    pub fn expect_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "{} printed no line containing {needle:?} on stderr within {DEADLINE:?}",
+                    self.name
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "{} closed its stderr before printing a line containing {needle:?}",
+                    self.name
+                ),
+            }
+        }
+    }
+}
+
+/// Reads `\n`-terminated lines until one satisfies `wanted`, and returns it;
+/// the lines skipped are returned too, in order. Fails the test with `what`
+/// if the connection closes or goes quiet first.
+pub fn read_line_until(
+    reader: &mut impl BufRead,
+    what: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> (String, Vec<String>) {
+    let mut skipped = Vec::new();
+    loop {
+        let line = read_line(reader, what);
+        if wanted(&line) {
+            return (line, skipped);
+        }
+        skipped.push(line);
+    }
+}
+
+/// Reads to the end of the stream and returns what came, failing the test
+/// if the other side does not close within the read timeout.
+pub fn read_to_eof(reader: &mut impl Read, what: &str) -> Vec<u8> {
+    let mut rest = Vec::new();
+    reader
+        .read_to_end(&mut rest)
+        .unwrap_or_else(|e| panic!("{what}: expected the connection to close: {e}"));
+    rest
+}
+
 /// A process's memory from `/proc/PID/status`, in KiB: `field` is `VmRSS`
 /// (resident now) or `VmHWM` (the peak). `None` where there is no `/proc`
 /// (macOS, Windows): the memory tests print a note and skip there.

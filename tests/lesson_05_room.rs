@@ -1,0 +1,340 @@
+//! Lesson 05 end to end: the multi-client server and its console.
+//!
+//! Clients here are plain sockets, so each test sees exactly the lines a
+//! client receives. Instead of sleeping, tests wait for a marker: the
+//! server's log line for an event, or a last console line that every client
+//! must receive after everything the test is checking.
+
+mod common;
+
+use common::{DEADLINE, Program, Server, read_line, read_line_until, read_to_eof};
+use pretty_assertions::assert_eq;
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+fn room(args: &[&str]) -> Server {
+    Server::start("05_multi_server", args)
+}
+
+/// A client of the server, as a test sees it.
+struct Client {
+    id: usize,
+    /// The client's own address, as the server logs it.
+    addr: String,
+    /// One socket, read through a buffer and written directly (a
+    /// `try_clone` would cost a second descriptor per client).
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    /// Connects and reads the welcome line, which gives the client's number.
+    fn join(server: &Server) -> Client {
+        let stream = server.connect();
+        let addr = stream.local_addr().expect("local_addr").to_string();
+        let mut reader = BufReader::new(stream);
+        let welcome = read_line(&mut reader, "the welcome line");
+        let id = welcome
+            .strip_prefix("* welcome, you are #")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("expected `* welcome, you are #N ...`, got {welcome:?}"));
+        Client { id, addr, reader }
+    }
+
+    fn say(&self, text: &str) {
+        let mut stream: &TcpStream = self.reader.get_ref();
+        stream
+            .write_all(format!("{text}\n").as_bytes())
+            .expect("send a line");
+    }
+
+    fn send_bytes(&self, bytes: &[u8]) {
+        let mut stream: &TcpStream = self.reader.get_ref();
+        stream.write_all(bytes).expect("send bytes");
+    }
+
+    fn next_line(&mut self) -> String {
+        read_line(&mut self.reader, &format!("line for client #{}", self.id))
+    }
+
+    /// Reads up to the line `last` and returns the lines before it.
+    fn lines_before(&mut self, last: &str) -> Vec<String> {
+        let what = format!("{last:?} for client #{}", self.id);
+        read_line_until(&mut self.reader, &what, |line| line == last).1
+    }
+
+    fn expect_eof(&mut self) {
+        let rest = read_to_eof(&mut self.reader, &format!("client #{}", self.id));
+        assert_eq!(
+            String::from_utf8_lossy(&rest),
+            "",
+            "nothing may follow the last line"
+        );
+    }
+}
+
+/// Types a last console line and returns, for each client, every line it
+/// received before that one. The hub handles events in order, so whatever
+/// the test did before is already in each client's queue.
+fn lines_before_marker(server: &mut Server, clients: &mut [&mut Client]) -> Vec<Vec<String>> {
+    server.program.type_in("end of test\n");
+    clients
+        .iter_mut()
+        .map(|client| client.lines_before("[server] end of test"))
+        .collect()
+}
+
+#[test]
+fn three_clients_each_see_the_others_lines_and_not_their_own() {
+    let mut server = room(&[]);
+    let mut a = Client::join(&server);
+    let mut b = Client::join(&server);
+    let mut c = Client::join(&server);
+    assert_eq!((a.id, b.id, c.id), (1, 2, 3));
+    for (client, text) in [(&a, "from a"), (&b, "from b"), (&c, "from c")] {
+        client.say(text);
+        // The server's log line is the signal that the hub has relayed it.
+        let logged = server.program.expect_stdout(&format!("] {text}"));
+        assert_eq!(logged, format!("[#{} {}] {text}", client.id, client.addr));
+    }
+    let seen = lines_before_marker(&mut server, &mut [&mut a, &mut b, &mut c]);
+    assert_eq!(
+        seen,
+        vec![
+            vec!["* #2 joined", "* #3 joined", "[#2] from b", "[#3] from c"],
+            vec!["* #3 joined", "[#1] from a", "[#3] from c"],
+            vec!["[#1] from a", "[#2] from b"],
+        ]
+    );
+
+    // Leaving is announced to those who stay.
+    let c_addr = c.addr.clone();
+    drop(c);
+    server
+        .program
+        .expect_stdout(&format!("client {c_addr} disconnected (#3)"));
+    assert_eq!(a.next_line(), "* #3 left");
+    assert_eq!(b.next_line(), "* #3 left");
+}
+
+#[test]
+fn slash_to_reaches_only_its_target() {
+    let mut server = room(&[]);
+    let mut a = Client::join(&server);
+    let mut b = Client::join(&server);
+    let mut c = Client::join(&server);
+    server.program.type_in("/to 2 psst, only for you\n");
+    server.program.type_in("/to #3 and this for three\n");
+    let seen = lines_before_marker(&mut server, &mut [&mut a, &mut b, &mut c]);
+    assert_eq!(
+        seen,
+        vec![
+            vec!["* #2 joined", "* #3 joined"],
+            vec!["* #3 joined", "[server] psst, only for you"],
+            vec!["[server] and this for three"],
+        ]
+    );
+}
+
+#[test]
+fn slash_kick_disconnects_one_client_and_tells_the_others() {
+    let mut server = room(&[]);
+    let mut a = Client::join(&server);
+    let mut b = Client::join(&server);
+    server.program.type_in("/kick 1\n");
+    assert_eq!(a.next_line(), "* #2 joined");
+    assert_eq!(a.next_line(), "* you have been kicked");
+    a.expect_eof();
+    assert_eq!(b.next_line(), "* #1 was kicked");
+    server
+        .program
+        .expect_stdout(&format!("client {} kicked (#1)", a.addr));
+
+    server.program.type_in("/list\n");
+    server.program.expect_stdout("clients: 1");
+    assert_eq!(
+        server.program.next_stdout_line(),
+        Some(format!("  #2 {}", b.addr))
+    );
+}
+
+#[test]
+fn an_unknown_command_or_client_is_one_error_line_and_the_server_goes_on() {
+    let mut server = room(&[]);
+    server.program.type_in("/frobnicate\n");
+    let error = server.program.expect_stderr("error:");
+    assert!(
+        error.starts_with("error: unknown command /frobnicate (commands: /to N text"),
+        "{error}"
+    );
+    server.program.type_in("/kick 42\n");
+    assert_eq!(
+        server.program.expect_stderr("error:"),
+        "error: no client #42 (see /list)"
+    );
+    server.program.type_in("/to bob hello\n");
+    assert_eq!(
+        server.program.expect_stderr("error:"),
+        "error: \"bob\" is not a client number (see /list)"
+    );
+    let mut a = Client::join(&server);
+    server.program.type_in("still here\n");
+    assert_eq!(a.next_line(), "[server] still here");
+}
+
+#[test]
+fn a_client_beyond_max_clients_is_refused_and_its_place_can_be_taken_later() {
+    let server = room(&["--max-clients", "2"]);
+    let a = Client::join(&server);
+    let _b = Client::join(&server);
+    let third = server.connect();
+    let mut reader = BufReader::new(&third);
+    assert_eq!(read_line(&mut reader, "the refusal"), "error: server full");
+    assert_eq!(read_to_eof(&mut reader, "the refused client"), b"");
+    server.program.expect_stdout("refused: server full");
+
+    let a_addr = a.addr.clone();
+    drop(a);
+    server
+        .program
+        .expect_stdout(&format!("client {a_addr} disconnected (#1)"));
+    let d = Client::join(&server);
+    assert_eq!(d.id, 3, "a freed place is taken by the next client");
+}
+
+#[test]
+fn a_client_that_never_reads_does_not_stop_the_others() {
+    const LINES: usize = 10_000;
+    let server = room(&[]);
+    let sender = Client::join(&server);
+    let mut listener = Client::join(&server);
+    // Joins and never reads. Its 10 MB cannot fit in the system's buffers
+    // and its queue, so at some point the server must choose between
+    // waiting for it (and stalling everyone) and dropping it.
+    let asleep = Client::join(&server);
+    let padding = "x".repeat(1000);
+    let started = Instant::now();
+    let mut notices = Vec::new();
+    // Send in batches and read each batch back: the listener is never more
+    // than one batch behind, so it is never the slow one.
+    for batch in (0..LINES).collect::<Vec<_>>().chunks(500) {
+        let text: String = batch
+            .iter()
+            .map(|i| format!("line {i:05} {padding}\n"))
+            .collect();
+        sender.send_bytes(text.as_bytes());
+        for i in batch {
+            let mut line = listener.next_line();
+            while line.starts_with("* ") {
+                notices.push(line);
+                line = listener.next_line();
+            }
+            assert_eq!(
+                line,
+                format!("[#1] line {i:05} {padding}"),
+                "line {i} lost or out of order"
+            );
+        }
+    }
+    let elapsed = started.elapsed();
+    server.program.expect_stdout(&format!(
+        "client {} dropped (#3): it is not reading",
+        asleep.addr
+    ));
+    assert_eq!(
+        notices,
+        vec!["* #3 joined", "* #3 was dropped (not reading)"]
+    );
+    assert!(
+        elapsed < DEADLINE,
+        "relaying {LINES} lines took {elapsed:?}"
+    );
+}
+
+#[test]
+fn two_hundred_clients_connected_at_once_all_receive_a_broadcast() {
+    const CLIENTS: usize = 200;
+    let mut server = room(&["--max-clients", "200"]);
+    let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::join(&server)).collect();
+    server.program.type_in("hello, all of you\n");
+    for (i, client) in clients.iter_mut().enumerate() {
+        let before = client.lines_before("[server] hello, all of you");
+        // Client i was told about each client who joined after it.
+        assert_eq!(before.len(), CLIENTS - 1 - i, "client #{}", client.id);
+    }
+}
+
+#[test]
+fn slash_quit_ends_the_server_and_every_client_sees_the_end() {
+    let mut server = room(&[]);
+    let mut clients: Vec<Client> = (0..3).map(|_| Client::join(&server)).collect();
+    server.program.type_in("/quit\n");
+    for client in &mut clients {
+        client.lines_before("* the server is shutting down");
+        client.expect_eof();
+    }
+    let status = server.program.wait_for_exit();
+    assert!(status.success(), "/quit should exit with 0, got {status}");
+}
+
+#[test]
+fn invalid_utf8_gets_an_error_and_the_client_stays() {
+    let mut server = room(&[]);
+    let mut a = Client::join(&server);
+    let mut b = Client::join(&server);
+    a.send_bytes(b"\xff\xfe\n");
+    assert_eq!(a.next_line(), "* #2 joined");
+    assert_eq!(a.next_line(), "error: line is not valid UTF-8");
+    a.say("still here");
+    server.program.expect_stdout("] still here");
+    let seen = lines_before_marker(&mut server, &mut [&mut a, &mut b]);
+    assert_eq!(seen, vec![vec![], vec!["[#1] still here"]]);
+}
+
+#[test]
+fn an_over_long_line_closes_that_client_only() {
+    let server = room(&["--max-line", "100"]);
+    let mut a = Client::join(&server);
+    let mut b = Client::join(&server);
+    a.send_bytes(&[b'x'; 5000]);
+    assert_eq!(a.next_line(), "* #2 joined");
+    assert_eq!(
+        a.next_line(),
+        "error: line longer than 100 bytes; closing the connection"
+    );
+    a.expect_eof();
+    assert_eq!(b.next_line(), "* #1 left");
+}
+
+#[test]
+fn the_server_goes_on_when_its_console_input_ends() {
+    let mut server = room(&[]);
+    server.program.close_stdin();
+    server.program.expect_stderr("console closed");
+    let a = Client::join(&server);
+    let mut b = Client::join(&server);
+    a.say("anyone?");
+    assert_eq!(b.next_line(), "[#1] anyone?");
+}
+
+#[test]
+fn the_chat_client_of_lesson_04_is_a_client_of_this_server() {
+    let mut server = room(&[]);
+    let mut chat = Program::start("04_chat_client", &["--addr", &server.addr_arg()]);
+    server.program.expect_stdout("connected as #1");
+    chat.type_in("hi from lesson 04\n");
+    server.program.expect_stdout("] hi from lesson 04");
+    server.program.type_in("hello back\n");
+    assert_eq!(
+        chat.next_stdout_line().as_deref(),
+        Some("* welcome, you are #1 (0 others online)")
+    );
+    assert_eq!(
+        chat.next_stdout_line().as_deref(),
+        Some("[server] hello back")
+    );
+    server.program.type_in("/quit\n");
+    chat.expect_stderr("closed the connection");
+    assert!(chat.wait_for_exit().success());
+}
