@@ -107,3 +107,46 @@ fn only_this_machine_can_be_loaded() {
         ]
     );
 }
+
+#[test]
+fn room_against_lesson_05_sees_every_line_reach_every_other_client_in_order() {
+    let server = Server::start("05_multi_server", &[]);
+    let addr = server.addr_arg();
+    let (ok, stdout, stderr) = load(&[
+        "room",
+        "--addr",
+        &addr,
+        "--clients",
+        "5",
+        "--messages",
+        "20",
+    ]);
+    assert!(ok, "room should pass against 05: {stdout:?} {stderr:?}");
+    assert!(
+        stdout[0].starts_with(
+            "room: 5 clients x 20 lines: 400/400 delivered, 0 reordered, 0 duplicated, \
+             0 echoed to their sender, 0 torn, 0 mislabelled"
+        ),
+        "{stdout:?}"
+    );
+}
+
+#[test]
+fn room_against_a_server_that_does_not_relay_fails() {
+    // The reverse server answers each client itself: nothing is relayed.
+    let server = Server::start("03_reverse_server", &[]);
+    let addr = server.addr_arg();
+    let (ok, stdout, _) = load(&[
+        "room",
+        "--addr",
+        &addr,
+        "--clients",
+        "2",
+        "--messages",
+        "3",
+        "--timeout",
+        "0.3",
+    ]);
+    assert!(!ok, "a server that relays nothing must fail the room check");
+    assert!(stdout[0].contains("0/6 delivered"), "{stdout:?}");
+}
