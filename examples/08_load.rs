@@ -5,8 +5,9 @@
 //! cargo run --release --example 03_reverse_server                    # terminal 1
 //! cargo run --release --example 08_load -- pingpong --clients 50 --messages 2000
 //! cargo run --release --example 08_load -- idle --clients 1000 --pid PID   # PID of the server
-//! cargo run --release --example 05_multi_server                      # for the room mode
+//! cargo run --release --example 05_multi_server -- --max-clients 2000   # lesson 05
 //! cargo run --release --example 08_load -- room --clients 50 --messages 100
+//! cargo run --release --example 08_load -- idle --addr 127.0.0.1:6666 --probe greeting
 //! ```
 //!
 //! Build both sides with `--release` when you measure: a debug build is
@@ -24,7 +25,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use lessons::cli;
-use lessons::load::{self, Expect, Target};
+use lessons::load::{self, Expect, Probe, Target};
 use std::io;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -66,12 +67,17 @@ enum Mode {
         /// Keep them open this many seconds after the probe.
         #[arg(long, default_value = "0.1", value_name = "SECS", value_parser = cli::parse_secs)]
         hold: Duration,
+        /// Wait this many seconds after opening them before the probe, for
+        /// the server to catch up with the burst of connections.
+        #[arg(long, default_value = "0", value_name = "SECS", value_parser = parse_secs_or_zero)]
+        settle: Duration,
         /// How many lines the probe client sends.
         #[arg(long, default_value_t = 100)]
         probe_messages: usize,
-        /// What the server answers the probe.
-        #[arg(long, value_enum, default_value_t = Expect::Reverse)]
-        expect: Expect,
+        /// How the probe checks the answer: each line echoed, reversed, or
+        /// only a first line from the server (lesson 05's welcome).
+        #[arg(long, value_enum, default_value_t = Probe::Reverse)]
+        probe: Probe,
         /// Linux: the server's process id, to report its resident memory
         /// (VmRSS) before and while the connections are held.
         #[arg(long)]
@@ -126,6 +132,14 @@ fn print(json: bool, summary: String, as_json: String, passed: bool) -> io::Resu
     }
 }
 
+/// Like `cli::parse_secs`, but 0 is allowed: "do not wait".
+fn parse_secs_or_zero(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs == 0.0 => Ok(Duration::ZERO),
+        _ => cli::parse_secs(text),
+    }
+}
+
 fn run(mode: Mode) -> io::Result<()> {
     match mode {
         Mode::Pingpong {
@@ -148,15 +162,17 @@ fn run(mode: Mode) -> io::Result<()> {
             common,
             clients,
             hold,
+            settle,
             probe_messages,
-            expect,
+            probe,
             pid,
         } => {
             let scenario = load::Idle {
                 clients,
                 hold,
+                settle,
                 probe_messages,
-                expect,
+                probe,
                 pid,
             };
             let r = load::idle(&common.target("127.0.0.1:2002")?, &scenario)?;

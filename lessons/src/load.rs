@@ -371,11 +371,25 @@ pub struct Idle {
     /// Keep the connections this long after the probe (to look at the
     /// server meanwhile).
     pub hold: Duration,
+    /// Wait this long after opening the connections before probing, so the
+    /// server can finish what the burst of connections gave it to do.
+    pub settle: Duration,
     /// Lines the probe client sends.
     pub probe_messages: usize,
-    pub expect: Expect,
+    pub probe: Probe,
     /// Linux: the server's process id, to report its resident memory.
     pub pid: Option<u32>,
+}
+
+/// How the idle mode's probe checks that a new client is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Probe {
+    /// Send lines; each must come back unchanged (lesson 02).
+    Echo,
+    /// Send lines; each must come back reversed (lessons 03 and 07).
+    Reverse,
+    /// Only wait for the server's first line (lesson 05's welcome).
+    Greeting,
 }
 
 /// What an idle run saw.
@@ -394,11 +408,15 @@ pub struct IdleReport {
     pub probe_p50: Duration,
     pub probe_answered: usize,
     pub probe_messages: usize,
-    /// Held connections that were still open and silent after the hold.
+    /// Held connections the server had not closed after the hold.
     pub alive_after_hold: usize,
     /// The server's resident memory before connecting and while held (KiB).
     pub rss_before_kib: Option<u64>,
     pub rss_held_kib: Option<u64>,
+    /// The server's virtual memory (reserved, not necessarily used) and its
+    /// number of threads while the connections are held.
+    pub vm_size_held_kib: Option<u64>,
+    pub threads_held: Option<u64>,
     pub first_error: Option<String>,
 }
 
@@ -431,6 +449,13 @@ impl IdleReport {
                 held as f64 / 1024.0
             );
         }
+        if let (Some(size), Some(threads)) = (self.vm_size_held_kib, self.threads_held) {
+            let _ = write!(
+                s,
+                " ({threads} threads, {:.0} MiB of address space)",
+                size as f64 / 1024.0
+            );
+        }
         if let Some(e) = &self.first_error {
             let _ = write!(s, "; first error: {e}");
         }
@@ -443,7 +468,8 @@ impl IdleReport {
             "{{\"mode\":\"idle\",\"clients\":{},\"connected\":{},\"failures\":{},\
              \"connect_secs\":{:.3},\"slow_connects\":{},\"alive_after_hold\":{},\"probe_answered\":{},\
              \"probe_messages\":{},\"probe_first_reply_ms\":{:.3},\"probe_p50_us\":{:.1},\
-             \"rss_before_kib\":{},\"rss_held_kib\":{},\"passed\":{},\"first_error\":{}}}",
+             \"rss_before_kib\":{},\"rss_held_kib\":{},\"vm_size_held_kib\":{},\
+             \"threads_held\":{},\"passed\":{},\"first_error\":{}}}",
             self.clients,
             self.connected,
             self.failures,
@@ -456,27 +482,45 @@ impl IdleReport {
             micros(self.probe_p50),
             opt(self.rss_before_kib),
             opt(self.rss_held_kib),
+            opt(self.vm_size_held_kib),
+            opt(self.threads_held),
             self.passed(),
             json_error(&self.first_error),
         )
     }
 }
 
-/// The resident memory of process `pid` in KiB, from `/proc` (Linux only;
-/// `None` elsewhere or if the process is gone).
-pub fn resident_kib(pid: u32) -> Option<u64> {
+/// A number from `/proc/PID/status` (Linux only; `None` elsewhere or if
+/// the process is gone): `VmRSS` (resident memory, KiB), `VmSize` (address
+/// space, KiB), `Threads`.
+pub fn proc_status(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status
+        .lines()
+        .find(|l| l.split(':').next() == Some(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// True if the server has neither closed `stream` nor sent anything on it.
-fn open_and_silent(stream: &TcpStream) -> bool {
-    let mut byte = [0u8; 1];
+/// True if the server has not closed `stream`. Whatever it sent (notices
+/// of a chat room) is read and thrown away, up to 16 MiB.
+fn still_open(stream: &TcpStream) -> bool {
     if stream.set_nonblocking(true).is_err() {
         return false;
     }
-    let open = matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+    let mut buf = [0u8; 16 * 1024];
+    let mut open = false;
+    for _ in 0..1024 {
+        match (&*stream).read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                open = true;
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
     let _ = stream.set_nonblocking(false);
     open
 }
@@ -485,10 +529,14 @@ fn open_and_silent(stream: &TcpStream) -> bool {
 /// Opens `clients` connections that send nothing; while they are held, a
 /// fresh client checks that the server still answers, and how fast.
 pub fn idle(target: &Target, scenario: &Idle) -> io::Result<IdleReport> {
+    let probe_messages = match scenario.probe {
+        Probe::Greeting => 1,
+        _ => scenario.probe_messages,
+    };
     let mut report = IdleReport {
         clients: scenario.clients,
-        probe_messages: scenario.probe_messages,
-        rss_before_kib: scenario.pid.and_then(resident_kib),
+        probe_messages,
+        rss_before_kib: scenario.pid.and_then(|pid| proc_status(pid, "VmRSS")),
         ..IdleReport::default()
     };
     let start = Instant::now();
@@ -510,17 +558,58 @@ pub fn idle(target: &Target, scenario: &Idle) -> io::Result<IdleReport> {
     report.connected = held.len();
     report.connect_secs = start.elapsed().as_secs_f64();
 
+    let settle_until = (Instant::now() + scenario.settle).min(target.deadline);
+    thread::sleep(settle_until.saturating_duration_since(Instant::now()));
+
     // The probe: how long until a new client gets its first answer?
-    let probe = PingPong {
-        clients: 1,
-        messages: scenario.probe_messages,
-        size: 32,
-        expect: scenario.expect,
-    };
     let connect_start = Instant::now();
     let stream = target.connect();
     let connect_time = connect_start.elapsed();
-    let mut tally = pingpong_client(target, stream, usize::MAX, &probe);
+    let expect = match scenario.probe {
+        Probe::Echo => Expect::Echo,
+        Probe::Reverse => Expect::Reverse,
+        Probe::Greeting => {
+            let mut tally = Tally::default();
+            let greeting = stream.and_then(|s| {
+                let mut line = Vec::new();
+                match BufReader::new(s).read_until(b'\n', &mut line)? {
+                    0 => Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    )),
+                    _ => Ok(()),
+                }
+            });
+            match greeting {
+                Ok(()) => {
+                    tally.ok = 1;
+                    tally.latencies.push(connect_start.elapsed() - connect_time);
+                }
+                Err(e) => tally.error = Some(e.to_string()),
+            }
+            return finish_idle(report, tally, connect_time, held, target, scenario);
+        }
+    };
+    let probe = PingPong {
+        clients: 1,
+        messages: probe_messages,
+        size: 32,
+        expect,
+    };
+    let tally = pingpong_client(target, stream, usize::MAX, &probe);
+    finish_idle(report, tally, connect_time, held, target, scenario)
+}
+// ANCHOR_END: idle
+
+/// The rest of an idle run, once the probe is done.
+fn finish_idle(
+    mut report: IdleReport,
+    mut tally: Tally,
+    connect_time: Duration,
+    held: Vec<TcpStream>,
+    target: &Target,
+    scenario: &Idle,
+) -> io::Result<IdleReport> {
     if let Some(first) = tally.latencies.first() {
         // connect + first round trip: what a user would feel
         report.probe_first_reply = connect_time + *first;
@@ -531,14 +620,17 @@ pub fn idle(target: &Target, scenario: &Idle) -> io::Result<IdleReport> {
     if let Some(e) = tally.error.take() {
         report.first_error.get_or_insert(e);
     }
-    report.rss_held_kib = scenario.pid.and_then(resident_kib);
+    if let Some(pid) = scenario.pid {
+        report.rss_held_kib = proc_status(pid, "VmRSS");
+        report.vm_size_held_kib = proc_status(pid, "VmSize");
+        report.threads_held = proc_status(pid, "Threads");
+    }
 
     let hold_until = (Instant::now() + scenario.hold).min(target.deadline);
     thread::sleep(hold_until.saturating_duration_since(Instant::now()));
-    report.alive_after_hold = held.iter().filter(|s| open_and_silent(s)).count();
+    report.alive_after_hold = held.iter().filter(|s| still_open(s)).count();
     Ok(report)
 }
-// ANCHOR_END: idle
 
 // ------------------------------------------------------------------ room
 
