@@ -150,3 +150,27 @@ fn room_against_a_server_that_does_not_relay_fails() {
     assert!(!ok, "a server that relays nothing must fail the room check");
     assert!(stdout[0].contains("0/6 delivered"), "{stdout:?}");
 }
+
+#[test]
+fn idle_probes_lesson_05_by_its_welcome_line() {
+    let server = Server::start("05_multi_server", &["--max-clients", "100"]);
+    let addr = server.addr_arg();
+    let (ok, stdout, stderr) = load(&[
+        "idle",
+        "--addr",
+        &addr,
+        "--clients",
+        "20",
+        "--probe",
+        "greeting",
+    ]);
+    assert!(ok, "idle should pass against 05: {stdout:?} {stderr:?}");
+    assert!(
+        stdout[0].starts_with("idle: 20 of 20 connections held"),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout[0].contains("20 still open after the hold; probe answered 1/1"),
+        "{stdout:?}"
+    );
+}

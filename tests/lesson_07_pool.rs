@@ -259,3 +259,36 @@ fn the_pool_keeps_answering_once_idle_clients_leave() {
     c.set_read_timeout(Some(DEADLINE)).expect("timeout");
     assert_eq!(ask(&c, "end"), "dne");
 }
+
+#[test]
+fn every_path_of_a_worker_runs_on_the_smallest_stack_linux_allows() {
+    // Backs the explanation of `pool::WORKER_STACK`: 16 KiB is enough, so
+    // the default of 256 KiB has a margin of 16.
+    let server = pool_server(&[
+        "--stack-kib",
+        "16",
+        "--workers",
+        "1",
+        "--idle-timeout",
+        "0.3",
+    ]);
+    let c = server.connect();
+    let longest = "é".repeat(32 * 1024); // 64 KiB, the longest line allowed
+    assert_eq!(ask(&c, &longest), longest);
+    assert_eq!(ask(&c, "héllo 🦀"), "🦀 olléh");
+    (&c).write_all(b"\xff\n").expect("send");
+    assert_eq!(
+        read_line(&mut BufReader::new(&c), "an error line"),
+        "error: line is not valid UTF-8"
+    );
+    (&c).write_all(&[b'x'; 70_000]).expect("send");
+    assert_eq!(
+        read_to_close(&c, "a client over the limit"),
+        "error: line longer than 65536 bytes; closing the connection\n"
+    );
+    let idle = server.connect();
+    assert_eq!(
+        read_to_close(&idle, "an idle client"),
+        "error: idle for 0.3 s; closing the connection\n"
+    );
+}

@@ -26,8 +26,10 @@ use crate::reverse;
 /// The default number of workers: as many clients as are served at once.
 pub const DEFAULT_WORKERS: usize = 4;
 
-/// The default number of accepted connections that may wait for a worker.
-pub const DEFAULT_QUEUE: usize = 32;
+/// The default number of accepted connections that may wait for a worker:
+/// as many as lesson 05 lets in at once. More are told `server busy` at
+/// once, rather than left waiting with no answer and no end in sight.
+pub const DEFAULT_QUEUE: usize = 64;
 
 // ANCHOR: stack_size
 /// The stack each worker gets: 256 KiB instead of std's default of 2 MiB.
