@@ -288,7 +288,12 @@ fn pingpong_client(
         Ok(())
     })();
     if let Err(e) = result {
-        tally.error = Some(e.to_string());
+        let why = if crate::cli::is_timeout(&e) {
+            format!("no reply within {:?} (--timeout)", target.timeout)
+        } else {
+            e.to_string()
+        };
+        tally.error.get_or_insert(why);
     }
     tally
 }
