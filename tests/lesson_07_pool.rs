@@ -292,3 +292,36 @@ fn every_path_of_a_worker_runs_on_the_smallest_stack_linux_allows() {
         "error: idle for 0.3 s; closing the connection\n"
     );
 }
+
+#[test]
+fn a_port_in_use_is_one_readable_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let addr = taken.local_addr().expect("local_addr").to_string();
+    let (status, _, stderr) = common::run("07_pool_server", &["--addr", &addr], "");
+    assert!(!status.success(), "a port in use must be an error");
+    assert_eq!(stderr.len(), 1, "one line on stderr: {stderr:?}");
+    assert!(
+        stderr[0].starts_with(&format!("error: cannot listen on {addr}")),
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn help_explains_the_pool_and_how_to_listen_elsewhere() {
+    let (status, stdout, _) = common::run("07_pool_server", &["--help"], "");
+    assert!(status.success());
+    let help = stdout.join("\n");
+    for needle in [
+        "0.0.0.0:PORT",
+        "[default: 127.0.0.1:2007]",
+        "--workers",
+        "--queue",
+        "--idle-timeout",
+        "--stack-kib",
+    ] {
+        assert!(
+            help.contains(needle),
+            "--help should mention {needle}:\n{help}"
+        );
+    }
+}
