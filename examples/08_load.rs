@@ -135,7 +135,7 @@ fn print(json: bool, summary: String, as_json: String, passed: bool) -> io::Resu
 /// Like `cli::parse_secs`, but 0 is allowed: "do not wait".
 fn parse_secs_or_zero(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
-        Ok(secs) if secs == 0.0 => Ok(Duration::ZERO),
+        Ok(0.0) => Ok(Duration::ZERO),
         _ => cli::parse_secs(text),
     }
 }
