@@ -117,8 +117,10 @@ struct Common {
 impl Common {
     fn target(&self, default_addr: &str) -> io::Result<Target> {
         let addr = self.addr.as_deref().unwrap_or(default_addr);
-        Target::new(addr, self.timeout, self.max_secs)
-            .map_err(|e| cli::context(e, format!("cannot load {addr}")))
+        let target = Target::new(addr, self.timeout, self.max_secs)
+            .map_err(|e| cli::context(e, format!("cannot load {addr}")))?;
+        target.check()?;
+        Ok(target)
     }
 }
 

@@ -174,3 +174,19 @@ fn idle_probes_lesson_05_by_its_welcome_line() {
         "{stdout:?}"
     );
 }
+
+#[test]
+fn a_server_that_is_not_there_is_one_readable_line() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let (ok, stdout, stderr) = load(&["pingpong", "--addr", &addr]);
+    assert!(!ok);
+    assert_eq!(stdout, Vec::<String>::new());
+    assert_eq!(stderr.len(), 1, "{stderr:?}");
+    assert!(
+        stderr[0].starts_with(&format!("error: cannot connect to {addr}: ")),
+        "{stderr:?}"
+    );
+}

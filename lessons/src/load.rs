@@ -54,6 +54,14 @@ impl Target {
         }
     }
 
+    /// Connects once and hangs up, so that a server that is not there is
+    /// one clear error instead of thousands of failed clients.
+    pub fn check(&self) -> io::Result<()> {
+        TcpStream::connect_timeout(&self.addr, self.timeout)
+            .map(drop)
+            .map_err(|e| crate::cli::context(e, format!("cannot connect to {}", self.addr)))
+    }
+
     fn connect(&self) -> io::Result<TcpStream> {
         let stream = TcpStream::connect_timeout(&self.addr, self.timeout)?;
         stream.set_read_timeout(Some(self.timeout))?;
