@@ -1,0 +1,7 @@
+//! Exercise 04: a full-duplex chat client.
+//! (Runs the reference answer: `cargo run -p solutions --bin chat -- --help`.)
+#![forbid(unsafe_code)]
+
+fn main() -> std::process::ExitCode {
+    solutions::programs::chat()
+}

@@ -1,0 +1,7 @@
+//! Exercise 06: asks several servers at once.
+//! (Runs the reference answer: `cargo run -p solutions --bin fan_out -- --help`.)
+#![forbid(unsafe_code)]
+
+fn main() -> std::process::ExitCode {
+    solutions::programs::fan_out()
+}

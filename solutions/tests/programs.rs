@@ -1,0 +1,184 @@
+//! The exercises' programs (`cargo run -p solutions --bin NAME`), run as a
+//! student runs them: servers announce `listening on IP:PORT`, clients talk
+//! to them, and errors are one readable line. They run the reference
+//! answers here; with `-p exercises` the same programs run the student's.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use pretty_assertions::assert_eq;
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A server program, killed when the test ends, pass or fail.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(program: &str) -> Server {
+        let mut child = Command::new(program)
+            .args(["--addr", "127.0.0.1:0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut lines = BufReader::new(stdout);
+            let mut first = String::new();
+            let _ = lines.read_line(&mut first);
+            let _ = tx.send(first);
+            // Keep reading: a closed pipe would make the server's next
+            // println! fail (and panic) when it logs a client.
+            let _ = std::io::copy(&mut lines, &mut std::io::sink());
+        });
+        let first = rx
+            .recv_timeout(DEADLINE)
+            .expect("the server prints its first line in time");
+        let addr = first
+            .trim_end()
+            .strip_prefix("listening on ")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| {
+                panic!("the first line should be `listening on IP:PORT`: {first:?}")
+            });
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a program to its end with `stdin`, under a deadline.
+fn run(program: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the program");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(DEADLINE)
+        .expect("the program ends in time")
+        .expect("the program ran")
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, DEADLINE).expect("connect");
+    stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    stream
+}
+
+#[test]
+fn the_echo_server_announces_its_port_and_echoes_two_clients_at_once() {
+    let server = Server::start(env!("CARGO_BIN_EXE_echo_server"));
+    let mut first = connect(server.addr);
+    let mut second = connect(server.addr);
+    for (stream, text) in [(&mut second, b"second\n"), (&mut first, b"first!\n")] {
+        stream.write_all(text).expect("send");
+        let mut back = [0u8; 7];
+        stream.read_exact(&mut back).expect("the echo");
+        assert_eq!(&back, text);
+    }
+}
+
+#[test]
+fn the_exit_client_prints_each_reply_and_stops_at_exit() {
+    let server = Server::start(env!("CARGO_BIN_EXE_echo_server"));
+    let out = run(
+        env!("CARGO_BIN_EXE_exit_client"),
+        &["--addr", &server.addr.to_string()],
+        "hello\nexiting soon\n exit \nnot sent\n",
+    );
+    assert!(out.status.success(), "exit status {:?}", out.status);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello\nexiting soon\n"
+    );
+}
+
+#[test]
+fn the_reverse_server_serves_each_client_with_reverse_lines() {
+    let server = Server::start(env!("CARGO_BIN_EXE_reverse_server"));
+    let stream = connect(server.addr);
+    (&stream).write_all("héllo\n".as_bytes()).expect("send");
+    let mut reply = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut reply)
+        .expect("a reply");
+    assert_eq!(reply, "olléh\n");
+}
+
+#[test]
+fn fan_out_prints_every_answer_in_order_and_fails_when_a_server_is_down() {
+    let first = Server::start(env!("CARGO_BIN_EXE_echo_server"));
+    let second = Server::start(env!("CARGO_BIN_EXE_reverse_server"));
+    let down = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let (a, b, c) = (
+        first.addr.to_string(),
+        second.addr.to_string(),
+        down.to_string(),
+    );
+    let out = run(
+        env!("CARGO_BIN_EXE_fan_out"),
+        &[
+            "--addr",
+            &a,
+            "--addr",
+            &b,
+            "--addr",
+            &c,
+            "--question",
+            "abc",
+        ],
+        "",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "one line per server: {stdout}");
+    assert_eq!(lines[0], format!("{a}: abc"));
+    assert_eq!(lines[1], format!("{b}: cba"));
+    assert!(lines[2].starts_with(&format!("{c}: failed: ")), "{stdout}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_port_in_use_is_one_readable_line_and_a_non_zero_exit() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let addr = taken.local_addr().expect("local_addr").to_string();
+    for server in [
+        env!("CARGO_BIN_EXE_echo_server"),
+        env!("CARGO_BIN_EXE_reverse_server"),
+        env!("CARGO_BIN_EXE_console_router"),
+    ] {
+        let out = run(server, &["--addr", &addr], "");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{server}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{server}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: cannot listen on {addr}")),
+            "{server}: {stderr}"
+        );
+    }
+}
