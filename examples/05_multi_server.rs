@@ -30,7 +30,8 @@
 //! Limits: `--max-clients` (the next client gets `error: server full`),
 //! `--max-line` (a longer line gets an error and closes that connection),
 //! and a client that stops reading is dropped once 1024 lines wait for it,
-//! so it can never slow the others down.
+//! so it can never slow the others down. `--idle-timeout SECS` (off by
+//! default) also drops a client that sends nothing for that long.
 
 use clap::Parser;
 use lessons::{cli, framing, room};
