@@ -190,3 +190,42 @@ fn a_server_that_is_not_there_is_one_readable_line() {
         "{stderr:?}"
     );
 }
+
+#[test]
+fn every_mode_has_a_one_line_json_report() {
+    let reverse = Server::start("03_reverse_server", &[]);
+    let room = Server::start("05_multi_server", &[]);
+    let (r, m) = (reverse.addr_arg(), room.addr_arg());
+    for (args, mode) in [
+        (
+            vec!["idle", "--addr", &r, "--clients", "3", "--json"],
+            "idle",
+        ),
+        (
+            vec![
+                "room",
+                "--addr",
+                &m,
+                "--clients",
+                "3",
+                "--messages",
+                "5",
+                "--json",
+            ],
+            "room",
+        ),
+    ] {
+        let (ok, stdout, stderr) = load(&args);
+        assert!(ok, "{mode}: {stdout:?} {stderr:?}");
+        assert_eq!(stdout.len(), 1, "{mode}: one line of JSON: {stdout:?}");
+        let line = &stdout[0];
+        assert!(
+            line.starts_with(&format!("{{\"mode\":\"{mode}\",")) && line.ends_with('}'),
+            "{line}"
+        );
+        assert!(
+            line.contains("\"passed\":true,\"first_error\":null}"),
+            "{line}"
+        );
+    }
+}
