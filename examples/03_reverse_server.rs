@@ -9,11 +9,13 @@
 //!
 //! The protocol is lines of UTF-8 text ending in `\n` (`\r\n` works too, so
 //! `telnet 127.0.0.1 2002` works). Try `--raw` to get the original's
-//! behaviour back, then send `héllo` and watch it come back scrambled.
+//! behaviour back, then send `héllo` and watch it come back scrambled, and
+//! `--idle-timeout 10` to drop clients that stay silent for 10 seconds.
 
 use clap::Parser;
 use lessons::{cli, framing, reverse};
 use std::process::ExitCode;
+use std::time::Duration;
 
 // ANCHOR: args
 /// Reverse server: answers each line with the line reversed by characters.
@@ -32,6 +34,11 @@ struct Args {
     /// were one whole message (wrong, on purpose, for the lesson).
     #[arg(long)]
     raw: bool,
+
+    /// Drop a client that sends nothing (or reads none of its replies) for
+    /// this many seconds. Off by default: an idle client may stay forever.
+    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs)]
+    idle_timeout: Option<Duration>,
 }
 // ANCHOR_END: args
 
@@ -41,6 +48,7 @@ fn main() -> ExitCode {
     let config = reverse::Config {
         max_line: args.max_line,
         raw: args.raw,
+        idle_timeout: args.idle_timeout,
     };
     cli::exit_code(cli::listen(&args.addr).and_then(|listener| reverse::serve(&listener, config)))
 }

@@ -30,12 +30,14 @@
 //! Limits: `--max-clients` (the next client gets `error: server full`),
 //! `--max-line` (a longer line gets an error and closes that connection),
 //! and a client that stops reading is dropped once 1024 lines wait for it,
-//! so it can never slow the others down.
+//! so it can never slow the others down. `--idle-timeout SECS` (off by
+//! default) also drops a client that sends nothing for that long.
 
 use clap::Parser;
 use lessons::{cli, framing, room};
 use std::io::{self, BufReader};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Multi-client server: relays every line to the other clients; the console
 /// talks to all of them, or to one with /to N.
@@ -54,6 +56,11 @@ struct Args {
     /// connection is closed.
     #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES")]
     max_line: usize,
+
+    /// Drop a client that sends nothing for this many seconds (one that
+    /// only listens, too). Off by default.
+    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs)]
+    idle_timeout: Option<Duration>,
 }
 
 fn main() -> ExitCode {
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
     let config = room::Config {
         max_clients: args.max_clients,
         max_line: args.max_line,
+        idle_timeout: args.idle_timeout,
     };
     let console = BufReader::new(io::stdin());
     cli::exit_code(

@@ -92,6 +92,18 @@ pub fn timeout_secs(secs: f64) -> io::Result<Duration> {
     }
 }
 
+/// Parses a number of seconds given on the command line (`0.5`, `30`), for
+/// clap's `value_parser`. Rejects what `timeout_secs` rejects.
+pub fn parse_secs(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
+}
+
 /// True for the error a read returns when its timeout expires. It is
 /// `WouldBlock` on Unix and `TimedOut` on Windows, so check for both.
 pub fn is_timeout(e: &io::Error) -> bool {

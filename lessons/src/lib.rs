@@ -12,6 +12,7 @@
 //! | 05 | [`room`] | many clients, one console: channels and ownership |
 //! | 06 | [`fan_out`] | one client, several servers: scoped threads and timeouts |
 //! | 07 | [`pool`] | a bounded pool of worker threads |
+//! | 08 | [`load`] | a load generator that checks every reply |
 //!
 //! Two helpers are shared by every lesson: [`framing`] reads one line with a
 //! length limit, and [`cli`] turns errors into one readable line.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod echo;
 pub mod fan_out;
 pub mod framing;
+pub mod load;
 pub mod pool;
 pub mod reverse;
 pub mod room;

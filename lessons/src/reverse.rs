@@ -23,6 +23,9 @@ pub struct Config {
     pub max_line: usize,
     /// Reproduce the original: reverse the bytes of whatever one `read` returned.
     pub raw: bool,
+    /// Drop a client that sends nothing, or reads none of its replies, for
+    /// this long. `None` (the default of the example) waits forever.
+    pub idle_timeout: Option<Duration>,
 }
 
 // ANCHOR: reverse
@@ -32,22 +35,52 @@ pub fn reverse_chars(line: &str) -> String {
 }
 // ANCHOR_END: reverse
 
+// ANCHOR: idle_timeout
+/// Makes every read and write on `stream` give up after `timeout` (`None`:
+/// never). A client that sends nothing for that long, or stops reading its
+/// replies until our writes block, then ends with a timeout error instead
+/// of holding its thread forever. The setting belongs to the socket, so it
+/// also applies to every `try_clone` of it.
+pub fn set_idle_timeout(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
+    stream.set_read_timeout(timeout)?;
+    stream.set_write_timeout(timeout)
+}
+// ANCHOR_END: idle_timeout
+
 // ANCHOR: serve_lines
 /// Answers every line of one client until it disconnects.
 pub fn serve_lines(stream: TcpStream, max_line: usize) -> io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = &stream;
+    // A write only times out if `set_idle_timeout` was used: the client has
+    // not read its replies for that long.
+    let stalled = |e: io::Error| {
+        if cli::is_timeout(&e) {
+            io::Error::new(e.kind(), "the client stopped reading its replies")
+        } else {
+            e
+        }
+    };
     loop {
         match framing::read_line(&mut reader, max_line) {
             Ok(Some(line)) => {
                 // One `write_all` per reply: the reply and its newline leave
                 // in one piece, and `write_all` retries partial writes.
                 let reply = reverse_chars(&line) + "\n";
-                writer.write_all(reply.as_bytes())?;
+                writer.write_all(reply.as_bytes()).map_err(stalled)?;
             }
             Ok(None) => return Ok(()),
             // The bad line has been consumed, so the connection can go on.
-            Err(LineError::NotUtf8) => writer.write_all(b"error: line is not valid UTF-8\n")?,
+            Err(LineError::NotUtf8) => writer
+                .write_all(b"error: line is not valid UTF-8\n")
+                .map_err(stalled)?,
+            // A read only times out if `set_idle_timeout` was used.
+            Err(LineError::Io(e)) if cli::is_timeout(&e) => {
+                let idle = stream.read_timeout().ok().flatten().unwrap_or_default();
+                let why = format!("idle for {} s", idle.as_secs_f64());
+                framing::say_and_close(&stream, &format!("error: {why}; closing the connection"));
+                return Err(io::Error::new(e.kind(), why));
+            }
             Err(e @ LineError::TooLong { .. }) => {
                 // We cannot find the start of the next line without reading
                 // the rest of this one, which may never end: give up.
@@ -93,6 +126,10 @@ pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
             Err(_) => continue, // gone before we could look at it
         };
         println!("client {peer} connected");
+        if let Err(e) = set_idle_timeout(&stream, config.idle_timeout) {
+            println!("client {peer} disconnected: {e}");
+            continue;
+        }
         // `thread::Builder` instead of `thread::spawn`: spawning can fail
         // (too many threads), and `spawn` would panic and take the whole
         // server down. Here only the new client is turned away.

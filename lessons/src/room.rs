@@ -43,6 +43,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::thread;
 use std::time::Duration;
 
+use crate::cli;
 use crate::framing::{self, LineError};
 
 /// The default for `--max-clients`.
@@ -71,6 +72,9 @@ pub struct Config {
     pub max_clients: usize,
     /// The longest line accepted, in bytes.
     pub max_line: usize,
+    /// Drop a client that sends nothing for this long (`None`: never). A
+    /// client that only listens counts as idle too.
+    pub idle_timeout: Option<Duration>,
 }
 
 // ANCHOR: command
@@ -171,6 +175,7 @@ enum Why {
     Left,
     Failed(io::Error),
     TooLong(usize),
+    Idle(Duration),
     Kicked,
     TooSlow,
 }
@@ -308,6 +313,10 @@ fn read_lines(stream: &TcpStream, id: usize, max_line: usize, events: SyncSender
             // The bad line has been consumed; the connection can go on.
             Err(LineError::NotUtf8) => Event::NotUtf8 { id },
             Err(LineError::TooLong { max }) => break Why::TooLong(max),
+            // Only with `--idle-timeout`: the client sent nothing for that long.
+            Err(LineError::Io(e)) if cli::is_timeout(&e) => {
+                break Why::Idle(stream.read_timeout().ok().flatten().unwrap_or_default());
+            }
             Err(LineError::Io(e)) => break Why::Failed(e),
         };
         if events.send(event).is_err() {
@@ -396,6 +405,7 @@ impl Hub {
         let id = self.next_id;
         let (queue, lines) = mpsc::sync_channel(QUEUE_LINES);
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+        let _ = stream.set_read_timeout(self.config.idle_timeout);
         // One socket, three users (reader, writer, hub): `Read` and `Write`
         // are implemented for `&TcpStream`, so an `Arc` can share it.
         // `try_clone` would work too, but costs a descriptor per handle.
@@ -496,6 +506,13 @@ impl Hub {
             Why::TooLong(max) => {
                 println!("client {addr} disconnected (#{id}): sent a line longer than {max} bytes");
                 let error = format!("error: line longer than {max} bytes; closing the connection");
+                let _ = client.queue.try_send(error.into());
+                format!("* #{id} left")
+            }
+            Why::Idle(idle) => {
+                let why = format!("idle for {} s", idle.as_secs_f64());
+                println!("client {addr} disconnected (#{id}): {why}");
+                let error = format!("error: {why}; closing the connection");
                 let _ = client.queue.try_send(error.into());
                 format!("* #{id} left")
             }

@@ -115,6 +115,11 @@ impl Program {
         }
     }
 
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Writes to the program's stdin, as if a user typed it.
     pub fn type_in(&mut self, text: &str) {
         let stdin = self.stdin.as_mut().expect("stdin is still open");
@@ -330,4 +335,15 @@ pub fn read_to_eof(reader: &mut impl Read, what: &str) -> Vec<u8> {
         .read_to_end(&mut rest)
         .unwrap_or_else(|e| panic!("{what}: expected the connection to close: {e}"));
     rest
+}
+
+/// A process's memory from `/proc/PID/status`, in KiB: `field` is `VmRSS`
+/// (resident now) or `VmHWM` (the peak). `None` where there is no `/proc`
+/// (macOS, Windows): the memory tests print a note and skip there.
+pub fn memory_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

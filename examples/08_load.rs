@@ -1,0 +1,200 @@
+//! Example 08: a load generator for the course's servers. It checks every
+//! reply, so a fast wrong server never looks good.
+//!
+//! ```text
+//! cargo run --release --example 03_reverse_server                    # terminal 1
+//! cargo run --release --example 08_load -- pingpong --clients 50 --messages 2000
+//! cargo run --release --example 08_load -- idle --clients 1000 --pid PID   # PID of the server
+//! cargo run --release --example 05_multi_server -- --max-clients 2000   # lesson 05
+//! cargo run --release --example 08_load -- room --clients 50 --messages 100
+//! cargo run --release --example 08_load -- idle --addr 127.0.0.1:6666 --probe greeting
+//! ```
+//!
+//! Build both sides with `--release` when you measure: a debug build is
+//! several times slower and measures the compiler's checks, not the design.
+//! It prints one line per run (`--json` for a script), and exits 1 if any
+//! reply was wrong or missing. It only connects to this machine (127.0.0.1).
+//!
+//! Modes:
+//! - `pingpong`: N clients at once send M lines of S bytes each, one at a
+//!   time, and check every reply. Messages per second and round-trip times.
+//! - `idle`: N connections that send nothing, then a fresh client that must
+//!   still be answered. With `--pid` (Linux), the server's memory as well.
+//! - `room`: for lesson 05: every client's lines must reach every other
+//!   client, complete, in order, and never mixed with another line.
+
+use clap::{Args, Parser, Subcommand};
+use lessons::cli;
+use lessons::load::{self, Expect, Probe, Target};
+use std::io;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Load generator: drives a course server and checks every reply.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Many clients, each sending lines one at a time and checking each reply.
+    Pingpong {
+        #[command(flatten)]
+        common: Common,
+        /// How many clients run at once.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// How many lines each client sends.
+        #[arg(long, default_value_t = 2000)]
+        messages: usize,
+        /// The length of each line in bytes (without the newline).
+        #[arg(long, default_value_t = 32)]
+        size: usize,
+        /// What the server answers: the line itself, or the line reversed.
+        #[arg(long, value_enum, default_value_t = Expect::Reverse)]
+        expect: Expect,
+    },
+    /// Hold many idle connections and check that a new client is still answered.
+    Idle {
+        #[command(flatten)]
+        common: Common,
+        /// How many idle connections to open and hold.
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Keep them open this many seconds after the probe.
+        #[arg(long, default_value = "0.1", value_name = "SECS", value_parser = cli::parse_secs)]
+        hold: Duration,
+        /// Wait this many seconds after opening them before the probe, for
+        /// the server to catch up with the burst of connections.
+        #[arg(long, default_value = "0", value_name = "SECS", value_parser = parse_secs_or_zero)]
+        settle: Duration,
+        /// How many lines the probe client sends.
+        #[arg(long, default_value_t = 100)]
+        probe_messages: usize,
+        /// How the probe checks the answer: each line echoed, reversed, or
+        /// only a first line from the server (lesson 05's welcome).
+        #[arg(long, value_enum, default_value_t = Probe::Reverse)]
+        probe: Probe,
+        /// Linux: the server's process id, to report its resident memory
+        /// (VmRSS) before and while the connections are held.
+        #[arg(long)]
+        pid: Option<u32>,
+    },
+    /// Lesson 05's chat room: every line must reach every other client, in order.
+    Room {
+        #[command(flatten)]
+        common: Common,
+        /// How many clients join the room.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// How many lines each client sends.
+        #[arg(long, default_value_t = 100)]
+        messages: usize,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// The server to load (this machine only). Default: lesson 03's
+    /// 127.0.0.1:2002, or lesson 05's 127.0.0.1:6666 for `room`. Lesson 07
+    /// listens on 2007, lesson 02 on 65432.
+    #[arg(long)]
+    addr: Option<String>,
+    /// Give up on any one connect, read or write after this many seconds.
+    #[arg(long, default_value = "10", value_name = "SECS", value_parser = cli::parse_secs)]
+    timeout: Duration,
+    /// Stop the whole run after this many seconds, finished or not.
+    #[arg(long, default_value = "300", value_name = "SECS", value_parser = cli::parse_secs)]
+    max_secs: Duration,
+    /// Print the result as one line of JSON instead of a sentence.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Common {
+    fn target(&self, default_addr: &str) -> io::Result<Target> {
+        let addr = self.addr.as_deref().unwrap_or(default_addr);
+        let target = Target::new(addr, self.timeout, self.max_secs)
+            .map_err(|e| cli::context(e, format!("cannot load {addr}")))?;
+        target.check()?;
+        Ok(target)
+    }
+}
+
+/// Prints the report and turns "some check failed" into an error.
+fn print(json: bool, summary: String, as_json: String, passed: bool) -> io::Result<()> {
+    println!("{}", if json { as_json } else { summary });
+    if passed {
+        Ok(())
+    } else {
+        Err(io::Error::other("some replies were wrong or missing"))
+    }
+}
+
+/// Like `cli::parse_secs`, but 0 is allowed: "do not wait".
+fn parse_secs_or_zero(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(0.0) => Ok(Duration::ZERO),
+        _ => cli::parse_secs(text),
+    }
+}
+
+fn run(mode: Mode) -> io::Result<()> {
+    match mode {
+        Mode::Pingpong {
+            common,
+            clients,
+            messages,
+            size,
+            expect,
+        } => {
+            let scenario = load::PingPong {
+                clients,
+                messages,
+                size,
+                expect,
+            };
+            let r = load::pingpong(&common.target("127.0.0.1:2002")?, &scenario)?;
+            print(common.json, r.summary(), r.json(), r.passed())
+        }
+        Mode::Idle {
+            common,
+            clients,
+            hold,
+            settle,
+            probe_messages,
+            probe,
+            pid,
+        } => {
+            let scenario = load::Idle {
+                clients,
+                hold,
+                settle,
+                probe_messages,
+                probe,
+                pid,
+            };
+            let r = load::idle(&common.target("127.0.0.1:2002")?, &scenario)?;
+            print(common.json, r.summary(), r.json(), r.passed())
+        }
+        Mode::Room {
+            common,
+            clients,
+            messages,
+        } => {
+            let r = load::room(
+                &common.target("127.0.0.1:6666")?,
+                &load::Room { clients, messages },
+            )?;
+            print(common.json, r.summary(), r.json(), r.passed())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Cli = cli::parse();
+    cli::exit_code(run(args.mode))
+}

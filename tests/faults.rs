@@ -1,0 +1,729 @@
+//! Fault tests: the course's servers against clients that misbehave.
+//!
+//! Each fault runs against every server it applies to (02 echo, 03 thread
+//! per client, 05 chat room, 07 pool), and every test ends the same way: a
+//! new client is still served correctly. Each test is bounded in count and time (a few
+//! seconds at most), so this file runs in CI with the README's `cargo test`.
+//!
+//! The 1 000-connection scale checks at the bottom need about 2 100 open
+//! files (`ulimit -n`; many systems default to 1 024). With fewer they
+//! print a note and skip: `ulimit -n 4096` first, in the shell that runs
+//! `cargo test`. Lesson 03's runs in CI (0.2 s); lesson 05's takes about
+//! 5 s in a debug build, so it is `#[ignore]`d: run it with
+//! `cargo test --release --test faults -- --ignored`.
+
+mod common;
+
+use common::{DEADLINE, Server, assert_silent, memory_kib, read_line};
+use pretty_assertions::assert_eq;
+use rstest::rstest;
+use std::io::{BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A server under test and the protocol it speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Lesson 02: bytes come back unchanged, one client at a time.
+    Echo02,
+    /// Lesson 03: lines come back reversed, a thread per client.
+    Reverse03,
+    /// Lesson 07: lesson 03's protocol from a pool of 4 workers.
+    Pool07,
+    /// Lesson 05: each client's lines go to every other client.
+    Room05,
+}
+
+use Kind::{Echo02, Pool07, Reverse03, Room05};
+
+impl Kind {
+    fn start(self, extra: &[&str]) -> Server {
+        let name = match self {
+            Echo02 => "02_echo_server",
+            Reverse03 => "03_reverse_server",
+            Pool07 => "07_pool_server",
+            Room05 => "05_multi_server",
+        };
+        Server::start(name, extra)
+    }
+
+    fn answer(self, line: &str) -> String {
+        match self {
+            Echo02 => line.to_string(),
+            Reverse03 | Pool07 => line.chars().rev().collect(),
+            Room05 => unreachable!("the room answers nobody; see RoomClient"),
+        }
+    }
+}
+
+/// A client of lesson 05's room.
+struct RoomClient {
+    id: usize,
+    reader: BufReader<TcpStream>,
+}
+
+impl RoomClient {
+    /// Connects and reads the welcome line: once it has arrived, the server
+    /// has registered the client, and lines of others will reach it.
+    fn join(server: &Server) -> RoomClient {
+        let mut reader = BufReader::new(server.connect());
+        let welcome = read_line(&mut reader, "the welcome line");
+        let id = welcome
+            .strip_prefix("* welcome, you are #")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("expected `* welcome, you are #N ...`, got {welcome:?}"));
+        RoomClient { id, reader }
+    }
+
+    fn stream(&self) -> &TcpStream {
+        self.reader.get_ref()
+    }
+
+    fn say(&self, text: &str) {
+        self.send(format!("{text}\n").as_bytes());
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        let mut stream: &TcpStream = self.stream();
+        stream.write_all(bytes).expect("send");
+    }
+
+    /// Reads lines, skipping notices (`* ...`), until `wanted` arrives.
+    fn expect(&mut self, wanted: &str) {
+        loop {
+            let line = read_line(&mut self.reader, &format!("{wanted:?}"));
+            if line == wanted {
+                return;
+            }
+            assert!(
+                line.starts_with("* "),
+                "client #{} expected {wanted:?}, got {line:?}",
+                self.id
+            );
+        }
+    }
+}
+
+/// The end of every fault test: a new client gets a correct answer.
+fn assert_still_serves(server: &Server, kind: Kind) {
+    if kind == Room05 {
+        let a = RoomClient::join(server);
+        let mut b = RoomClient::join(server);
+        a.say("still there? ✓");
+        b.expect(&format!("[#{}] still there? ✓", a.id));
+        return;
+    }
+    let c = server.connect();
+    (&c).write_all("still there? ✓\n".as_bytes()).expect("send");
+    assert_eq!(
+        read_line(
+            &mut BufReader::new(&c),
+            "a reply to a new client after the fault"
+        ),
+        kind.answer("still there? ✓"),
+        "{kind:?} should serve a new client correctly after the fault"
+    );
+}
+
+/// Reads until the server closes the connection (or resets it).
+fn read_until_closed(stream: &TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match (&*stream).read(&mut buf) {
+            Ok(0) => return all,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if common_timeout(&e) => panic!("the server did not close the connection"),
+            Err(_) => return all, // reset: what arrived before it counts
+        }
+    }
+}
+
+fn common_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// Writes `chunk` over and over until a write blocks for `stall` (the peer
+/// stopped reading) or fails, at most `cap` bytes. Returns the bytes written.
+fn write_until_stalled(stream: &TcpStream, chunk: &[u8], stall: Duration, cap: usize) -> usize {
+    stream.set_write_timeout(Some(stall)).expect("timeout");
+    let mut written = 0;
+    while written < cap {
+        match (&*stream).write(chunk) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    written
+}
+
+// ---------------------------------------------------------------- faults
+
+#[rstest]
+fn survives_1000_connect_and_close_cycles(#[values(Echo02, Reverse03, Pool07, Room05)] kind: Kind) {
+    let server = kind.start(&[]);
+    // In batches of 16, each followed by a new client that must be served.
+    // The batches matter: a client that connects and closes in a tight loop
+    // is faster than any accept loop, and once the system's queue of
+    // accepted-but-not-yet-taken connections (128 with std) is full, new
+    // connects are dropped and retried a whole second later. The probe is
+    // queued behind the batch, so its answer means the batch was taken.
+    for batch in 0..1000 / 16 + 1 {
+        for i in 0..16 {
+            let c = TcpStream::connect_timeout(&server.addr, DEADLINE)
+                .unwrap_or_else(|e| panic!("connect {i} of batch {batch} failed: {e}"));
+            drop(c);
+        }
+        assert_still_serves(&server, kind);
+    }
+}
+
+#[rstest]
+fn survives_a_reset_in_the_middle_of_a_line(
+    #[values(Echo02, Reverse03, Pool07, Room05)] kind: Kind,
+) {
+    let server = kind.start(&[]);
+    let c = server.connect();
+    let me = c.local_addr().expect("local_addr");
+    (&c).write_all(b"complete\n").expect("send");
+    // Wait until the reply (05: the welcome) is in our receive buffer, and
+    // leave it unread:
+    // closing a socket with unread data makes the system send a reset (RST)
+    // instead of a normal close (FIN). std has no SO_LINGER on stable Rust;
+    // this is the portable way to get a reset.
+    let mut byte = [0u8; 1];
+    c.peek(&mut byte).expect("the reply to the complete line");
+    (&c).write_all(b"half a li").expect("send half a line");
+    drop(c);
+    // The server saw an error (the reset), not a clean end of stream.
+    let line = server
+        .program
+        .expect_stdout(&format!("client {me} disconnected"));
+    let error = match kind {
+        Room05 => line.starts_with(&format!("client {me} disconnected (#")) && line.contains("): "),
+        _ => line.starts_with(&format!("client {me} disconnected: ")),
+    };
+    assert!(
+        error,
+        "the server should report the reset as an error: {line:?}"
+    );
+    assert_still_serves(&server, kind);
+}
+
+#[rstest]
+fn ten_mib_without_a_newline_is_refused_with_bounded_memory_and_others_are_served(
+    #[values(Reverse03, Pool07)] kind: Kind,
+) {
+    let server = kind.start(&[]);
+    let pid = server.program.pid();
+    let before = memory_kib(pid, "VmRSS");
+    let bystander = server.connect();
+    let mut bystander_replies = BufReader::new(&bystander);
+    (&bystander).write_all(b"before\n").expect("send");
+    assert_eq!(read_line(&mut bystander_replies, "a reply"), "erofeb");
+
+    let flood = server.connect();
+    let writer = flood.try_clone().expect("try_clone");
+    let sender = thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..160 {
+            // 160 x 64 KiB = 10 MiB. The server closes the connection long
+            // before the end, so later writes fail: that is expected.
+            if (&writer).write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let got = read_until_closed(&flood);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "error: line longer than 65536 bytes; closing the connection\n"
+    );
+    (&bystander).write_all(b"during\n").expect("send");
+    assert_eq!(read_line(&mut bystander_replies, "a reply"), "gnirud");
+    sender.join().expect("the flood's writer");
+
+    match (before, memory_kib(pid, "VmHWM")) {
+        (Some(before), Some(peak)) => assert!(
+            peak < before + 8 * 1024,
+            "memory must stay bounded: {before} KiB before, a peak of {peak} KiB"
+        ),
+        _ => println!("note: no /proc here; the memory bound is checked on Linux only"),
+    }
+    assert_still_serves(&server, kind);
+}
+
+#[test]
+fn ten_mib_without_a_newline_comes_back_from_the_echo_server_with_bounded_memory() {
+    let server = Echo02.start(&[]);
+    let pid = server.program.pid();
+    let before = memory_kib(pid, "VmRSS");
+    let c = server.connect();
+    let writer = c.try_clone().expect("try_clone");
+    let sender = thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..160 {
+            (&writer).write_all(&chunk).expect("send");
+        }
+        writer.shutdown(Shutdown::Write).expect("half-close");
+    });
+    let got = read_until_closed(&c);
+    sender.join().expect("the writer");
+    assert_eq!(got.len(), 10 * 1024 * 1024, "every byte should come back");
+    assert!(got.iter().all(|&b| b == b'x'));
+    if let (Some(before), Some(peak)) = (before, memory_kib(pid, "VmHWM")) {
+        assert!(
+            peak < before + 8 * 1024,
+            "memory must stay bounded: {before} KiB before, a peak of {peak} KiB"
+        );
+    }
+    drop(c);
+    assert_still_serves(&server, Echo02);
+}
+
+#[rstest]
+#[case::lone_continuation_byte(b"\xff\xfe\n")]
+#[case::character_cut_short(b"ab\xc3\n")]
+#[case::overlong_encoding(b"\xc0\xaf\n")]
+fn invalid_utf8_gets_an_error_line_and_the_connection_goes_on(
+    #[values(Reverse03, Pool07)] kind: Kind,
+    #[case] bad: &[u8],
+) {
+    let server = kind.start(&[]);
+    let c = server.connect();
+    let mut replies = BufReader::new(&c);
+    (&c).write_all(bad).expect("send");
+    assert_eq!(
+        read_line(&mut replies, "an error line"),
+        "error: line is not valid UTF-8"
+    );
+    (&c).write_all(b"ok\n").expect("send");
+    assert_eq!(read_line(&mut replies, "a reply after the error"), "ko");
+    drop(c);
+    assert_still_serves(&server, kind);
+}
+
+#[test]
+fn invalid_utf8_comes_back_unchanged_from_the_echo_server() {
+    let server = Echo02.start(&[]);
+    let mut c = server.connect();
+    c.write_all(b"\xff\xfe\xc0\xaf\n").expect("send");
+    assert_eq!(
+        common::read_exact(&mut c, 5, "the echo"),
+        b"\xff\xfe\xc0\xaf\n"
+    );
+    drop(c);
+    assert_still_serves(&server, Echo02);
+}
+
+#[rstest]
+fn a_client_that_never_sends_is_dropped_with_idle_timeout(#[values(Reverse03, Pool07)] kind: Kind) {
+    let server = kind.start(&["--idle-timeout", "0.5"]);
+    let silent = server.connect();
+    let start = Instant::now();
+    let got = read_until_closed(&silent);
+    let waited = start.elapsed();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "error: idle for 0.5 s; closing the connection\n"
+    );
+    assert!(
+        waited >= Duration::from_millis(400),
+        "dropped after {waited:?}, before the 0.5 s timeout"
+    );
+    assert_still_serves(&server, kind);
+}
+
+#[rstest]
+fn without_idle_timeout_a_silent_client_is_kept(#[values(Reverse03, Pool07)] kind: Kind) {
+    let server = kind.start(&[]);
+    let silent = server.connect();
+    assert_silent(
+        &silent,
+        Duration::from_millis(1200),
+        "the idle timeout is off by default, so a silent client stays",
+    );
+    (&silent).write_all(b"late\n").expect("send");
+    assert_eq!(
+        read_line(&mut BufReader::new(&silent), "a late reply"),
+        "etal"
+    );
+    assert_still_serves(&server, kind);
+}
+
+/// Lines of 16 KiB: the replies fill the buffers after a few hundred lines.
+fn long_lines() -> Vec<u8> {
+    let mut chunk = vec![b'y'; 16 * 1024];
+    chunk[16 * 1024 - 1] = b'\n';
+    chunk
+}
+
+#[rstest]
+fn a_client_that_never_reads_its_replies_does_not_stop_the_others(
+    #[values(Reverse03, Pool07)] kind: Kind,
+) {
+    let server = kind.start(&[]);
+    let stuck = server.connect();
+    // Until the server, blocked writing replies nobody reads, stops reading.
+    let written = write_until_stalled(&stuck, &long_lines(), Duration::from_millis(500), 256 << 20);
+    assert!(
+        written < 256 << 20,
+        "the server should stop reading at some point"
+    );
+    assert_still_serves(&server, kind);
+    drop(stuck);
+    assert_still_serves(&server, kind);
+}
+
+#[rstest]
+fn a_client_that_never_reads_is_dropped_with_idle_timeout(#[values(Reverse03, Pool07)] kind: Kind) {
+    let server = kind.start(&["--idle-timeout", "0.5"]);
+    let stuck = server.connect();
+    let me = stuck.local_addr().expect("local_addr");
+    write_until_stalled(&stuck, &long_lines(), Duration::from_millis(300), 256 << 20);
+    server.program.expect_stdout(&format!(
+        "client {me} disconnected: the client stopped reading its replies"
+    ));
+    assert_still_serves(&server, kind);
+}
+
+#[test]
+fn once_a_client_that_never_reads_leaves_the_echo_server_serves_the_next() {
+    // Lesson 02 serves one client at a time, so while this client is stuck
+    // the next one waits (that is the lesson); once it leaves, all is well.
+    let server = Echo02.start(&[]);
+    let stuck = server.connect();
+    write_until_stalled(
+        &stuck,
+        &[b'z'; 64 * 1024],
+        Duration::from_millis(500),
+        256 << 20,
+    );
+    drop(stuck); // unread echoes: this close is a reset
+    assert_still_serves(&server, Echo02);
+}
+
+// ---------------------------------------------------------------- lesson 05
+
+#[test]
+fn room_ten_mib_without_a_newline_is_refused_with_bounded_memory_and_others_are_served() {
+    let server = Room05.start(&[]);
+    let pid = server.program.pid();
+    let before = memory_kib(pid, "VmRSS");
+    let a = RoomClient::join(&server);
+    let mut b = RoomClient::join(&server);
+    let flood = server.connect();
+    let writer = flood.try_clone().expect("try_clone");
+    let sender = thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..160 {
+            if (&writer).write_all(&chunk).is_err() {
+                return; // closed by the server, as expected
+            }
+        }
+    });
+    let got = String::from_utf8_lossy(&read_until_closed(&flood)).into_owned();
+    assert!(
+        got.ends_with("error: line longer than 65536 bytes; closing the connection\n"),
+        "the flood should get the error line last, got {got:?}"
+    );
+    a.say("during");
+    b.expect(&format!("[#{}] during", a.id));
+    sender.join().expect("the flood's writer");
+    if let (Some(before), Some(peak)) = (before, memory_kib(pid, "VmHWM")) {
+        assert!(
+            peak < before + 8 * 1024,
+            "memory must stay bounded: {before} KiB before, a peak of {peak} KiB"
+        );
+    }
+    assert_still_serves(&server, Room05);
+}
+
+#[rstest]
+#[case::lone_continuation_byte(b"\xff\xfe\n")]
+#[case::character_cut_short(b"ab\xc3\n")]
+#[case::overlong_encoding(b"\xc0\xaf\n")]
+fn room_invalid_utf8_gets_an_error_line_and_the_client_goes_on(#[case] bad: &[u8]) {
+    let server = Room05.start(&[]);
+    let mut a = RoomClient::join(&server);
+    let mut b = RoomClient::join(&server);
+    a.send(bad);
+    a.expect("error: line is not valid UTF-8");
+    a.say("ok");
+    b.expect(&format!("[#{}] ok", a.id));
+    assert_still_serves(&server, Room05);
+}
+
+#[test]
+fn room_a_client_that_never_sends_is_dropped_with_idle_timeout() {
+    let server = Room05.start(&["--idle-timeout", "1"]);
+    let mut silent = RoomClient::join(&server);
+    let start = Instant::now();
+    let rest = read_until_closed(silent.stream());
+    let mut buffered = String::new();
+    let _ = silent.reader.read_to_string(&mut buffered);
+    let waited = start.elapsed();
+    assert_eq!(
+        buffered + &String::from_utf8_lossy(&rest),
+        "error: idle for 1 s; closing the connection\n"
+    );
+    assert!(
+        waited >= Duration::from_millis(900),
+        "dropped after {waited:?}, before the 1 s timeout"
+    );
+    // The timeout is per client: two clients that take turns talking every
+    // 0.3 s (each one every 0.6 s) stay, for 1.5 s in all.
+    let mut a = RoomClient::join(&server);
+    let mut b = RoomClient::join(&server);
+    for i in 0..5 {
+        thread::sleep(Duration::from_millis(300));
+        let (talker, listener) = if i % 2 == 0 {
+            (&a, &mut b)
+        } else {
+            (&b, &mut a)
+        };
+        talker.say(&format!("line {i}"));
+        listener.expect(&format!("[#{}] line {i}", talker.id));
+    }
+}
+
+#[test]
+fn room_without_idle_timeout_a_silent_client_is_kept() {
+    let server = Room05.start(&[]);
+    let mut silent = RoomClient::join(&server);
+    assert_silent(
+        silent.stream(),
+        Duration::from_millis(1200),
+        "the idle timeout is off by default, so a silent client stays",
+    );
+    let other = RoomClient::join(&server);
+    silent.expect(&format!("* #{} joined", other.id));
+    assert_still_serves(&server, Room05);
+}
+
+#[test]
+fn room_a_client_that_never_reads_is_dropped_and_the_others_go_on() {
+    let server = Room05.start(&[]);
+    let stuck = RoomClient::join(&server);
+    let talker = RoomClient::join(&server);
+    let mut listener = RoomClient::join(&server);
+    let line = "y".repeat(8 * 1024);
+    let stop = AtomicBool::new(false);
+    thread::scope(|s| {
+        // The talker talks and the listener keeps up, until the server has
+        // dropped the stuck client: once the socket buffers (a few MiB) and
+        // then its queue (1024 lines) are full. At most 4096 lines.
+        s.spawn(|| {
+            for _ in 0..4096 {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                talker.say(&line);
+                listener.expect(&format!("[#{}] {line}", talker.id));
+            }
+        });
+        server
+            .program
+            .expect_stdout(&format!("dropped (#{}): it is not reading", stuck.id));
+        stop.store(true, Ordering::SeqCst);
+    });
+    drop(stuck);
+    assert_still_serves(&server, Room05);
+}
+
+#[test]
+fn room_interleaved_writers_never_tear_or_mix_a_line() {
+    // Eight clients send lines of different lengths at the same time, each
+    // line in three pieces, so the server sees half lines from many clients
+    // interleaved. Every line must arrive whole, labelled with its sender,
+    // and in its sender's order.
+    const WRITERS: usize = 8;
+    const LINES: usize = 100;
+    let server = Room05.start(&[]);
+    let mut reader = RoomClient::join(&server);
+    let writers: Vec<RoomClient> = (0..WRITERS).map(|_| RoomClient::join(&server)).collect();
+    let ids: Vec<usize> = writers.iter().map(|w| w.id).collect();
+    let body = |w: usize, k: usize| {
+        let filler = char::from(b'a' + w as u8)
+            .to_string()
+            .repeat(1 + (k * 37 + w * 101) % 3000);
+        format!("w{w}-k{k}-{filler}-end")
+    };
+    thread::scope(|s| {
+        for (w, writer) in writers.iter().enumerate() {
+            s.spawn(move || {
+                for k in 0..LINES {
+                    let line = format!("{}\n", body(w, k));
+                    let bytes = line.as_bytes();
+                    let (one, two) = (bytes.len() / 3, 2 * bytes.len() / 3);
+                    for piece in [&bytes[..one], &bytes[one..two], &bytes[two..]] {
+                        writer.send(piece);
+                    }
+                }
+            });
+        }
+    });
+    let mut next = [0usize; WRITERS];
+    let mut received = 0;
+    while received < WRITERS * LINES {
+        let line = read_line(&mut reader.reader, "a relayed line");
+        if line.starts_with("* ") {
+            continue; // a notice
+        }
+        let (label, text) = line
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("a relayed line has a label: {line:?}"));
+        let w = ids
+            .iter()
+            .position(|id| label == format!("[#{id}]"))
+            .unwrap_or_else(|| panic!("unknown label in {line:?}"));
+        assert_eq!(
+            text,
+            body(w, next[w]),
+            "writer {w}'s line {} arrived torn or out of order",
+            next[w]
+        );
+        next[w] += 1;
+        received += 1;
+    }
+    assert_still_serves(&server, Room05);
+}
+
+// ---------------------------------------------------------------- scale
+
+/// The soft limit on open files of this process (Linux), and whether it
+/// allows `needed`; prints a note when it does not.
+fn enough_file_descriptors(needed: u64) -> bool {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        println!("note: cannot read /proc/self/limits; assuming `ulimit -n` is at least {needed}");
+        return true;
+    };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse::<u64>().ok());
+    match soft {
+        Some(soft) if soft < needed => {
+            println!(
+                "note: skipped: `ulimit -n` is {soft}; raise it to {needed} (`ulimit -n {needed}`)"
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Holds 1 000 idle connections to `server`, then checks that a new client
+/// is answered within 100 ms and that the server stays under 100 MiB.
+fn holds_1000_idle_connections(server: &Server, kind: Kind) {
+    if !enough_file_descriptors(2100) {
+        return;
+    }
+    let mut held: Vec<TcpStream> = Vec::with_capacity(1000);
+    // In batches of 100, waiting until the server has logged (accepted)
+    // each batch: faster, the system's accept queue (128) would overflow
+    // and some connects would wait a second to be retried.
+    for batch in 0..10 {
+        let start = held.len();
+        for i in 0..100 {
+            let c = TcpStream::connect_timeout(&server.addr, DEADLINE)
+                .unwrap_or_else(|e| panic!("connection {i} of batch {batch} failed: {e}"));
+            held.push(c);
+        }
+        for c in &held[start..] {
+            let me = c.local_addr().expect("local_addr");
+            server
+                .program
+                .expect_stdout(&format!("client {me} connected"));
+        }
+    }
+    if kind == Room05 {
+        // Every join is announced to every client already there: about
+        // 500 000 lines for 1 000 joins, which keep the server busy for
+        // seconds after the last connect. The claim is about a server at
+        // rest, so wait until each held client has received the last
+        // announcement (`* #1000 joined`): then every line has been sent.
+        let mut last = BufReader::new(&held[999]);
+        let welcome = read_line(&mut last, "the last client's welcome");
+        assert!(
+            welcome.starts_with("* welcome, you are #1000 "),
+            "{welcome:?}"
+        );
+        for c in &held[..999] {
+            common::read_line_until(&mut BufReader::new(c), "the last join", |l| {
+                l == "* #1000 joined"
+            });
+        }
+    }
+    let start = Instant::now();
+    let probe = server.connect();
+    let mut replies = BufReader::new(&probe);
+    if kind == Room05 {
+        // The room's answer to a new client is its welcome line.
+        let welcome = read_line(&mut replies, "the welcome line");
+        assert!(
+            welcome.starts_with("* welcome, you are #1001 (1000 others online)"),
+            "{welcome:?}"
+        );
+    } else {
+        (&probe).write_all(b"probe\n").expect("send");
+        let reply = read_line(&mut replies, "the probe's reply");
+        assert_eq!(reply, kind.answer("probe"));
+    }
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_millis(100),
+        "a new client waited {took:?} with 1000 idle connections held"
+    );
+    if let Some(rss) = memory_kib(server.program.pid(), "VmRSS") {
+        println!(
+            "{kind:?} with 1000 idle connections: VmRSS {rss} KiB, probe answered in {took:?}"
+        );
+        assert!(
+            rss < 100 * 1024,
+            "resident memory {rss} KiB is over 100 MiB"
+        );
+    }
+}
+
+#[test]
+fn scale_03_holds_1000_idle_connections_and_answers_a_new_client_within_100_ms() {
+    let server = Reverse03.start(&[]);
+    holds_1000_idle_connections(&server, Reverse03);
+}
+
+#[test]
+#[ignore = "about 5 s in a debug build (1 000 joins are announced to everyone: \
+            500 000 lines); run with: cargo test --release --test faults -- --ignored"]
+fn scale_05_with_max_clients_2000_holds_1000_idle_connections_and_answers_a_new_client_within_100_ms()
+ {
+    let server = Room05.start(&["--max-clients", "2000"]);
+    holds_1000_idle_connections(&server, Room05);
+}
+
+#[test]
+fn scale_05_at_its_default_limit_refuses_the_65th_client_cleanly() {
+    let server = Room05.start(&[]);
+    let mut held: Vec<RoomClient> = (0..64).map(|_| RoomClient::join(&server)).collect();
+    let refused = server.connect();
+    assert_eq!(
+        String::from_utf8_lossy(&read_until_closed(&refused)),
+        "error: server full\n"
+    );
+    // Cleanly: the 64 are unaffected, and a place that frees up is taken.
+    let leaving = held.pop().expect("64 clients");
+    drop(leaving);
+    let mut last = held.pop().expect("63 clients");
+    let a = held.first().expect("a client");
+    a.say("still 62 here");
+    last.expect(&format!("[#{}] still 62 here", a.id));
+    let newcomer = RoomClient::join(&server);
+    newcomer.say("took the free place");
+    last.expect(&format!("[#{}] took the free place", newcomer.id));
+}
