@@ -699,6 +699,33 @@ fn lesson_06_session_matches_the_book() {
 }
 
 #[test]
+fn lesson_07_session_matches_the_book() {
+    let mut s = Session::new();
+    let (t1, t2, t3) = (s.terminal(), s.terminal(), s.terminal());
+    let client = "cargo run -q --example 04_chat_client -- --addr 127.0.0.1:2007";
+    let mut server = s.open(t1, "cargo run -q --example 07_pool_server -- --workers 1");
+    s.out(t1, &server, 1); // workers ready
+    let mut first = s.open(t2, client);
+    s.err(t2, &first, 1); // connected to ...
+    s.out(t1, &server, 2); // connected; worker 0 serves it
+    s.types(t2, &mut first, "first");
+    s.out(t2, &first, 1);
+    let mut second = s.open(t3, client);
+    s.err(t3, &second, 1);
+    s.out(t1, &server, 1); // connected, and waits for the only worker
+    s.types(t3, &mut second, "second");
+    s.types(t2, &mut first, "exit");
+    s.ends(t2, &mut first);
+    s.out(t1, &server, 2); // first disconnected; worker 0 serves the second
+    s.out(t3, &second, 1); // the answer that waited
+    s.types(t1, &mut server, "/quit");
+    s.ends(t3, &mut second);
+    let status = s.ends(t1, &mut server);
+    assert!(status.success(), "/quit should end the server with 0");
+    s.check("lesson-07");
+}
+
+#[test]
 fn outside_clients_session_matches_the_book() {
     let mut s = Session::new();
     let server_terminal = s.terminal();
