@@ -17,7 +17,10 @@ would silently empty a listing. This script fails instead. It checks:
   line ranges: each range must be exactly one whole hint, and every hint of
   the file must be included, so an edited hint file cannot be shown cut in
   half or lose a hint silently;
-* a `path.rs:1:N` include is exactly the file's `//!` doc comment.
+* a `path.rs:1:N` include is exactly the file's `//!` doc comment;
+* every test the text names (a `snake_case_name_with_several_words` in
+  backticks, or `test_file::name`) exists, so a renamed test cannot leave
+  the book pointing at nothing.
 
 Usage: python3 book/tools/check_sources.py [book_dir]   (default: book)
 """
@@ -131,6 +134,32 @@ def check_code_blocks(md, text, errors):
                     f"{pasted[0].strip()!r}")
 
 
+TEST_NAME = re.compile(r"`((?:[a-z][a-z0-9_]*::)*[a-z][a-z0-9_]*)`")
+
+
+def check_test_names(md, text, root, sources, errors):
+    """Every test named in the text exists in the workspace's Rust files."""
+    for name in TEST_NAME.findall(text):
+        parts = name.split("::")
+        last = parts[-1]
+        case = None
+        if last.startswith("case_") and len(parts) > 1:
+            case = re.sub(r"^case_[0-9]+_", "", last)
+            last = parts[-2]
+        if last.count("_") < 4:
+            continue  # an ordinary identifier, not a test name
+        files = sources
+        test_file = root / "tests" / f"{parts[0]}.rs"
+        if len(parts) > 1 and test_file.is_file():
+            files = {test_file: sources[test_file]}
+        found = any(re.search(r"\bfn " + re.escape(last) + r"\b", text_)
+                    for text_ in files.values())
+        if found and case:
+            found = any(f"case::{case}" in text_ for text_ in files.values())
+        if not found:
+            errors.append(f"{md}: names the test `{name}`, which does not exist")
+
+
 def main():
     book = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "book")
     src = book / "src"
@@ -141,6 +170,10 @@ def main():
         listed.add(target)
         if not (src / target).is_file():
             errors.append(f"SUMMARY.md lists {target}, which does not exist")
+    root = book.resolve().parent
+    sources = {f: f.read_text(encoding="utf-8")
+               for d in ("tests", "lessons", "exercises", "solutions", "examples")
+               for f in (root / d).rglob("*.rs")}
     includes = 0
     for md in sorted(src.rglob("*.md")):
         rel = md.relative_to(src).as_posix()
@@ -151,6 +184,7 @@ def main():
             includes += 1
             check_include(md, target, errors)
         check_code_blocks(md, text, errors)
+        check_test_names(md, text, root, sources, errors)
     for file, included in HINTS_INCLUDED.items():
         for first, last in hints(file):
             if (first, last) not in included:
