@@ -13,6 +13,7 @@ const SERVERS: &[&str] = &[
     "03_reverse_server",
     "04_chat_server",
     "05_multi_server",
+    "07_pool_server",
 ];
 const CLIENTS: &[&str] = &[
     "02_echo_client",
@@ -45,7 +46,8 @@ fn a_port_in_use_is_one_readable_line(
         "02_echo_server",
         "03_reverse_server",
         "04_chat_server",
-        "05_multi_server"
+        "05_multi_server",
+        "07_pool_server"
     )]
     server: &str,
 ) {

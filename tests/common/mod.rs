@@ -15,23 +15,41 @@ use std::time::{Duration, Instant};
 /// CI machines are slow, but finite: no test can hang.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
-/// The path of a compiled example. `cargo test` builds the examples before
-/// it runs the tests, so they are next to the test binary.
+/// The path of a compiled example, built if need be.
+///
+/// A plain `cargo test` builds the examples before it runs the tests, but
+/// `cargo test --test lesson_03_reverse` does not, and would then run a
+/// stale binary, or none. So the first test to ask builds them, with the same
+/// cargo and profile that built this test; when they are already up to date
+/// this takes a moment only.
 pub fn example_path(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let test_exe = std::env::current_exe().expect("the test binary knows its own path");
-    // target/debug/deps/e2e-1234 -> target/debug/examples/NAME
+    // target/<profile>/deps/lesson_03-1234 -> target/<profile>/examples/NAME
     let dir = test_exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps");
+    let built = BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "--examples", "--package", "tcp-lessons"]);
+        if dir.file_name().is_some_and(|profile| profile == "release") {
+            build.arg("--release");
+        }
+        match build.status() {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(format!("`cargo build --examples` failed ({status})")),
+            Err(e) => Err(format!("cannot run cargo to build the examples: {e}")),
+        }
+    });
+    if let Err(e) = built {
+        panic!("{e}");
+    }
     let path = dir
         .join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} does not exist: run the tests with `cargo test`, which builds the examples first",
-        path.display()
-    );
+    assert!(path.exists(), "{} does not exist", path.display());
     path
 }
 
