@@ -29,7 +29,6 @@ struct Args {
     timeout: f64,
 }
 
-// ANCHOR: main
 fn main() -> ExitCode {
     let args: Args = cli::parse();
     let result = cli::timeout_secs(args.timeout).and_then(|timeout| {
@@ -39,4 +38,3 @@ fn main() -> ExitCode {
     });
     cli::exit_code(result)
 }
-// ANCHOR_END: main

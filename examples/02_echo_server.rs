@@ -27,9 +27,7 @@ struct Args {
     once: bool,
 }
 
-// ANCHOR: main
 fn main() -> ExitCode {
     let args: Args = cli::parse();
     cli::exit_code(cli::listen(&args.addr).and_then(|listener| echo::serve(&listener, args.once)))
 }
-// ANCHOR_END: main

@@ -42,7 +42,6 @@ struct Args {
 }
 // ANCHOR_END: args
 
-// ANCHOR: main
 fn main() -> ExitCode {
     let args: Args = cli::parse();
     let config = reverse::Config {
@@ -52,4 +51,3 @@ fn main() -> ExitCode {
     };
     cli::exit_code(cli::listen(&args.addr).and_then(|listener| reverse::serve(&listener, config)))
 }
-// ANCHOR_END: main
