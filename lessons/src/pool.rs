@@ -390,7 +390,7 @@ fn wait_for_quit(console: impl BufRead) {
 pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> io::Result<()> {
     let pool = Pool::start(config)?;
     println!(
-        "{} workers ready (stack {} KiB each); type /quit to stop",
+        "workers ready: {} (stack {} KiB each); type /quit to stop",
         pool.size(),
         config.stack_size / 1024
     );
