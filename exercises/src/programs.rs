@@ -59,7 +59,8 @@ pub fn exit_client() -> ExitCode {
     cli::exit_code(result)
 }
 
-/// A server: where it listens.
+/// Runs this exercise's server: your code with `-p exercises`, the
+/// reference answer with `-p solutions`.
 #[derive(Parser)]
 #[command(version)]
 struct ServerArgs {
