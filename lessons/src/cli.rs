@@ -4,7 +4,7 @@
 
 use std::fmt::Display;
 use std::io;
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -60,6 +60,23 @@ pub fn listen(addr: &str) -> io::Result<TcpListener> {
     Ok(listener)
 }
 // ANCHOR_END: listen
+
+// ANCHOR: clients
+/// The clients of a listener as they connect, each with its address.
+///
+/// `incoming()` yields an `Err` when one accept fails: the client gave up
+/// before we took it, or the process is out of file descriptors for a
+/// moment. That is about one client, so it is logged and skipped: a server
+/// must never stop because of one client. A client that is gone before we
+/// can ask for its address is skipped too.
+pub fn clients(listener: &TcpListener) -> impl Iterator<Item = (TcpStream, SocketAddr)> + '_ {
+    listener.incoming().filter_map(|stream| {
+        let stream = stream.map_err(|e| eprintln!("accept failed: {e}")).ok()?;
+        let peer = stream.peer_addr().ok()?;
+        Some((stream, peer))
+    })
+}
+// ANCHOR_END: clients
 
 /// Connects with a deadline for the connection and for every later read and
 /// write, so a dead or silent server cannot make the client hang forever.

@@ -37,20 +37,7 @@ pub fn echo_client(stream: TcpStream) -> io::Result<u64> {
 // ANCHOR: accept_loop
 /// Serves clients one after the other. With `once`, returns after the first.
 pub fn serve(listener: &TcpListener, once: bool) -> io::Result<()> {
-    for stream in listener.incoming() {
-        // A failed accept (the client gave up already, or we ran out of file
-        // descriptors for a moment) is about that one client: log, go on.
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(e) => {
-                eprintln!("accept failed: {e}");
-                continue;
-            }
-        };
-        let peer = match stream.peer_addr() {
-            Ok(peer) => peer.to_string(),
-            Err(_) => "(already gone)".to_string(),
-        };
+    for (stream, peer) in cli::clients(listener) {
         println!("client {peer} connected");
         match echo_client(stream) {
             Ok(bytes) => println!("client {peer} disconnected after {bytes} bytes"),

@@ -330,21 +330,10 @@ fn serve_one(id: usize, stream: TcpStream, shared: &Shared) {
 // ANCHOR: accept_loop
 /// Accepts clients and hands them to the pool until `stopping` is set.
 fn accept_loop(listener: &TcpListener, pool: &Pool, stopping: &AtomicBool) {
-    for stream in listener.incoming() {
+    for (stream, peer) in crate::cli::clients(listener) {
         if stopping.load(Ordering::SeqCst) {
             return; // this was the wake-up connection from `serve`
         }
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(e) => {
-                eprintln!("accept failed: {e}");
-                continue;
-            }
-        };
-        let peer = match stream.peer_addr() {
-            Ok(peer) => peer.to_string(),
-            Err(_) => continue, // gone before we could look at it
-        };
         println!("client {peer} connected");
         if let Err((why, stream)) = pool.submit(stream) {
             // Tell the client rather than leave it waiting in silence. No

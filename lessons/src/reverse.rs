@@ -113,18 +113,7 @@ pub fn serve_raw(mut stream: TcpStream) -> io::Result<()> {
 /// Accepts clients forever and serves each on a thread of its own, so a
 /// slow or idle client never holds up the others.
 pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(e) => {
-                eprintln!("accept failed: {e}");
-                continue;
-            }
-        };
-        let peer = match stream.peer_addr() {
-            Ok(peer) => peer.to_string(),
-            Err(_) => continue, // gone before we could look at it
-        };
+    for (stream, peer) in cli::clients(listener) {
         println!("client {peer} connected");
         if let Err(e) = set_idle_timeout(&stream, config.idle_timeout) {
             println!("client {peer} disconnected: {e}");
@@ -135,18 +124,15 @@ pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
         // server down. Here only the new client is turned away.
         let spawned = thread::Builder::new()
             .name(format!("client {peer}"))
-            .spawn({
-                let peer = peer.clone();
-                move || {
-                    let result = if config.raw {
-                        serve_raw(stream)
-                    } else {
-                        serve_lines(stream, config.max_line)
-                    };
-                    match result {
-                        Ok(()) => println!("client {peer} disconnected"),
-                        Err(e) => println!("client {peer} disconnected: {e}"),
-                    }
+            .spawn(move || {
+                let result = if config.raw {
+                    serve_raw(stream)
+                } else {
+                    serve_lines(stream, config.max_line)
+                };
+                match result {
+                    Ok(()) => println!("client {peer} disconnected"),
+                    Err(e) => println!("client {peer} disconnected: {e}"),
                 }
             });
         if let Err(e) = spawned {

@@ -241,17 +241,7 @@ pub fn serve(
 
 /// Hands every new connection to the hub.
 fn accept_clients(listener: TcpListener, events: SyncSender<Event>) {
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(e) => {
-                eprintln!("accept failed: {e}");
-                continue;
-            }
-        };
-        let Ok(addr) = stream.peer_addr() else {
-            continue; // gone before we could look at it
-        };
+    for (stream, addr) in crate::cli::clients(&listener) {
         if events.send(Event::Arrived(stream, addr)).is_err() {
             return; // the hub has stopped
         }
