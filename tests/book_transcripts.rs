@@ -27,11 +27,10 @@ mod common;
 
 use common::{DEADLINE, Program, Server};
 use pretty_assertions::assert_eq;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -161,9 +160,10 @@ impl Session {
         } else {
             self.real_args(&run)
         };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let terminal = Terminal::start(&run.example, &args);
         if is_server {
-            let line = terminal.next(&terminal.stdout, "stdout");
+            let line = next_line(&terminal, false);
             let real = line
                 .strip_prefix("listening on ")
                 .unwrap_or_else(|| panic!("expected `listening on IP:PORT`, got {line:?}"))
@@ -178,7 +178,7 @@ impl Session {
     /// Shows the next `count` lines `program` prints on stdout.
     fn out(&mut self, t: usize, program: &Terminal, count: usize) {
         for _ in 0..count {
-            let line = program.next(&program.stdout, "stdout");
+            let line = next_line(program, false);
             self.terminals[t].push(line);
         }
     }
@@ -186,7 +186,7 @@ impl Session {
     /// Shows the next `count` lines `program` prints on stderr.
     fn err(&mut self, t: usize, program: &Terminal, count: usize) {
         for _ in 0..count {
-            let line = program.next(&program.stderr, "stderr");
+            let line = next_line(program, true);
             self.terminals[t].push(line);
         }
     }
@@ -199,8 +199,9 @@ impl Session {
 
     /// Waits for `program` to end and shows what it printed last.
     fn ends(&mut self, t: usize, program: &mut Terminal) -> ExitStatus {
-        let (status, rest) = program.wait_for_end();
-        self.terminals[t].extend(rest);
+        let status = program.wait_for_exit();
+        self.terminals[t].extend(program.rest_of_stdout());
+        self.terminals[t].extend(program.stderr());
         status
     }
 
@@ -293,106 +294,16 @@ impl Session {
 /// are two pipes, and the order of lines across two pipes is lost; so the
 /// test says which one it expects next (`out` or `err`), in the order a
 /// terminal shows them, which is the order their causes happen.
-struct Terminal {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    name: String,
-}
+type Terminal = Program;
 
-fn forward_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Everything left on a pipe until it closes, under `deadline`.
-fn drain(lines: &Receiver<String>, deadline: Instant, name: &str) -> Vec<String> {
-    let mut rest = Vec::new();
-    loop {
-        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => rest.push(line),
-            Err(RecvTimeoutError::Disconnected) => return rest,
-            Err(RecvTimeoutError::Timeout) => panic!("{name} kept its output open after it ended"),
-        }
-    }
-}
-
-impl Terminal {
-    fn start(example: &str, args: &[String]) -> Terminal {
-        let mut child = Command::new(common::example_path(example))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {example}: {e}"));
-        Terminal {
-            stdin: child.stdin.take(),
-            stdout: forward_lines(child.stdout.take().expect("piped")),
-            stderr: forward_lines(child.stderr.take().expect("piped")),
-            child,
-            name: example.to_string(),
-        }
-    }
-
-    fn next(&self, lines: &Receiver<String>, pipe: &str) -> String {
-        match lines.recv_timeout(DEADLINE) {
-            Ok(line) => line,
-            Err(RecvTimeoutError::Timeout) => {
-                panic!(
-                    "{} printed nothing on {pipe} within {DEADLINE:?}",
-                    self.name
-                )
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                panic!("{} closed its {pipe} while a line was expected", self.name)
-            }
-        }
-    }
-
-    fn type_in(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is still open");
-        stdin
-            .write_all(text.as_bytes())
-            .and_then(|()| stdin.flush())
-            .unwrap_or_else(|e| panic!("{} does not read its stdin: {e}", self.name));
-    }
-
-    /// Waits for the program to end; returns what it still printed on
-    /// stdout, then on stderr.
-    fn wait_for_end(&mut self) -> (ExitStatus, Vec<String>) {
-        let deadline = Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not end within {DEADLINE:?}",
-                self.name
-            );
-            thread::sleep(Duration::from_millis(10));
-        };
-        let mut rest = drain(&self.stdout, deadline, &self.name);
-        rest.extend(drain(&self.stderr, deadline, &self.name));
-        (status, rest)
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The next line on stdout (`stderr` false) or stderr; fails if none comes.
+fn next_line(program: &Terminal, stderr: bool) -> String {
+    let line = if stderr {
+        program.next_stderr_line()
+    } else {
+        program.next_stdout_line()
+    };
+    line.unwrap_or_else(|| panic!("the program ended while a line was expected"))
 }
 
 fn root() -> PathBuf {

@@ -124,11 +124,23 @@ impl Program {
     /// The next stdout line, or `None` if the program closed its stdout
     /// (exited) without printing one.
     pub fn next_stdout_line(&self) -> Option<String> {
-        match self.stdout.recv_timeout(DEADLINE) {
+        self.next_line(&self.stdout, "stdout")
+    }
+
+    /// The next stderr line, or `None` if the program closed its stderr.
+    pub fn next_stderr_line(&self) -> Option<String> {
+        self.next_line(&self.stderr, "stderr")
+    }
+
+    fn next_line(&self, lines: &Receiver<String>, pipe: &str) -> Option<String> {
+        match lines.recv_timeout(DEADLINE) {
             Ok(line) => Some(line),
             Err(RecvTimeoutError::Disconnected) => None,
             Err(RecvTimeoutError::Timeout) => {
-                panic!("{} printed nothing within {DEADLINE:?}", self.name)
+                panic!(
+                    "{} printed nothing on {pipe} within {DEADLINE:?}",
+                    self.name
+                )
             }
         }
     }
