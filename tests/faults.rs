@@ -14,7 +14,9 @@
 
 mod common;
 
-use common::{DEADLINE, Server, assert_silent, memory_kib, read_line};
+use common::{
+    DEADLINE, Server, assert_silent, flood_without_newline, join_room, memory_kib, read_line,
+};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
 use std::io::{BufReader, ErrorKind, Read, Write};
@@ -68,13 +70,7 @@ impl RoomClient {
     /// Connects and reads the welcome line: once it has arrived, the server
     /// has registered the client, and lines of others will reach it.
     fn join(server: &Server) -> RoomClient {
-        let mut reader = BufReader::new(server.connect());
-        let welcome = read_line(&mut reader, "the welcome line");
-        let id = welcome
-            .strip_prefix("* welcome, you are #")
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("expected `* welcome, you are #N ...`, got {welcome:?}"));
+        let (id, reader) = join_room(server);
         RoomClient { id, reader }
     }
 
@@ -228,17 +224,7 @@ fn ten_mib_without_a_newline_is_refused_with_bounded_memory_and_others_are_serve
     assert_eq!(read_line(&mut bystander_replies, "a reply"), "erofeb");
 
     let flood = server.connect();
-    let writer = flood.try_clone().expect("try_clone");
-    let sender = thread::spawn(move || {
-        let chunk = vec![b'x'; 64 * 1024];
-        for _ in 0..160 {
-            // 160 x 64 KiB = 10 MiB. The server closes the connection long
-            // before the end, so later writes fail: that is expected.
-            if (&writer).write_all(&chunk).is_err() {
-                return;
-            }
-        }
-    });
+    let sender = flood_without_newline(&flood);
     let got = read_until_closed(&flood);
     assert_eq!(
         String::from_utf8_lossy(&got),
@@ -418,15 +404,7 @@ fn room_ten_mib_without_a_newline_is_refused_with_bounded_memory_and_others_are_
     let a = RoomClient::join(&server);
     let mut b = RoomClient::join(&server);
     let flood = server.connect();
-    let writer = flood.try_clone().expect("try_clone");
-    let sender = thread::spawn(move || {
-        let chunk = vec![b'x'; 64 * 1024];
-        for _ in 0..160 {
-            if (&writer).write_all(&chunk).is_err() {
-                return; // closed by the server, as expected
-            }
-        }
-    });
+    let sender = flood_without_newline(&flood);
     let got = String::from_utf8_lossy(&read_until_closed(&flood)).into_owned();
     assert!(
         got.ends_with("error: line longer than 65536 bytes; closing the connection\n"),

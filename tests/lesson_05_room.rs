@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{DEADLINE, Program, Server, read_line, read_line_until, read_to_eof};
+use common::{DEADLINE, Program, Server, join_room, read_line, read_line_until, read_to_eof};
 use pretty_assertions::assert_eq;
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
@@ -30,15 +30,12 @@ struct Client {
 impl Client {
     /// Connects and reads the welcome line, which gives the client's number.
     fn join(server: &Server) -> Client {
-        let stream = server.connect();
-        let addr = stream.local_addr().expect("local_addr").to_string();
-        let mut reader = BufReader::new(stream);
-        let welcome = read_line(&mut reader, "the welcome line");
-        let id = welcome
-            .strip_prefix("* welcome, you are #")
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("expected `* welcome, you are #N ...`, got {welcome:?}"));
+        let (id, reader) = join_room(server);
+        let addr = reader
+            .get_ref()
+            .local_addr()
+            .expect("local_addr")
+            .to_string();
         Client { id, addr, reader }
     }
 

@@ -166,12 +166,7 @@ pub fn run(
     timeout: Duration,
     mut out: impl Write,
 ) -> io::Result<()> {
-    if message.contains('\n') {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the message must be a single line",
-        ));
-    }
+    framing::one_line(message)?;
     let results = ask_all(addrs, message, timeout);
     for (addr, result) in addrs.iter().zip(&results) {
         writeln!(out, "{}", report(addr, result))?;

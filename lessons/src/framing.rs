@@ -77,6 +77,18 @@ pub fn read_line<R: BufRead>(reader: &mut R, max: usize) -> Result<Option<String
 }
 // ANCHOR_END: read_line
 
+/// Checks that a client's message is one line: a `\n` inside it would reach
+/// the server as two lines, and the replies would be out of step.
+pub fn one_line(message: &str) -> io::Result<()> {
+    if message.contains('\n') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the message must be a single line",
+        ));
+    }
+    Ok(())
+}
+
 // ANCHOR: say_and_close
 /// Sends a last line (an error, usually) and closes the connection so that
 /// the client really gets to read it.

@@ -153,12 +153,7 @@ pub fn ask_repeatedly(
     mut input: impl BufRead,
     mut out: impl Write,
 ) -> io::Result<()> {
-    if message.contains('\n') {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the message must be a single line",
-        ));
-    }
+    framing::one_line(message)?;
     let stream = cli::connect(addr, timeout)?;
     let mut replies = BufReader::new(stream.try_clone()?);
     let mut requests = &stream;

@@ -377,3 +377,32 @@ pub fn memory_kib(pid: u32, field: &str) -> Option<u64> {
         .find(|l| l.starts_with(&format!("{field}:")))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Joins lesson 05's room: connects and reads the welcome line, which gives
+/// the client's number. Once it has arrived, the server has registered the
+/// client, and the lines of others will reach it.
+pub fn join_room(server: &Server) -> (usize, BufReader<TcpStream>) {
+    let mut reader = BufReader::new(server.connect());
+    let welcome = read_line(&mut reader, "the welcome line");
+    let id = welcome
+        .strip_prefix("* welcome, you are #")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("expected `* welcome, you are #N ...`, got {welcome:?}"));
+    (id, reader)
+}
+
+/// Sends 10 MiB without a newline on a thread of its own (160 × 64 KiB).
+/// A line server closes the connection long before the end, so the later
+/// writes fail: that is expected, and ends the thread.
+pub fn flood_without_newline(stream: &TcpStream) -> thread::JoinHandle<()> {
+    let writer = stream.try_clone().expect("try_clone");
+    thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..160 {
+            if (&writer).write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    })
+}
