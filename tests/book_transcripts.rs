@@ -40,8 +40,8 @@ struct Session {
     /// (shown address, real address) for every server started, and for the
     /// addresses the session declares down.
     addrs: Vec<(String, String)>,
-    /// Tools a shell command needs that are not installed: skip the session.
-    missing: Vec<String>,
+    /// The outside tools this session declared it needs (`Session::needing`).
+    tools: Vec<String>,
 }
 
 /// A parsed `[printf 'TEXT' |] cargo run -q --example NAME [-- ARGS]`.
@@ -56,8 +56,29 @@ impl Session {
         Session {
             terminals: Vec::new(),
             addrs: Vec::new(),
-            missing: Vec::new(),
+            tools: Vec::new(),
         }
+    }
+
+    /// A session that runs outside tools (`nc`, `socat`, `python3`, `od`):
+    /// `None`, after one printed skip line, if one is not installed or this
+    /// is not Linux (the sessions were recorded there, and those tools'
+    /// flags and output differ between systems). Checked before anything
+    /// starts, so a missing tool can never look like a silent server.
+    fn needing(tools: &[&str]) -> Option<Session> {
+        if !cfg!(target_os = "linux") {
+            common::skip(&format!(
+                "this session runs {} as recorded on Linux; it is checked on Linux only",
+                tools.join(", ")
+            ));
+            return None;
+        }
+        if !common::tools_installed(tools) {
+            return None;
+        }
+        let mut session = Session::new();
+        session.tools = tools.iter().map(|t| t.to_string()).collect();
+        Some(session)
     }
 
     /// Opens a new terminal and returns its number (0-based).
@@ -96,8 +117,8 @@ impl Session {
     }
 
     /// Runs a command to its end in terminal `t`, shows its output, and
-    /// returns its exit status (`None` if the session is being skipped).
-    fn run(&mut self, t: usize, command: &str) -> Option<ExitStatus> {
+    /// returns its exit status.
+    fn run(&mut self, t: usize, command: &str) -> ExitStatus {
         self.terminals[t].push(format!("$ {command}"));
         let (status, stdout, stderr) = if command.contains("cargo run") {
             let run = parse_cargo_run(command);
@@ -105,30 +126,22 @@ impl Session {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             common::run(&run.example, &args, &run.stdin)
         } else {
-            // nc, od and friends differ between systems (BSD or GNU flags,
-            // output layout): these sessions were recorded on Linux, and
-            // are checked there.
-            if !cfg!(target_os = "linux") {
-                self.missing.push(format!("the Linux tools of `{command}`"));
-                return None;
-            }
-            let missing = missing_tools(command);
-            if !missing.is_empty() {
-                self.missing.extend(missing);
-                return None;
+            for tool in tools_of(command) {
+                assert!(
+                    self.tools.contains(&tool),
+                    "`{command}` runs {tool}: start the session with Session::needing(&[\"{tool}\", ...])"
+                );
             }
             shell(&self.real_text(command))
         };
         self.print(t, stdout);
         self.print(t, stderr);
-        Some(status)
+        status
     }
 
     /// Shows `$ echo $?` and the exit code, as a shell would.
-    fn echo_status(&mut self, t: usize, status: Option<ExitStatus>) {
-        let code = status
-            .and_then(|s| s.code())
-            .map_or("?".to_string(), |c| c.to_string());
+    fn echo_status(&mut self, t: usize, status: ExitStatus) {
+        let code = status.code().map_or("?".to_string(), |c| c.to_string());
         self.print(t, ["$ echo $?".to_string(), code]);
     }
 
@@ -264,13 +277,6 @@ impl Session {
     /// Compares the session with `book/src/transcripts/NAME.txt` (or writes
     /// it, with `BLESS_TRANSCRIPTS=1`).
     fn check(self, name: &str) {
-        if !self.missing.is_empty() {
-            eprintln!(
-                "skipped transcript {name}: not installed: {}",
-                self.missing.join(", ")
-            );
-            return;
-        }
         let path = transcripts_dir().join(format!("{name}.txt"));
         if std::env::var_os("BLESS_TRANSCRIPTS").is_some() {
             std::fs::write(&path, self.render(true)).expect("write the transcript");
@@ -307,7 +313,8 @@ fn next_line(program: &Terminal, stderr: bool) -> String {
 }
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // This package is tests/, one level below the course's root.
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 fn transcripts_dir() -> PathBuf {
@@ -416,27 +423,15 @@ fn parse_cargo_run(command: &str) -> CargoRun {
     }
 }
 
-/// The programs a shell command runs (the first word of each stage of a
-/// pipeline) that are not installed.
-fn missing_tools(command: &str) -> Vec<String> {
-    let mut missing = Vec::new();
-    for stage in command.split('|') {
-        let Some(tool) = stage.split_whitespace().next() else {
-            continue;
-        };
-        if tool == "printf" {
-            continue;
-        }
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            missing.push(tool.to_string());
-        }
-    }
-    missing
+/// The programs a shell command runs: the first word of each stage of a
+/// pipeline, but for `printf`, which every shell has built in.
+fn tools_of(command: &str) -> Vec<String> {
+    command
+        .split('|')
+        .filter_map(|stage| stage.split_whitespace().next())
+        .filter(|tool| *tool != "printf")
+        .map(str::to_string)
+        .collect()
 }
 
 /// Runs a shell command to its end, from the workspace root, under a deadline.
@@ -638,7 +633,9 @@ fn lesson_07_session_matches_the_book() {
 
 #[test]
 fn outside_clients_session_matches_the_book() {
-    let mut s = Session::new();
+    let Some(mut s) = Session::needing(&["nc", "socat", "python3"]) else {
+        return;
+    };
     let server_terminal = s.terminal();
     let client_terminal = s.terminal();
     let server = s.server(server_terminal, "cargo run -q --example 03_reverse_server");
@@ -662,7 +659,9 @@ fn outside_clients_session_matches_the_book() {
 
 #[test]
 fn outside_echo_session_matches_the_book() {
-    let mut s = Session::new();
+    let Some(mut s) = Session::needing(&["nc", "od"]) else {
+        return;
+    };
     let server_terminal = s.terminal();
     let client_terminal = s.terminal();
     let server = s.server(server_terminal, "cargo run -q --example 02_echo_server");
@@ -676,7 +675,9 @@ fn outside_echo_session_matches_the_book() {
 
 #[test]
 fn pitfall_byte_reversal_session_matches_the_book() {
-    let mut s = Session::new();
+    let Some(mut s) = Session::needing(&["nc", "od"]) else {
+        return;
+    };
     let server_terminal = s.terminal();
     let client_terminal = s.terminal();
     let server = s.server(
@@ -693,7 +694,9 @@ fn pitfall_byte_reversal_session_matches_the_book() {
 
 #[test]
 fn pitfall_fixed_reversal_session_matches_the_book() {
-    let mut s = Session::new();
+    let Some(mut s) = Session::needing(&["nc", "od"]) else {
+        return;
+    };
     let server_terminal = s.terminal();
     let client_terminal = s.terminal();
     let server = s.server(server_terminal, "cargo run -q --example 03_reverse_server");

@@ -212,7 +212,7 @@ fn thread_per_client_memory_grows_with_clients_but_the_pools_does_not() {
     const CLIENTS: usize = 200;
     let per_thread = Server::start("03_reverse_server", &[]);
     if memory_kib(per_thread.program.pid(), "VmRSS").is_none() {
-        println!("note: no /proc on this system; the memory comparison runs on Linux only");
+        common::skip("no /proc on this system: the memory comparison runs on Linux only");
         return;
     }
     let pool = pool_server(&["--workers", "4", "--queue", "256"]);

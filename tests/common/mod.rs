@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -14,6 +15,71 @@ use std::time::{Duration, Instant};
 /// How long a test waits for anything before it fails. Generous, because
 /// CI machines are slow, but finite: no test can hang.
 pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Says that the running test is skipped, and why, where a person running
+/// `cargo test` sees it.
+///
+/// libtest captures what `println!` and `eprintln!` print inside a test and
+/// shows it only if the test fails, so a skip printed that way looks like a
+/// silent pass. Writing to the process's stderr handle directly bypasses the
+/// capture: the line appears in the normal output, next to the test's `ok`.
+pub fn skip(why: &str) {
+    let current = thread::current();
+    let test = current.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// How to install an outside tool the tests use, for the skip line.
+fn how_to_install(tool: &str) -> &'static str {
+    match tool {
+        "nc" => "Debian/Ubuntu: apt-get install netcat-openbsd; macOS has it",
+        "socat" => "Debian/Ubuntu: apt-get install socat; macOS: brew install socat",
+        "python3" => "Debian/Ubuntu: apt-get install python3; macOS: brew install python",
+        "chromium" => "Debian/Ubuntu: apt-get install chromium",
+        "od" => "part of coreutils on Linux and macOS",
+        _ => "see its project's page",
+    }
+}
+
+/// True if `tool` is a program on the PATH. Looked up directly, without a
+/// shell, so it works the same on every platform.
+pub fn has_tool(tool: &str) -> bool {
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        let file = dir.join(format!("{tool}{}", std::env::consts::EXE_SUFFIX));
+        is_executable(&file)
+    })
+}
+
+#[cfg(unix)]
+fn is_executable(file: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    file.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(file: &Path) -> bool {
+    file.is_file()
+}
+
+/// Checks that every outside tool a test needs is installed, before the
+/// test starts anything. If one is missing, prints one [`skip`] line naming
+/// each missing tool and how to install it, and returns false: the test
+/// should return at once.
+pub fn tools_installed(tools: &[&str]) -> bool {
+    let missing: Vec<String> = tools
+        .iter()
+        .filter(|tool| !has_tool(tool))
+        .map(|tool| format!("{tool} is not installed ({})", how_to_install(tool)))
+        .collect();
+    if !missing.is_empty() {
+        skip(&missing.join("; "));
+    }
+    missing.is_empty()
+}
 
 /// The path of a compiled example, built if need be.
 ///
