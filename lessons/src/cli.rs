@@ -3,7 +3,7 @@
 //! error into one line on stderr and a non-zero exit code (never a panic).
 
 use std::fmt::Display;
-use std::io;
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -27,26 +27,78 @@ pub fn parse<T: Parser>() -> T {
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first} (try --help)");
+            // Not eprintln!: it panics if stderr is closed.
+            let _ = writeln!(io::stderr(), "{first} (try --help)");
             std::process::exit(2);
         }
     }
 }
 
-/// Turns the result of a program's `run` into its exit code.
-pub fn exit_code<E: Display>(result: Result<(), E>) -> ExitCode {
-    match result {
+/// Turns the result of a program's `run` into its exit code, printing the
+/// error as one line in words ([`describe`]). Printing goes through the
+/// logger, so a closed stderr cannot turn an error into a panic.
+pub fn exit_code(result: io::Result<()>) -> ExitCode {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::log_error!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
-    }
+    };
+    crate::log::flush();
+    code
 }
 
-/// Adds what we were trying to do to an I/O error, keeping its kind.
+// ANCHOR: describe
+/// An I/O error in words a person can act on.
+///
+/// The system's own texts differ between platforms and are terse
+/// ("Resource temporarily unavailable" for a read timeout on Linux), so the
+/// errors a network program meets every day are said in words, with the
+/// system's code after them in brackets for a search engine. An error that
+/// the course made itself (with `io::Error::new`) already has its words and
+/// is shown as it is.
+pub fn describe(e: &io::Error) -> String {
+    use io::ErrorKind::*;
+    let Some(code) = e.raw_os_error() else {
+        return e.to_string();
+    };
+    let words = match e.kind() {
+        ConnectionRefused => "connection refused: nothing is listening there",
+        ConnectionReset => "connection reset by the other side",
+        ConnectionAborted => "connection aborted",
+        BrokenPipe => "the other side closed the connection",
+        NotConnected => "not connected",
+        // A read or write timeout: WouldBlock on Unix, TimedOut on Windows.
+        WouldBlock | TimedOut => "timed out",
+        AddrInUse => "address already in use: something else is listening there",
+        AddrNotAvailable => "address not available on this machine",
+        HostUnreachable => "host unreachable",
+        NetworkUnreachable => "network unreachable",
+        PermissionDenied => "permission denied (ports below 1024 need privileges on Unix)",
+        _ => return e.to_string(),
+    };
+    format!("{words} (os error {code})")
+}
+// ANCHOR_END: describe
+
+/// Adds what we were trying to do to an I/O error, in words, keeping its kind.
 pub fn context(e: io::Error, what: impl Display) -> io::Error {
-    io::Error::new(e.kind(), format!("{what}: {e}"))
+    io::Error::new(e.kind(), format!("{what}: {}", describe(&e)))
+}
+
+/// The error for a wait that ran out: it says what was awaited and for how
+/// long, so "timed out" never stands alone.
+pub fn timed_out(what: impl Display, waited: Duration) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("no {what} within {}", seconds(waited)),
+    )
+}
+
+/// A duration as a person writes it: `2 s`, `0.5 s`, `1.25 s`.
+pub fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 // ANCHOR: listen
@@ -56,7 +108,7 @@ pub fn context(e: io::Error, what: impl Display) -> io::Error {
 pub fn listen(addr: &str) -> io::Result<TcpListener> {
     let listener =
         TcpListener::bind(addr).map_err(|e| context(e, format!("cannot listen on {addr}")))?;
-    println!("listening on {}", listener.local_addr()?);
+    crate::log_line!("listening on {}", listener.local_addr()?);
     Ok(listener)
 }
 // ANCHOR_END: listen
@@ -64,17 +116,82 @@ pub fn listen(addr: &str) -> io::Result<TcpListener> {
 // ANCHOR: clients
 /// The clients of a listener as they connect, each with its address.
 ///
-/// `incoming()` yields an `Err` when one accept fails: the client gave up
-/// before we took it, or the process is out of file descriptors for a
-/// moment. That is about one client, so it is logged and skipped: a server
-/// must never stop because of one client. A client that is gone before we
-/// can ask for its address is skipped too.
+/// `accept` can fail for two kinds of reason, and they need opposite
+/// answers:
+/// - **One client's trouble**: it gave up before we took it
+///   (`ConnectionAborted`, `ConnectionReset`). Skip it and accept the next
+///   at once: a server must never stop because of one client.
+/// - **The server's trouble**: it is out of file descriptors (`EMFILE`,
+///   `ENFILE`: "too many open files") or memory (`ENOBUFS`, `ENOMEM`). The
+///   waiting connection stays queued, so the next `accept` fails the same
+///   way at once: retrying in a loop burns a whole core and floods the log.
+///   Wait instead, 5 ms at first and twice as long each time up to 1 s, so
+///   that clients that leave can free what we lack. Say so once per pause,
+///   not once per failure, and carry on by ourselves when it clears.
+///
+/// A client that is gone before we can ask for its address is skipped too.
 pub fn clients(listener: &TcpListener) -> impl Iterator<Item = (TcpStream, SocketAddr)> + '_ {
-    listener.incoming().filter_map(|stream| {
-        let stream = stream.map_err(|e| eprintln!("accept failed: {e}")).ok()?;
-        let peer = stream.peer_addr().ok()?;
-        Some((stream, peer))
+    let mut pause = Backoff::new();
+    std::iter::from_fn(move || {
+        loop {
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    pause.recovered();
+                    return Some((stream, peer));
+                }
+                Err(e) if one_clients_trouble(&e) => {}
+                Err(e) => pause.wait(&e),
+            }
+        }
     })
+}
+
+/// Accept errors that concern the one connection being accepted.
+fn one_clients_trouble(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// The growing pause between failed accepts.
+struct Backoff {
+    next: Duration,
+    failures: u64,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MOST: Duration = Duration::from_secs(1);
+
+    fn new() -> Backoff {
+        Backoff {
+            next: Backoff::FIRST,
+            failures: 0,
+        }
+    }
+
+    fn wait(&mut self, e: &io::Error) {
+        if self.failures == 0 {
+            crate::log_error!(
+                "accept failed: {}; pausing accepts (up to {} between tries)",
+                describe(e),
+                seconds(Backoff::MOST)
+            );
+        }
+        self.failures += 1;
+        std::thread::sleep(self.next);
+        self.next = (self.next * 2).min(Backoff::MOST);
+    }
+
+    fn recovered(&mut self) {
+        if self.failures > 0 {
+            crate::log_error!("accepting again after {} failed accepts", self.failures);
+            *self = Backoff::new();
+        }
+    }
 }
 // ANCHOR_END: clients
 
@@ -96,29 +213,53 @@ pub fn connect(addr: &str, timeout: Duration) -> io::Result<TcpStream> {
     Err(fail(last))
 }
 
-/// Checks a `--timeout` given in seconds: `Duration::from_secs_f64` would
-/// panic on a negative or infinite number, and a zero timeout means "none"
-/// to the socket API, which is not what anyone typing 0 wants.
-pub fn timeout_secs(secs: f64) -> io::Result<Duration> {
+/// The longest number of seconds any flag of the course accepts: one day.
+/// A longer timeout is surely a typo, and a bound keeps `Instant::now() +
+/// timeout` from overflowing (it panics past what the clock can hold).
+pub const MAX_SECS: f64 = 86_400.0;
+
+/// Checks a number of seconds given on the command line: a positive,
+/// finite number no larger than [`MAX_SECS`]. `Duration::from_secs_f64`
+/// would panic on a negative or infinite one, and std's socket API rejects
+/// a zero timeout (`set_read_timeout(Some(ZERO))` is an error), which is not
+/// what anyone typing 0 wants anyway.
+pub fn secs(flag: &str, secs: f64) -> io::Result<Duration> {
     match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(d) if !d.is_zero() && secs <= MAX_SECS => Ok(d),
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("--timeout must be a positive number of seconds, not {secs}"),
+            format!(
+                "{flag} must be a number of seconds above 0 and at most {MAX_SECS}, not {secs}"
+            ),
         )),
     }
 }
 
+/// [`secs`] for `--timeout`.
+pub fn timeout_secs(secs: f64) -> io::Result<Duration> {
+    self::secs("--timeout", secs)
+}
+
 /// Parses a number of seconds given on the command line (`0.5`, `30`), for
-/// clap's `value_parser`. Rejects what `timeout_secs` rejects.
+/// clap's `value_parser`. Accepts what [`secs`] accepts.
 pub fn parse_secs(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
+    let number: f64 = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    match Duration::try_from_secs_f64(number) {
+        Ok(d) if !d.is_zero() && number <= MAX_SECS => Ok(d),
+        _ => Err(format!(
+            "{text} is not a number of seconds above 0 and at most {MAX_SECS}"
+        )),
     }
+}
+
+/// A clap value parser for a count (a size, a limit, a number of workers)
+/// that must lie in `range`: a number outside it is one clear error at
+/// start-up ("1000000000000 is not in 1..=100000"), not an abort later when
+/// the server tries to allocate it.
+pub fn count(range: std::ops::RangeInclusive<u64>) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(range)
 }
 
 /// True for the error a read returns when its timeout expires. It is

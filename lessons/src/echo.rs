@@ -38,11 +38,11 @@ pub fn echo_client(stream: TcpStream) -> io::Result<u64> {
 /// Serves clients one after the other. With `once`, returns after the first.
 pub fn serve(listener: &TcpListener, once: bool) -> io::Result<()> {
     for (stream, peer) in cli::clients(listener) {
-        println!("client {peer} connected");
+        crate::log_line!("client {peer} connected");
         match echo_client(stream) {
-            Ok(bytes) => println!("client {peer} disconnected after {bytes} bytes"),
+            Ok(bytes) => crate::log_line!("client {peer} disconnected after {bytes} bytes"),
             // A reset or a broken pipe ends this client, never the server.
-            Err(e) => println!("client {peer} disconnected: {e}"),
+            Err(e) => crate::log_line!("client {peer} disconnected: {e}"),
         }
         if once {
             break;

@@ -14,16 +14,20 @@
 //! | 07 | [`pool`] | a bounded pool of worker threads |
 //! | 08 | [`load`] | a load generator that checks every reply |
 //!
-//! Two helpers are shared by every lesson: [`framing`] reads one line with a
-//! length limit, and [`cli`] turns errors into one readable line.
+//! Helpers shared by every lesson, one per concern: [`framing`] reads one
+//! line with a length limit, [`cli`] parses flags and turns errors into one
+//! readable line, [`deadline`] bounds a whole exchange in time, and [`log`]
+//! prints a server's console output without ever stopping it.
 #![forbid(unsafe_code)]
 
 pub mod chat;
 pub mod cli;
+pub mod deadline;
 pub mod echo;
 pub mod fan_out;
 pub mod framing;
 pub mod load;
+pub mod log;
 pub mod pool;
 pub mod reverse;
 pub mod room;

@@ -162,7 +162,7 @@ impl Pool {
                 });
             match spawned {
                 Ok(handle) => workers.push(Worker { id, handle }),
-                Err(e) => eprintln!("worker {id} could not start: {e}"),
+                Err(e) => crate::log_error!("worker {id} could not start: {e}"),
             }
             // ANCHOR_END: builder
         }
@@ -173,7 +173,7 @@ impl Pool {
             )));
         }
         if workers.len() < config.workers {
-            eprintln!(
+            crate::log_error!(
                 "running with {} of {} workers",
                 workers.len(),
                 config.workers
@@ -244,9 +244,9 @@ impl Pool {
         }
         for worker in self.workers.drain(..) {
             if !ended.contains(&worker.id) {
-                eprintln!("worker {} is still busy; not waiting for it", worker.id);
+                crate::log_error!("worker {} is still busy; not waiting for it", worker.id);
             } else if worker.handle.join().is_err() {
-                eprintln!("worker {} had panicked", worker.id);
+                crate::log_error!("worker {} had panicked", worker.id);
             }
         }
     }
@@ -312,18 +312,18 @@ fn serve_one(id: usize, stream: TcpStream, shared: &Shared) {
         if shared.stopping.load(Ordering::SeqCst) {
             drop(serving);
             framing::say_and_close(&stream, "error: server shutting down");
-            println!("client {peer} disconnected: server shutting down");
+            crate::log_line!("client {peer} disconnected: server shutting down");
             return;
         }
         serving[id] = stream.try_clone().ok();
     }
-    println!("worker {id} serves client {peer}");
+    crate::log_line!("worker {id} serves client {peer}");
     let result = reverse::set_idle_timeout(&stream, shared.idle_timeout)
         .and_then(|()| reverse::serve_lines(stream, shared.max_line));
     lock(&shared.serving)[id] = None;
     match result {
-        Ok(()) => println!("client {peer} disconnected"),
-        Err(e) => println!("client {peer} disconnected: {e}"),
+        Ok(()) => crate::log_line!("client {peer} disconnected"),
+        Err(e) => crate::log_line!("client {peer} disconnected: {e}"),
     }
 }
 
@@ -334,7 +334,7 @@ fn accept_loop(listener: &TcpListener, pool: &Pool, stopping: &AtomicBool) {
         if stopping.load(Ordering::SeqCst) {
             return; // this was the wake-up connection from `serve`
         }
-        println!("client {peer} connected");
+        crate::log_line!("client {peer} connected");
         if let Err((why, stream)) = pool.submit(stream) {
             // Tell the client rather than leave it waiting in silence. No
             // `say_and_close` here: its draining could stall the accept loop.
@@ -344,7 +344,7 @@ fn accept_loop(listener: &TcpListener, pool: &Pool, stopping: &AtomicBool) {
             };
             let _ = (&stream).write_all(line.as_bytes());
             let _ = stream.shutdown(Shutdown::Write);
-            println!("client {peer} refused: {}", line.trim_end());
+            crate::log_line!("client {peer} refused: {}", line.trim_end());
         }
     }
 }
@@ -367,7 +367,9 @@ fn wait_for_quit(console: impl BufRead) {
         match line.as_deref().map(str::trim) {
             Ok("/quit") | Err(_) => return,
             Ok("") => {}
-            Ok(other) => println!("unknown command {other:?}: type /quit to stop the server"),
+            Ok(other) => {
+                crate::log_line!("unknown command {other:?}: type /quit to stop the server")
+            }
         }
     }
     // The input ended (Ctrl-D, or the end of a piped file): stop as well.
@@ -378,7 +380,7 @@ fn wait_for_quit(console: impl BufRead) {
 /// `console` or the console's input ends; then shuts down gracefully.
 pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> io::Result<()> {
     let pool = Pool::start(config)?;
-    println!(
+    crate::log_line!(
         "workers ready: {} (stack {} KiB each); type /quit to stop",
         pool.size(),
         config.stack_size / 1024
@@ -390,14 +392,14 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
             .name("acceptor".into())
             .spawn_scoped(s, || accept_loop(listener, &pool, &stopping))?;
         wait_for_quit(console);
-        println!("shutting down");
+        crate::log_line!("shutting down");
         // `accept` has no timeout: wake it with a connection of our own,
         // after setting the flag that tells it to stop.
         stopping.store(true, Ordering::SeqCst);
         if let Err(e) = TcpStream::connect_timeout(&wake_addr, Duration::from_secs(2)) {
             // std has no other portable way to interrupt `accept`, and the
             // scope would wait for the acceptor forever: end the process.
-            eprintln!("error: cannot wake the accept loop at {wake_addr}: {e}");
+            crate::log_error!("error: cannot wake the accept loop at {wake_addr}: {e}");
             std::process::exit(1);
         }
         acceptor
@@ -405,7 +407,7 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
             .map_err(|_| io::Error::other("the accept loop panicked"))
     })?;
     pool.shutdown(Duration::from_secs(5));
-    println!("all workers stopped");
+    crate::log_line!("all workers stopped");
     Ok(())
 }
 // ANCHOR_END: serve

@@ -114,9 +114,9 @@ pub fn serve_raw(mut stream: TcpStream) -> io::Result<()> {
 /// slow or idle client never holds up the others.
 pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
     for (stream, peer) in cli::clients(listener) {
-        println!("client {peer} connected");
+        crate::log_line!("client {peer} connected");
         if let Err(e) = set_idle_timeout(&stream, config.idle_timeout) {
-            println!("client {peer} disconnected: {e}");
+            crate::log_line!("client {peer} disconnected: {e}");
             continue;
         }
         // `thread::Builder` instead of `thread::spawn`: spawning can fail
@@ -131,12 +131,12 @@ pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
                     serve_lines(stream, config.max_line)
                 };
                 match result {
-                    Ok(()) => println!("client {peer} disconnected"),
-                    Err(e) => println!("client {peer} disconnected: {e}"),
+                    Ok(()) => crate::log_line!("client {peer} disconnected"),
+                    Err(e) => crate::log_line!("client {peer} disconnected: {e}"),
                 }
             });
         if let Err(e) = spawned {
-            eprintln!("client {peer} refused: cannot start a thread: {e}");
+            crate::log_error!("client {peer} refused: cannot start a thread: {e}");
         }
     }
     Ok(())

@@ -256,15 +256,15 @@ fn read_console(mut console: impl BufRead, max_line: usize, events: SyncSender<E
         let line = match framing::read_line(&mut console, max_line) {
             Ok(Some(line)) => line,
             Ok(None) => {
-                eprintln!("console closed; the server goes on (stop it with Ctrl-C)");
+                crate::log_error!("console closed; the server goes on (stop it with Ctrl-C)");
                 return;
             }
             Err(LineError::NotUtf8) => {
-                eprintln!("error: the line typed is not valid UTF-8");
+                crate::log_error!("error: the line typed is not valid UTF-8");
                 continue;
             }
             Err(e @ LineError::TooLong { .. }) => {
-                eprintln!("error: {e}; ignored");
+                crate::log_error!("error: {e}; ignored");
                 // Skip the rest of it, or it would be read as a new line.
                 match console.skip_until(b'\n') {
                     Ok(_) => continue,
@@ -272,7 +272,7 @@ fn read_console(mut console: impl BufRead, max_line: usize, events: SyncSender<E
                 }
             }
             Err(LineError::Io(e)) => {
-                eprintln!("error: cannot read the console: {e}");
+                crate::log_error!("error: cannot read the console: {e}");
                 return;
             }
         };
@@ -285,7 +285,7 @@ fn read_console(mut console: impl BufRead, max_line: usize, events: SyncSender<E
                     return;
                 }
             }
-            Err(e) => eprintln!("error: {e}"),
+            Err(e) => crate::log_error!("error: {e}"),
         }
     }
 }
@@ -381,14 +381,14 @@ impl Hub {
     /// Registers a new client and starts its reader and writer threads.
     fn join(&mut self, stream: TcpStream, addr: SocketAddr) {
         if self.clients.len() >= self.config.max_clients {
-            println!("client {addr} refused: server full");
+            crate::log_line!("client {addr} refused: server full");
             // `say_and_close` may wait up to a second for the client to
             // stop sending; the hub must never wait, so it runs on a thread.
             let refused = thread::Builder::new()
                 .name("refuse".into())
                 .spawn(move || framing::say_and_close(&stream, "error: server full"));
             if let Err(e) = refused {
-                eprintln!("client {addr} dropped: cannot start a thread: {e}");
+                crate::log_error!("client {addr} dropped: cannot start a thread: {e}");
             }
             return;
         }
@@ -418,11 +418,11 @@ impl Hub {
         });
         if let Err(e) = reader {
             // Dropping `queue` ends the writer, if it started.
-            eprintln!("client {addr} dropped: cannot start a thread: {e}");
+            crate::log_error!("client {addr} dropped: cannot start a thread: {e}");
             return;
         }
         self.next_id += 1;
-        println!("client {addr} connected as #{id}");
+        crate::log_line!("client {addr} connected as #{id}");
         let others: Vec<usize> = self.clients.keys().copied().collect();
         self.clients.insert(
             id,
@@ -446,7 +446,7 @@ impl Hub {
         let Some(client) = self.clients.get(&id) else {
             return;
         };
-        println!("[#{id} {}] {text}", client.addr);
+        crate::log_line!("[#{id} {}] {text}", client.addr);
         let others: Vec<usize> = self.clients.keys().copied().filter(|&o| o != id).collect();
         self.send(&others, &format!("[#{id}] {text}"));
     }
@@ -486,33 +486,35 @@ impl Hub {
         let addr = client.addr;
         let notice = match why {
             Why::Left => {
-                println!("client {addr} disconnected (#{id})");
+                crate::log_line!("client {addr} disconnected (#{id})");
                 format!("* #{id} left")
             }
             Why::Failed(e) => {
-                println!("client {addr} disconnected (#{id}): {e}");
+                crate::log_line!("client {addr} disconnected (#{id}): {e}");
                 format!("* #{id} left")
             }
             Why::TooLong(max) => {
-                println!("client {addr} disconnected (#{id}): sent a line longer than {max} bytes");
+                crate::log_line!(
+                    "client {addr} disconnected (#{id}): sent a line longer than {max} bytes"
+                );
                 let error = format!("error: line longer than {max} bytes; closing the connection");
                 let _ = client.queue.try_send(error.into());
                 format!("* #{id} left")
             }
             Why::Idle(idle) => {
                 let why = format!("idle for {} s", idle.as_secs_f64());
-                println!("client {addr} disconnected (#{id}): {why}");
+                crate::log_line!("client {addr} disconnected (#{id}): {why}");
                 let error = format!("error: {why}; closing the connection");
                 let _ = client.queue.try_send(error.into());
                 format!("* #{id} left")
             }
             Why::Kicked => {
-                println!("client {addr} kicked (#{id})");
+                crate::log_line!("client {addr} kicked (#{id})");
                 let _ = client.queue.try_send("* you have been kicked".into());
                 format!("* #{id} was kicked")
             }
             Why::TooSlow => {
-                println!(
+                crate::log_line!(
                     "client {addr} dropped (#{id}): it is not reading, {QUEUE_LINES} lines are waiting"
                 );
                 // No goodbye: it would not read it. Shut the socket down
@@ -535,7 +537,7 @@ impl Hub {
             Command::Say(text) => {
                 let all: Vec<usize> = self.clients.keys().copied().collect();
                 if all.is_empty() {
-                    eprintln!("error: nobody is connected");
+                    crate::log_error!("error: nobody is connected");
                 }
                 self.send(&all, &format!("[server] {text}"));
             }
@@ -545,9 +547,9 @@ impl Hub {
                 }
             }
             Command::List => {
-                println!("clients: {}", self.clients.len());
+                crate::log_line!("clients: {}", self.clients.len());
                 for (id, client) in &self.clients {
-                    println!("  #{id} {}", client.addr);
+                    crate::log_line!("  #{id} {}", client.addr);
                 }
             }
             Command::Kick(id) => {
@@ -563,7 +565,7 @@ impl Hub {
     fn exists(&self, id: usize) -> bool {
         let found = self.clients.contains_key(&id);
         if !found {
-            eprintln!("error: no client #{id} (see /list)");
+            crate::log_error!("error: no client #{id} (see /list)");
         }
         found
     }
@@ -572,7 +574,7 @@ impl Hub {
     /// Says goodbye to every client, closes them, and waits (a little) for
     /// the writers to deliver it.
     fn quit(self, all_writers_done: Receiver<()>) {
-        println!("shutting down: closing {} clients", self.clients.len());
+        crate::log_line!("shutting down: closing {} clients", self.clients.len());
         let goodbye: Arc<str> = Arc::from("* the server is shutting down");
         for client in self.clients.values() {
             let _ = client.queue.try_send(Arc::clone(&goodbye));
