@@ -17,11 +17,13 @@
 //! - Any other command (`nc`, `socat`, `python3`, `od`) runs with `sh -c`,
 //!   after the same port replacement. Those tools differ between systems, so
 //!   such sessions are checked on Linux (where they were recorded, and where
-//!   CI runs) and skipped with a note elsewhere or when a tool is missing.
+//!   CI runs). A session that uses them starts with `Session::needing(&[...])`,
+//!   which checks for every tool before anything starts and, if one is
+//!   missing or this is not Linux, prints a `SKIPPED` line naming it.
 //! - What a command prints is its stdout, then its stderr, line by line.
 //!
 //! After a deliberate change, record the sessions again and read the diff:
-//! `BLESS_TRANSCRIPTS=1 cargo test --test book_transcripts`.
+//! `BLESS_TRANSCRIPTS=1 cargo test -p end-to-end --test book_transcripts`.
 
 mod common;
 
