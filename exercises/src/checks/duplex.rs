@@ -143,7 +143,7 @@ pub fn what_the_peer_sends_appears_while_the_user_types_nothing(
 }
 
 pub fn what_the_user_types_reaches_a_peer_that_says_nothing(subject: Chat) -> Result<(), String> {
-    let session = start(subject)?;
+    let mut session = start(subject)?;
     session.typist.type_text("one\ntwo\n");
     session.peer_hears(
         "one\ntwo\n",

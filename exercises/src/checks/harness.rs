@@ -1,22 +1,41 @@
 //! The tools every check uses so that it cannot hang and always says what
-//! went wrong: the code under test runs on a thread of its own and is waited
-//! for with a deadline; a `todo!()` or any other panic becomes a message;
-//! sockets get read timeouts; fake users and fake outputs can be watched.
+//! it saw: the code under test runs on a thread of its own and is waited for
+//! with a deadline; a `todo!()` or any other panic becomes a message; sockets
+//! get read timeouts; and the fakes behave like the real things they stand
+//! for. An [`Output`] shows only what a terminal would show (a line once its
+//! `\n` is written, the rest once it is flushed); a [`Keyboard`] hands over
+//! only what was typed so far, and a read waits, as a person types.
+//!
+//! Every check first decides what it saw, then chooses its words: one
+//! message per diagnosis, and where nothing explains a symptom, the plain
+//! observation ("expected X, got Y"), never a guess.
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Condvar, Mutex, Once};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// How long a check waits for any one thing (a reply, a thread to finish)
 /// before it fails. Long for loopback, short enough to keep `cargo test` quick.
 pub const WAIT: Duration = Duration::from_secs(2);
+
+/// How long a check listens to be sure that nothing (more) arrives.
+/// "Nothing happens" cannot be signalled, so this is the one kind of wait
+/// that always runs to its end; checks keep it short and rare.
+pub const QUIET: Duration = Duration::from_millis(150);
+
+/// Locks a mutex, whether or not another thread panicked holding it: the
+/// checks' own state stays readable after the code under test panicked.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// The text of a panic, whatever type its payload has.
 pub fn panic_text(payload: &(dyn Any + Send)) -> String {
@@ -29,19 +48,29 @@ pub fn panic_text(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Turns a panic of the code under test into advice. An untouched exercise
-/// panics in its `todo!()`, whose message names the file to edit.
+/// Turns a panic of the code under test into a message. An untouched
+/// exercise panics in its `todo!()`, whose message names the file to edit.
+/// Other panics are reported as they are, where they happened; only what
+/// the panic message itself proves is added.
 pub fn explain_panic(what: &str, message: &str, at: Option<&str>) -> String {
-    match message.strip_prefix("not yet implemented: ") {
-        Some(task) => format!(
+    if let Some(task) = message.strip_prefix("not yet implemented: ") {
+        return format!(
             "not done yet: {task}\n(`{what}` still runs its todo!(): replace it with your code)"
-        ),
-        None => format!(
-            "`{what}` panicked{}: {message}\n(an unwrap() or expect() on a network or input \
-             error? Return the error, or handle it, instead of panicking)",
-            at.map(|at| format!(" at {at}")).unwrap_or_default()
-        ),
+        );
     }
+    let at = at.map(|at| format!(" at {at}")).unwrap_or_default();
+    let why = if message.starts_with("called `Result::unwrap()` on an `Err` value: Any") {
+        "\nA thread of yours panicked, and join().unwrap() passed its panic on: its own \
+         message is printed above this one."
+    } else if message.starts_with("called `Result::unwrap()` on an `Err` value") {
+        "\nAn unwrap() met an error. An error is a normal outcome here: handle it (or return \
+         it) instead of panicking."
+    } else if message.starts_with("called `Option::unwrap()` on a `None` value") {
+        "\nAn unwrap() met a None: that case happens here, so handle it."
+    } else {
+        ""
+    };
+    format!("`{what}` panicked{at}: {message}{why}")
 }
 
 thread_local! {
@@ -51,26 +80,48 @@ thread_local! {
 
 /// The threads that run code under test are named `checking ...`. A panic
 /// there is caught and explained by the check, so the usual report (and its
-/// backtrace) would only repeat it: keep its location and stay quiet. Panics
-/// anywhere else are reported as usual.
+/// backtrace) would only repeat it: keep its location and stay quiet.
+///
+/// A check that fails makes its test panic (`exercises/tests/`), and the
+/// usual report would say it "panicked at" the test's own source, which is
+/// not where anything is to be fixed. When the failure names the file to
+/// edit (`edit exercises/src/NAME.rs`), the report points there instead.
+/// Panics anywhere else are reported as usual.
 fn quiet_panics_of_checked_code() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let usual = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let checked = thread::current()
-                .name()
-                .is_some_and(|n| n.starts_with("checking "));
+            let name = thread::current().name().map(str::to_string);
+            let checked = name.as_deref().is_some_and(|n| n.starts_with("checking "));
             if checked {
                 let at = info
                     .location()
                     .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
                 PANICKED_AT.with(|p| *p.borrow_mut() = at);
-            } else {
-                usual(info);
+                return;
+            }
+            let text = panic_text(info.payload());
+            match students_file(&text) {
+                Some(file) => eprintln!(
+                    "thread '{}' failed: a check of {file} did not pass:\n{text}",
+                    name.as_deref().unwrap_or("<unnamed>")
+                ),
+                None => usual(info),
             }
         }));
     });
+}
+
+/// `exercises/src/NAME.rs` from a failure that says `edit exercises/src/NAME.rs`.
+fn students_file(text: &str) -> Option<&str> {
+    let start = text.rfind("edit exercises/src/")? + "edit ".len();
+    let rest = &text[start..];
+    let end = rest.find(".rs")? + ".rs".len();
+    let file = &rest[..end];
+    let name = &file["exercises/src/".len()..file.len() - ".rs".len()];
+    let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    plain.then_some(file)
 }
 
 /// How a task that was waited for turned out, if it did not simply finish.
@@ -88,6 +139,8 @@ pub struct Task<T> {
     outcome: Receiver<Result<T, String>>,
     /// A copy of the panic message, if it panics: see [`Task::fail_fast`].
     panicked: Receiver<String>,
+    /// When the task ended (returned or panicked), once it has.
+    ended: Arc<Mutex<Option<Instant>>>,
 }
 
 /// Runs `f` on a new thread. `what` names the student's function in messages.
@@ -96,23 +149,37 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    spawn_ringing(what, &Bell::default(), f)
+}
+
+/// Like [`spawn`], and rings `bell` when the task ends, however it ends.
+pub fn spawn_ringing<T, F>(what: &'static str, bell: &Bell, f: F) -> Task<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
     quiet_panics_of_checked_code();
     let (tx, rx) = mpsc::channel();
     let (panic_tx, panic_rx) = mpsc::channel();
+    let ended = Arc::new(Mutex::new(None));
     let spawned = thread::Builder::new()
         .name(format!("checking {what}"))
         .spawn({
             let tx = tx.clone();
+            let ended = Arc::clone(&ended);
+            let bell = bell.clone();
             move || {
                 let outcome = panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
                     let at = PANICKED_AT.with(|at| at.borrow_mut().take());
                     explain_panic(what, &panic_text(p.as_ref()), at.as_deref())
                 });
+                *lock(&ended) = Some(Instant::now());
                 // Nobody may be listening any more (the check gave up): fine.
                 if let Err(why) = &outcome {
                     let _ = panic_tx.send(why.clone());
                 }
                 let _ = tx.send(outcome);
+                bell.ring();
             }
         });
     if let Err(e) = spawned {
@@ -122,11 +189,13 @@ where
         what,
         outcome: rx,
         panicked: panic_rx,
+        ended,
     }
 }
 
 impl<T> Task<T> {
-    /// Waits up to `within` for the task to finish.
+    /// Waits up to `within` for the task to finish. The outcome is handed
+    /// over once: after that, [`Task::ended_at`] still says when it ended.
     pub fn wait(&self, within: Duration) -> Result<T, Waited> {
         match self.outcome.recv_timeout(within) {
             Ok(Ok(value)) => Ok(value),
@@ -150,8 +219,60 @@ impl<T> Task<T> {
         }
     }
 
+    /// When the task ended, if it has.
+    pub fn ended_at(&self) -> Option<Instant> {
+        *lock(&self.ended)
+    }
+
+    pub fn has_ended(&self) -> bool {
+        self.ended_at().is_some()
+    }
+
     pub fn what(&self) -> &'static str {
         self.what
+    }
+}
+
+/// A doorbell that every part of a check rings when something changes (a
+/// line was printed, the code under test read the keyboard, a fake server
+/// heard a line, the code under test returned), so that the check can wait
+/// for any condition over all of them at once, with a deadline, instead of
+/// polling or sleeping.
+#[derive(Clone, Default)]
+pub struct Bell {
+    shared: Arc<(Mutex<u64>, Condvar)>,
+}
+
+impl Bell {
+    pub fn ring(&self) {
+        let (rings, changed) = &*self.shared;
+        *lock(rings) += 1;
+        changed.notify_all();
+    }
+
+    /// Waits until `done()` holds, at most `within`; true if it held.
+    /// `done` is evaluated again after every ring.
+    pub fn wait_until(&self, within: Duration, mut done: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        let (rings, changed) = &*self.shared;
+        loop {
+            let seen = *lock(rings);
+            if done() {
+                return true;
+            }
+            let mut now = lock(rings);
+            while *now == seen {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    drop(now);
+                    return done();
+                }
+                now = changed
+                    .wait_timeout(now, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        }
     }
 }
 
@@ -193,7 +314,7 @@ impl Server {
             Err(Waited::Panicked(why)) => why,
             Ok(returned) => format!(
                 "`{}` returned {returned:?}, but a server must keep serving: it should only \
-                 return if accepting itself fails for good. (What the check saw: {saw})",
+                 return if accepting itself fails for good.\n(What the check saw before: {saw})",
                 self.task.what()
             ),
         }
@@ -205,8 +326,8 @@ impl Server {
             Err(Waited::Running) => Ok(()),
             Err(Waited::Panicked(why)) => Err(format!("after {after}, {why}")),
             Ok(returned) => Err(format!(
-                "after {after}, `{}` returned {returned:?}. One client's error must end only \
-                 that client: log it and keep accepting the others",
+                "`{}` returned {returned:?} after {after}: one client's error must end only \
+                 that client.\nLog it and keep accepting the others.",
                 self.task.what()
             )),
         }
@@ -263,33 +384,127 @@ pub fn read_line(reader: &mut impl BufRead) -> io::Result<Option<String>> {
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// Reads until the peer closes, with the stream's timeout per read.
-pub fn read_to_close(stream: &mut impl Read) -> io::Result<Vec<u8>> {
-    let mut all = Vec::new();
-    stream.read_to_end(&mut all)?;
-    Ok(all)
+/// How reading with [`collect`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    /// What was wanted arrived.
+    Enough,
+    /// The peer closed the connection.
+    Closed,
+    /// Nothing more came before the deadline.
+    TimedOut,
+    /// The connection failed (reset, ...).
+    Failed(String),
+}
+
+/// Reads from `stream` into `into` until `enough(&bytes so far)` holds, the
+/// peer closes, or `within` has passed, whichever comes first.
+pub fn collect(
+    stream: &TcpStream,
+    into: &mut Vec<u8>,
+    within: Duration,
+    enough: impl Fn(&[u8]) -> bool,
+) -> Ended {
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 64 * 1024];
+    let ended = loop {
+        if enough(into) {
+            break Ended::Enough;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break Ended::TimedOut;
+        }
+        if let Err(e) = stream.set_read_timeout(Some(left)) {
+            break Ended::Failed(e.to_string());
+        }
+        match (&*stream).read(&mut buf) {
+            Ok(0) => break Ended::Closed,
+            Ok(n) => into.extend_from_slice(&buf[..n]),
+            Err(e) if is_timeout(&e) => break Ended::TimedOut,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Ended::Failed(e.to_string()),
+        }
+    };
+    let _ = stream.set_read_timeout(Some(WAIT));
+    ended
 }
 
 /// Checks that nothing arrives for `quiet`. "Nothing happens" cannot be
 /// signalled, so this is the one place where a check waits on purpose.
 pub fn nothing_arrives(stream: &TcpStream, quiet: Duration) -> Result<(), String> {
-    stream
-        .set_read_timeout(Some(quiet))
-        .map_err(|e| e.to_string())?;
-    let mut byte = [0u8; 64];
-    let result = (&*stream).read(&mut byte);
-    stream
-        .set_read_timeout(Some(WAIT))
-        .map_err(|e| e.to_string())?;
-    match result {
-        Err(e) if is_timeout(&e) => Ok(()),
-        Ok(0) => Err("the connection was closed".to_string()),
-        Ok(n) => Err(format!(
-            "received {:?}",
-            String::from_utf8_lossy(&byte[..n])
-        )),
-        Err(e) => Err(e.to_string()),
+    let mut got = Vec::new();
+    match collect(stream, &mut got, quiet, |b| !b.is_empty()) {
+        Ended::TimedOut => Ok(()),
+        Ended::Closed => Err("saw the connection closed".to_string()),
+        Ended::Enough => Err(format!("received {}", show(&got))),
+        Ended::Failed(e) => Err(format!("saw the connection fail: {e}")),
     }
+}
+
+/// Bytes as a person reads them in a message: text in quotes with `\n`,
+/// `\r`, `\t` and `\0` visible, long runs of one byte told in words
+/// (`"hello" + 4090 × "\0"`), bytes that are not UTF-8 in hex, and the
+/// end left out when it is long.
+pub fn show(bytes: &[u8]) -> String {
+    const MOST: usize = 160;
+    let mut parts: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut i = 0;
+    let mut shown = 0;
+    while i < bytes.len() && shown < MOST {
+        let run = bytes[i..].iter().take_while(|&&b| b == bytes[i]).count();
+        if run >= 16 {
+            if !text.is_empty() {
+                parts.push(format!("\"{}\"", std::mem::take(&mut text)));
+            }
+            parts.push(format!("{run} × \"{}\"", show_char(bytes[i] as char)));
+            i += run;
+            shown += 16;
+            continue;
+        }
+        let rest = &bytes[i..bytes.len().min(i + 4)];
+        let valid = match std::str::from_utf8(rest) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        match valid.chars().next() {
+            Some(c) => {
+                text.push_str(&show_char(c));
+                i += c.len_utf8();
+            }
+            None => {
+                let _ = write!(text, "\\x{:02x}", bytes[i]);
+                i += 1;
+            }
+        }
+        shown += 1;
+    }
+    if !text.is_empty() || parts.is_empty() {
+        parts.push(format!("\"{text}\""));
+    }
+    let mut out = parts.join(" + ");
+    if i < bytes.len() {
+        let _ = write!(out, "... ({} more bytes)", bytes.len() - i);
+    }
+    out
+}
+
+fn show_char(c: char) -> String {
+    match c {
+        '\n' => "\\n".into(),
+        '\r' => "\\r".into(),
+        '\t' => "\\t".into(),
+        '\0' => "\\0".into(),
+        '"' => "\\\"".into(),
+        c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+        c => c.to_string(),
+    }
+}
+
+/// [`show`] for text.
+pub fn show_str(text: &str) -> String {
+    show(text.as_bytes())
 }
 
 /// A text comparison for a failure message: a pretty_assertions diff.
@@ -316,51 +531,113 @@ pub fn same<T: std::fmt::Debug + PartialEq>(
     }
 }
 
-/// An output the check can watch while the student's code writes to it:
-/// every write wakes whoever waits for some text to appear.
+/// The number std gave a thread when it was spawned. Numbers are handed out
+/// in order, by the thread that calls `spawn`, at the moment it calls it, so
+/// comparing them tells which thread was spawned first. `None` if std ever
+/// prints `ThreadId` differently (the checks then say less, never wrong).
+pub fn thread_number(id: thread::ThreadId) -> Option<u64> {
+    let debug = format!("{id:?}");
+    debug
+        .strip_prefix("ThreadId(")?
+        .strip_suffix(')')?
+        .parse()
+        .ok()
+}
+
+/// The number of a thread spawned right now (see [`thread_number`]).
+pub fn thread_number_now() -> Option<u64> {
+    thread::spawn(|| thread_number(thread::current().id()))
+        .join()
+        .ok()
+        .flatten()
+}
+
+/// What has been written to an [`Output`], and how much of it shows.
+#[derive(Default)]
+struct Screen {
+    written: Vec<u8>,
+    /// How many bytes of `written` a person would see: up to the last `\n`,
+    /// or everything before the last flush.
+    shown: usize,
+    flushes: usize,
+    /// How many calls of `write` brought something.
+    writes: usize,
+}
+
+/// An output the check can watch while the student's code writes to it,
+/// which shows what a terminal shows with Rust's `Stdout` (line-buffered,
+/// whether or not it is a terminal): a line once its `\n` is written, and
+/// anything else only once it is flushed. Every change rings the bell.
 #[derive(Clone, Default)]
 pub struct Output {
-    shared: Arc<(Mutex<Vec<u8>>, Condvar)>,
+    screen: Arc<Mutex<Screen>>,
+    bell: Bell,
 }
 
 impl Output {
-    pub fn text(&self) -> String {
-        let bytes = self.shared.0.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&bytes).into_owned()
+    /// An output that rings `bell` whenever what it shows changes.
+    pub fn ringing(bell: &Bell) -> Output {
+        Output {
+            screen: Arc::default(),
+            bell: bell.clone(),
+        }
     }
 
-    /// Waits until the text written so far satisfies `done`, at most `within`.
+    /// What a person would see so far.
+    pub fn text(&self) -> String {
+        let screen = lock(&self.screen);
+        String::from_utf8_lossy(&screen.written[..screen.shown]).into_owned()
+    }
+
+    /// Everything written so far, shown or not.
+    pub fn written(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.screen).written).into_owned()
+    }
+
+    /// What was written but does not show yet (no `\n` after it, no flush).
+    pub fn hidden(&self) -> String {
+        let screen = lock(&self.screen);
+        String::from_utf8_lossy(&screen.written[screen.shown..]).into_owned()
+    }
+
+    pub fn flushes(&self) -> usize {
+        lock(&self.screen).flushes
+    }
+
+    /// How many calls of `write` brought something so far.
+    pub fn writes(&self) -> usize {
+        lock(&self.screen).writes
+    }
+
+    /// Waits until the text shown so far satisfies `done`, at most `within`.
     pub fn wait_for(&self, within: Duration, done: impl Fn(&str) -> bool) -> bool {
-        let deadline = Instant::now() + within;
-        let (lock, written) = &*self.shared;
-        let mut bytes = lock.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if done(&String::from_utf8_lossy(&bytes)) {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            bytes = written
-                .wait_timeout(bytes, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        self.bell.wait_until(within, || done(&self.text()))
     }
 }
 
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let (lock, written) = &*self.shared;
-        lock.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        written.notify_all();
+        {
+            let mut screen = lock(&self.screen);
+            screen.written.extend_from_slice(buf);
+            if !buf.is_empty() {
+                screen.writes += 1;
+            }
+            if let Some(last) = buf.iter().rposition(|&b| b == b'\n') {
+                screen.shown = screen.written.len() - buf.len() + last + 1;
+            }
+        }
+        self.bell.ring();
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        {
+            let mut screen = lock(&self.screen);
+            screen.shown = screen.written.len();
+            screen.flushes += 1;
+        }
+        self.bell.ring();
         Ok(())
     }
 }
@@ -372,34 +649,54 @@ impl Write for Output {
 pub struct Keyboard {
     typed: Receiver<Vec<u8>>,
     current: io::Cursor<Vec<u8>>,
-    waiting: Arc<AtomicBool>,
+    state: Arc<KeyboardState>,
+}
+
+#[derive(Default)]
+struct KeyboardState {
+    /// True while the code under test is blocked waiting for more input.
+    waiting: AtomicBool,
+    /// How many bytes the code under test has taken from the keyboard.
+    taken: AtomicUsize,
+    bell: Bell,
 }
 
 /// The check's side of a [`Keyboard`].
 pub struct Typist {
     keys: Option<Sender<Vec<u8>>>,
-    waiting: Arc<AtomicBool>,
+    typed: usize,
+    state: Arc<KeyboardState>,
 }
 
-pub fn keyboard() -> (Typist, Keyboard) {
+/// A keyboard whose every read, wait and hand-over rings `bell`.
+pub fn keyboard_ringing(bell: &Bell) -> (Typist, Keyboard) {
     let (tx, rx) = mpsc::channel();
-    let waiting = Arc::new(AtomicBool::new(false));
+    let state = Arc::new(KeyboardState {
+        bell: bell.clone(),
+        ..KeyboardState::default()
+    });
     (
         Typist {
             keys: Some(tx),
-            waiting: Arc::clone(&waiting),
+            typed: 0,
+            state: Arc::clone(&state),
         },
         Keyboard {
             typed: rx,
             current: io::Cursor::new(Vec::new()),
-            waiting,
+            state,
         },
     )
 }
 
+pub fn keyboard() -> (Typist, Keyboard) {
+    keyboard_ringing(&Bell::default())
+}
+
 impl Typist {
-    pub fn type_text(&self, text: &str) {
+    pub fn type_text(&mut self, text: &str) {
         if let Some(keys) = &self.keys {
+            self.typed += text.len();
             // The reader may be gone already (the code under test returned).
             let _ = keys.send(text.as_bytes().to_vec());
         }
@@ -410,9 +707,23 @@ impl Typist {
         self.keys = None;
     }
 
+    pub fn is_closed(&self) -> bool {
+        self.keys.is_none()
+    }
+
     /// True while the code under test is blocked waiting for more input.
     pub fn is_waited_on(&self) -> bool {
-        self.waiting.load(Ordering::SeqCst)
+        self.state.waiting.load(Ordering::SeqCst)
+    }
+
+    /// True once the code under test has taken everything typed so far.
+    pub fn all_taken(&self) -> bool {
+        self.state.taken.load(Ordering::SeqCst) >= self.typed
+    }
+
+    /// How many bytes the code under test has taken from the keyboard.
+    pub fn taken(&self) -> usize {
+        self.state.taken.load(Ordering::SeqCst)
     }
 }
 
@@ -429,9 +740,11 @@ impl Read for Keyboard {
 impl BufRead for Keyboard {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.current.position() as usize >= self.current.get_ref().len() {
-            self.waiting.store(true, Ordering::SeqCst);
+            self.state.waiting.store(true, Ordering::SeqCst);
+            self.state.bell.ring();
             let next = self.typed.recv();
-            self.waiting.store(false, Ordering::SeqCst);
+            self.state.waiting.store(false, Ordering::SeqCst);
+            self.state.bell.ring();
             match next {
                 Ok(bytes) => self.current = io::Cursor::new(bytes),
                 Err(_) => return Ok(&[]), // the typist closed the keyboard
@@ -444,5 +757,16 @@ impl BufRead for Keyboard {
     fn consume(&mut self, amount: usize) {
         let position = self.current.position() + amount as u64;
         self.current.set_position(position);
+        self.state.taken.fetch_add(amount, Ordering::SeqCst);
+        self.state.bell.ring();
+    }
+}
+
+/// "1 line" or "3 lines".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
     }
 }

@@ -1,9 +1,17 @@
-//! Checks of exercise 01, `map_on_threads`.
+//! Checks of exercise 01, `map_on_threads`. The check's `f` records every
+//! call (its number, its thread, when it started and ended) and can make the
+//! calls wait for each other, so that the check sees whether the calls
+//! overlapped, on how many threads they ran, and in what order they ended.
+//! The numbers are not sorted, and one appears twice, so that sorting the
+//! results, or collecting them by value, shows.
 
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use super::harness::{WAIT, Waited, same, spawn};
+use super::harness::{
+    WAIT, Waited, diff, lock, plural, spawn, thread_number, thread_number_now,
+};
 
 /// The function under test, with `f` boxed so the checks can pass closures.
 pub type MapOnThreads = fn(&[i64], Box<dyn Fn(i64) -> i64 + Send + Sync>) -> Vec<i64>;
@@ -16,157 +24,349 @@ pub fn checks(subject: MapOnThreads) -> Vec<super::Check> {
     )
 }
 
-/// Runs the subject on a thread and waits for its result.
-fn call(
-    subject: MapOnThreads,
+/// How long one call of `f` waits for the others before it gives up. A
+/// correct answer never waits this long; a wrong one fails after it.
+const PATIENCE: Duration = Duration::from_millis(1500);
+
+/// One call of `f`, as the check saw it.
+struct Call {
+    n: i64,
+    thread: ThreadId,
+    started: Instant,
+    ended: Option<Instant>,
+}
+
+/// What the calls wait for before they return. Whatever the stage, a
+/// call returns [`GAP`] after the call it waits for, so that the order in
+/// which the results reach the code under test is the order the check
+/// recorded.
+#[derive(Clone, Copy)]
+enum Stage {
+    /// Each call returns after every call that started before it; with
+    /// `Some(n)`, only once `n` calls have been running at the same time.
+    InTurn(Option<usize>),
+    /// The calls end in this order of their numbers: number `order[k]`
+    /// returns only after `order[..k]` have.
+    FinishOrder(&'static [i64]),
+}
+
+const GAP: Duration = Duration::from_millis(25);
+
+#[derive(Default)]
+struct Record {
+    calls: Vec<Call>,
+    running: usize,
+    most_at_once: usize,
+    /// The thread that called `map_on_threads`.
+    caller: Option<ThreadId>,
+    /// Set when a call ran out of patience: the calls after it do not wait.
+    gave_up: bool,
+    /// The number of a thread spawned when the first call gave up waiting:
+    /// every thread spawned before that moment has a smaller number.
+    spawned_before_giving_up: Option<u64>,
+}
+
+/// The check's `f`, shared by every thread: it records each call and
+/// makes it wait as the stage says.
+#[derive(Default)]
+struct Recorder {
+    record: Mutex<Record>,
+    changed: Condvar,
+}
+
+impl Recorder {
+    fn call(&self, n: i64, stage: Stage) -> i64 {
+        let deadline = Instant::now() + PATIENCE;
+        let mut record = lock(&self.record);
+        let me = record.calls.len();
+        record.calls.push(Call {
+            n,
+            thread: thread::current().id(),
+            started: Instant::now(),
+            ended: None,
+        });
+        record.running += 1;
+        record.most_at_once = record.most_at_once.max(record.running);
+        self.changed.notify_all();
+        loop {
+            let all_in = match stage {
+                Stage::InTurn(Some(everyone)) => record.most_at_once >= everyone,
+                _ => true,
+            };
+            // The calls this one returns after: `None` while one of them
+            // has not even started.
+            let before: Option<Vec<&Call>> = match stage {
+                Stage::InTurn(_) => Some(record.calls[..me].iter().collect()),
+                Stage::FinishOrder(order) => {
+                    let place = order.iter().position(|&m| m == n).unwrap_or(0);
+                    order[..place]
+                        .iter()
+                        .map(|m| record.calls.iter().find(|c| c.n == *m))
+                        .collect()
+                }
+            };
+            let ready_at = match before {
+                Some(before) if all_in && before.iter().all(|c| c.ended.is_some()) => Some(
+                    before
+                        .iter()
+                        .filter_map(|c| c.ended)
+                        .max()
+                        .map_or(Instant::now(), |last| last + GAP),
+                ),
+                _ => None,
+            };
+            let now = Instant::now();
+            if record.gave_up || ready_at.is_some_and(|at| at <= now) {
+                break;
+            }
+            if now >= deadline {
+                record.gave_up = true;
+                record.spawned_before_giving_up = thread_number_now();
+                break;
+            }
+            let until = ready_at.map_or(deadline, |at| at.min(deadline));
+            record = self
+                .changed
+                .wait_timeout(record, until - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        record.running -= 1;
+        record.calls[me].ended = Some(Instant::now());
+        self.changed.notify_all();
+        f(n)
+    }
+}
+
+/// The function every check passes: easy to recognise in any order.
+fn f(n: i64) -> i64 {
+    10 * n + 1
+}
+
+/// What one run of `map_on_threads` gave, and what its calls of `f` did.
+struct Run {
     numbers: Vec<i64>,
-    f: impl Fn(i64) -> i64 + Send + Sync + 'static,
-    within: Duration,
-) -> Result<Vec<i64>, String> {
-    let task = spawn("map_on_threads", move || subject(&numbers, Box::new(f)));
+    results: Vec<i64>,
+    recorder: Arc<Recorder>,
+}
+
+/// Runs the subject on a thread and waits for its result.
+fn run(subject: MapOnThreads, numbers: &[i64], stage: Stage) -> Result<Run, String> {
+    let recorder = Arc::new(Recorder::default());
+    let task = spawn("map_on_threads", {
+        let numbers = numbers.to_vec();
+        let recorder = Arc::clone(&recorder);
+        move || {
+            lock(&recorder.record).caller = Some(thread::current().id());
+            let shared = Arc::clone(&recorder);
+            subject(&numbers, Box::new(move |n| shared.call(n, stage)))
+        }
+    });
+    let within = PATIENCE + WAIT;
     match task.wait(within) {
-        Ok(results) => Ok(results),
+        Ok(results) => Ok(Run {
+            numbers: numbers.to_vec(),
+            results,
+            recorder,
+        }),
         Err(Waited::Panicked(why)) => Err(why),
-        Err(Waited::Running) => Err(format!(
-            "map_on_threads did not return within {within:?}. Does every thread end, and do \
-             you join each one exactly once?"
-        )),
+        Err(Waited::Running) => {
+            let record = lock(&recorder.record);
+            let unfinished = record.calls.iter().filter(|c| c.ended.is_none()).count();
+            Err(format!(
+                "map_on_threads did not return within {within:?}.\n{} of {} calls of f had \
+                 started, and {unfinished} of those had not returned: map_on_threads returns \
+                 once every call of f has returned and its result is in place.",
+                record.calls.len(),
+                numbers.len()
+            ))
+        }
+    }
+}
+
+impl Run {
+    fn expected(&self) -> Vec<i64> {
+        self.numbers.iter().map(|&n| f(n)).collect()
+    }
+
+    /// Whether the calls ran on threads of their own, all at once. Only
+    /// judged where the calls had to wait for each other (`everyone`).
+    fn overlapped(&self, everyone: usize) -> Result<(), String> {
+        let record = lock(&self.recorder.record);
+        let calls = &record.calls;
+        if calls.is_empty() || !record.gave_up {
+            // No call had to give up waiting: they met as they should (and
+            // if not all were called, the results say so).
+            return Ok(());
+        }
+        if calls.iter().all(|c| Some(c.thread) == record.caller) {
+            return Err(format!(
+                "f ran on the thread that called map_on_threads: no thread was started.\n\
+                 The {} calls ran one after the other. Start one thread per number (inside \
+                 thread::scope, s.spawn(...)) and call f on it.",
+                calls.len()
+            ));
+        }
+        let mut threads: Vec<ThreadId> = calls.iter().map(|c| c.thread).collect();
+        threads.sort_by_key(|t| format!("{t:?}"));
+        threads.dedup();
+        if threads.len() < calls.len() {
+            return Err(format!(
+                "the {} calls of f ran on only {}: some threads called f for several \
+                 numbers, one after the other.\nStart one thread per number.",
+                calls.len(),
+                plural(threads.len(), "thread", "threads")
+            ));
+        }
+        if record.most_at_once >= everyone {
+            return Ok(());
+        }
+        let most = record.most_at_once;
+        if most == 1 {
+            // Which threads existed while the first call ran? Those spawned
+            // before it gave up waiting have smaller numbers.
+            let first_end = calls.iter().filter_map(|c| c.ended).min();
+            let later: Vec<Option<u64>> = calls
+                .iter()
+                .filter(|c| first_end.is_some_and(|end| c.started >= end))
+                .map(|c| thread_number(c.thread))
+                .collect();
+            if let Some(probe) = record.spawned_before_giving_up {
+                let known = !later.is_empty() && later.iter().all(Option::is_some);
+                if known && later.iter().all(|t| t.is_some_and(|t| t < probe)) {
+                    return Err(format!(
+                        "every thread was started at once, but they ran f one at a time: each \
+                         call waited {PATIENCE:?} for the others and none came.\nThe threads \
+                         existed, so they waited for each other: something they share, such as \
+                         a Mutex locked around the call of f, makes them take turns. Call f \
+                         without holding a lock; store its result after."
+                    ));
+                }
+                if known && later.iter().all(|t| t.is_some_and(|t| t > probe)) {
+                    return Err(format!(
+                        "each thread was started only after the one before it had finished: \
+                         the threads were joined one by one.\nEach call waited {PATIENCE:?} \
+                         for the others, and the next thread did not exist yet. Start every \
+                         thread first, keeping its handle in a Vec, and join them only after \
+                         the last one has started."
+                    ));
+                }
+            }
+        }
+        Err(format!(
+            "at most {most} of the {everyone} calls of f ran at the same time: each call \
+             waited {PATIENCE:?} for all of them to be running, and they never were.\nStart \
+             every thread before you join any of them."
+        ))
+    }
+
+    /// Whether the results are f(n) for every n, in the order of the numbers.
+    fn in_order(&self) -> Result<(), String> {
+        let expected = self.expected();
+        let results = &self.results;
+        if *results == expected {
+            return Ok(());
+        }
+        let numbers = &self.numbers;
+        let record = lock(&self.recorder.record);
+        let mut called: Vec<i64> = record.calls.iter().map(|c| c.n).collect();
+        let mut wanted = numbers.clone();
+        called.sort_unstable();
+        wanted.sort_unstable();
+        let shown = format!(
+            "\nThe numbers: {numbers:?}\nExpected:    {expected:?} (f(n) = 10 * n + 1, in \
+             the order of the numbers)\nYours:       {results:?}"
+        );
+        if called != wanted {
+            let positions: Vec<i64> = (0..numbers.len() as i64).collect();
+            if called == positions {
+                return Err(format!(
+                    "f was called with the positions 0, 1, 2, ... instead of the numbers: \
+                     call f(n) with each number n of `numbers`.{shown}"
+                ));
+            }
+            let called: Vec<i64> = record.calls.iter().map(|c| c.n).collect();
+            return Err(format!(
+                "f should be called once with each number; it was called {}, with {called:?}.{shown}",
+                plural(called.len(), "time", "times")
+            ));
+        }
+        if results.len() != expected.len() {
+            return Err(format!(
+                "map_on_threads should return one result per number: {} numbers, {}.{shown}",
+                numbers.len(),
+                plural(results.len(), "result", "results")
+            ));
+        }
+        let mut finished: Vec<&Call> = record.calls.iter().collect();
+        finished.sort_by_key(|c| c.ended);
+        let by_finish: Vec<i64> = finished.iter().map(|c| f(c.n)).collect();
+        let mut sorted = expected.clone();
+        sorted.sort_unstable();
+        let mut reversed = expected.clone();
+        reversed.reverse();
+        let mut seen = Vec::new();
+        if *results == sorted {
+            seen.push("sorted from smallest to largest");
+        }
+        if *results == reversed {
+            seen.push("in the reverse order of the numbers");
+        }
+        if *results == by_finish {
+            seen.push("in the order the calls of f finished");
+        }
+        let mut same_values = results.clone();
+        same_values.sort_unstable();
+        match seen.as_slice() {
+            [] if same_values == sorted => Err(format!(
+                "map_on_threads returned the right results in the wrong order: result i must \
+                 be f(numbers[i]).{shown}"
+            )),
+            [] => Err(format!(
+                "map_on_threads returned other results than f(n) for each number n:{shown}\n{}",
+                diff(&expected, results)
+            )),
+            seen => Err(format!(
+                "map_on_threads returned the right results, but {}: result i must be \
+                 f(numbers[i]).{shown}\nKeep the order of the numbers: join the handles in the \
+                 order you spawned them, or put each result at its number's index.",
+                seen.join(", which is also ")
+            )),
+        }
     }
 }
 
 pub fn returns_each_result_in_the_order_of_the_numbers(
     subject: MapOnThreads,
 ) -> Result<(), String> {
-    let results = call(subject, vec![1, 2, 3, -4, 5], |n| n * n, WAIT)?;
-    same(&vec![1, 4, 9, 16, 25], &results, || {
-        "map_on_threads(&[1, 2, 3, -4, 5], |n| n * n) should give the squares, in order".to_string()
-    })?;
-    let results = call(subject, vec![], |n| n, WAIT)?;
-    same(&Vec::<i64>::new(), &results, || {
-        "no numbers should give no results".to_string()
-    })
-}
-
-/// How many calls of `f` are running right now, and the most there were.
-#[derive(Default)]
-struct Meeting {
-    state: Mutex<(usize, usize, bool)>, // (running, most at once, someone gave up)
-    changed: Condvar,
-}
-
-impl Meeting {
-    /// Enters, then waits until `everyone` calls are in at the same time.
-    /// A call that waits longer than `patience` gives up, and so do all the
-    /// calls after it, so a one-at-a-time solution fails fast, not forever.
-    fn wait_for(&self, everyone: usize, patience: Duration) {
-        let deadline = Instant::now() + patience;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.0 += 1;
-        state.1 = state.1.max(state.0);
-        self.changed.notify_all();
-        while state.1 < everyone && !state.2 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                state.2 = true;
-                break;
-            }
-            state = self
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        state.0 -= 1;
-        self.changed.notify_all();
+    // Not sorted, with a negative number, a zero and a number given twice.
+    let run = run(subject, &[5, -3, 12, 0, 7, 3, 3], Stage::InTurn(None))?;
+    run.in_order()?;
+    let empty = self::run(subject, &[], Stage::InTurn(None))?;
+    if !empty.results.is_empty() {
+        return Err(format!(
+            "map_on_threads(&[], f) should return no results; it returned {:?}",
+            empty.results
+        ));
     }
-
-    fn most_at_once(&self) -> usize {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).1
-    }
+    Ok(())
 }
 
 pub fn runs_every_call_at_the_same_time(subject: MapOnThreads) -> Result<(), String> {
-    let meeting = Arc::new(Meeting::default());
-    let numbers = vec![10, 20, 30, 40];
-    let everyone = numbers.len();
-    let patience = Duration::from_millis(1500);
-    let f = {
-        let meeting = Arc::clone(&meeting);
-        move |n| {
-            meeting.wait_for(everyone, patience);
-            n + 1
-        }
-    };
-    let results = call(subject, numbers, f, patience + WAIT)?;
-    let most = meeting.most_at_once();
-    if most < everyone {
-        return Err(format!(
-            "with 4 numbers, at most {most} call(s) of f ran at the same time: each call waited \
-             {patience:?} for the others to start. Start every thread before you join any of \
-             them: a join inside the loop that spawns waits for each thread to finish before \
-             the next one starts, and then the threads run one after the other."
-        ));
-    }
-    same(&vec![11, 21, 31, 41], &results, || {
-        "the results should be f(n) in the order of the numbers".to_string()
-    })
-}
-
-/// Which numbers' calls have finished, so a call can wait for others.
-#[derive(Default)]
-struct Finished {
-    /// The numbers whose call has returned, and whether a call gave up
-    /// waiting (then the others do not wait either: fail fast).
-    done: Mutex<(Vec<i64>, bool)>,
-    changed: Condvar,
+    let numbers = [40, 10, 30, 20];
+    let run = run(subject, &numbers, Stage::InTurn(Some(numbers.len())))?;
+    run.overlapped(numbers.len())?;
+    run.in_order()
 }
 
 pub fn keeps_the_order_when_the_threads_finish_last_to_first(
     subject: MapOnThreads,
 ) -> Result<(), String> {
-    // f(n) returns only after every bigger number's call has returned, so
-    // the threads finish in reverse order: 3, then 2, then 1.
-    let finished = Arc::new(Finished::default());
-    let patience = Duration::from_millis(1500);
-    let f = {
-        let finished = Arc::clone(&finished);
-        move |n: i64| {
-            let deadline = Instant::now() + patience;
-            let mut done = finished.done.lock().unwrap_or_else(|p| p.into_inner());
-            while !done.1 && !(n + 1..=3).all(|bigger| done.0.contains(&bigger)) {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    done.1 = true;
-                    break;
-                }
-                done = finished
-                    .changed
-                    .wait_timeout(done, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-            }
-            done.0.push(n);
-            finished.changed.notify_all();
-            n * 100
-        }
-    };
-    let results = call(subject, vec![1, 2, 3], f, patience + WAIT)?;
-    let order = finished
-        .done
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .0
-        .clone();
-    if order != [3, 2, 1] {
-        return Err(format!(
-            "the calls of f finished in the order {order:?}, which means they did not all run \
-             at the same time: start every thread before you join any of them"
-        ));
-    }
-    same(&vec![100, 200, 300], &results, || {
-        "the threads finished in the order 3, 2, 1, but the results must follow the numbers \
-         1, 2, 3. Collecting results in the order they arrive (from a channel, say) gets this \
-         wrong: keep the JoinHandles in a Vec and join them in order"
-            .to_string()
-    })
+    // The calls end in this order, which is neither the order of the
+    // numbers, nor its reverse, nor sorted.
+    const FINISH: &[i64] = &[30, 40, 20, 10];
+    let numbers = [40, 10, 30, 20];
+    let run = run(subject, &numbers, Stage::FinishOrder(FINISH))?;
+    run.overlapped(2)?;
+    run.in_order()
 }

@@ -42,7 +42,11 @@ tests! {
         the_end_of_the_input_ends_the_client_cleanly,
         a_line_with_exit_inside_a_word_is_sent_like_any_other,
         exit_with_spaces_around_it_still_stops,
+        exit_in_another_case_is_sent_like_any_other,
+        spaces_and_empty_lines_are_sent_as_typed,
+        a_windows_line_end_is_not_sent,
         a_reply_that_arrives_in_two_pieces_is_printed_as_one_line,
+        a_server_that_closes_instead_of_replying_is_an_error,
     ]
     echo_server in e02b_echo_server: [
         echoes_what_one_client_sends,
