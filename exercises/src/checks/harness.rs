@@ -281,6 +281,9 @@ impl Bell {
 pub struct Server {
     pub addr: SocketAddr,
     task: Task<io::Result<()>>,
+    /// How it ended, once the check has seen it: the first line of the
+    /// message that says so.
+    ended: Mutex<Option<String>>,
 }
 
 impl Server {
@@ -295,7 +298,11 @@ impl Server {
             .map_err(|e| format!("the check could not read its port: {e}"))?;
         let task = spawn(what, move || serve(listener));
         task.fail_fast()?;
-        Ok(Server { addr, task })
+        Ok(Server {
+            addr,
+            task,
+            ended: Mutex::new(None),
+        })
     }
 
     /// Connects a client with read and write timeouts of [`WAIT`].
@@ -305,31 +312,43 @@ impl Server {
         with_timeouts(stream, WAIT)
     }
 
+    /// How the server ended, if it has within `within`, in words.
+    fn ended(&self, within: Duration) -> Option<String> {
+        let mut ended = lock(&self.ended);
+        if ended.is_none() {
+            let what = self.task.what();
+            *ended = match self.task.wait(within) {
+                Err(Waited::Running) => None,
+                Err(Waited::Panicked(why)) => Some(why),
+                Ok(Ok(())) => Some(format!(
+                    "`{what}` returned Ok(()) while clients were still coming: a server keeps \
+                     serving, and returns only if accepting itself fails for good."
+                )),
+                Ok(Err(e)) => Some(format!(
+                    "`{what}` returned Err({e}): an error of one client must end only that \
+                     client, never the server.\nHandle it in that client's thread (log it), \
+                     without unwrap() and without returning it from {what}."
+                )),
+            };
+        }
+        ended.clone()
+    }
+
     /// If the server has stopped (returned or panicked), that is the real
     /// problem, whatever the check saw: say so. Otherwise report `saw`.
     pub fn fail(&self, saw: impl Into<String>) -> String {
         let saw = saw.into();
-        match self.task.wait(Duration::from_millis(300)) {
-            Err(Waited::Running) => saw,
-            Err(Waited::Panicked(why)) => why,
-            Ok(returned) => format!(
-                "`{}` returned {returned:?}, but a server must keep serving: it should only \
-                 return if accepting itself fails for good.\n(What the check saw before: {saw})",
-                self.task.what()
-            ),
+        match self.ended(Duration::from_millis(300)) {
+            None => saw,
+            Some(why) => format!("{why}\n(What the check saw: {saw})"),
         }
     }
 
     /// `Ok` if the server is still running, after a short grace period.
     pub fn still_running(&self, after: &str) -> Result<(), String> {
-        match self.task.wait(Duration::from_millis(300)) {
-            Err(Waited::Running) => Ok(()),
-            Err(Waited::Panicked(why)) => Err(format!("after {after}, {why}")),
-            Ok(returned) => Err(format!(
-                "`{}` returned {returned:?} after {after}: one client's error must end only \
-                 that client.\nLog it and keep accepting the others.",
-                self.task.what()
-            )),
+        match self.ended(Duration::from_millis(300)) {
+            None => Ok(()),
+            Some(why) => Err(format!("{why}\n(It ended after {after}.)")),
         }
     }
 }

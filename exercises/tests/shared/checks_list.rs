@@ -51,9 +51,11 @@ tests! {
     echo_server in e02b_echo_server: [
         echoes_what_one_client_sends,
         a_second_client_is_served_while_the_first_stays_connected,
+        sixteen_clients_connected_at_once_are_all_served,
         a_1_mib_payload_comes_back_whole,
         a_client_that_vanishes_does_not_stop_the_server,
         two_clients_each_get_only_their_own_bytes,
+        closes_the_connection_when_the_client_has_finished,
     ]
     reverse in e03_reverse: [
         answers_a_line_with_its_characters_reversed,
