@@ -1,14 +1,19 @@
 //! Checks of exercise 03, `reverse_lines`: the check is the client, on a
-//! real connection whose other end is given to the student's function.
+//! real connection whose other end is given to the student's function. It
+//! reads the raw bytes of each reply, so that it can tell a reversed line
+//! end, a missing `\n`, reversed bytes or a trimmed line apart, and probes
+//! the limit at exactly `MAX_LINE` bytes and one byte past it.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::Duration;
 
 use super::harness::{
-    Task, WAIT, Waited, is_timeout, nothing_arrives, read_line, same, socket_pair, spawn,
+    Ended, QUIET, Task, WAIT, Waited, collect, nothing_arrives, show, show_str, socket_pair,
+    spawn,
 };
+use crate::reverse::MAX_LINE;
 
 /// The function under test.
 pub type ReverseLines = fn(TcpStream) -> io::Result<()>;
@@ -21,8 +26,12 @@ pub fn checks(subject: ReverseLines) -> Vec<super::Check> {
         a_line_sent_in_two_pieces_gets_one_reply,
         a_character_cut_between_two_writes_is_put_back_together,
         a_line_ending_in_crlf_is_reversed_without_the_cr,
+        spaces_at_the_start_and_end_of_a_line_are_reversed_too,
         a_line_that_is_not_utf8_gets_an_error_and_the_next_line_is_served,
+        a_line_of_exactly_the_limit_is_answered,
         a_line_that_is_too_long_gets_an_error_and_the_connection_closes,
+        a_line_over_the_limit_gets_an_error_even_before_its_newline,
+        the_limit_counts_bytes_not_characters,
         returns_when_the_client_closes,
     )
 }
@@ -30,8 +39,22 @@ pub fn checks(subject: ReverseLines) -> Vec<super::Check> {
 /// The check's end of a connection served by the student's function.
 struct Client {
     stream: TcpStream,
-    replies: BufReader<TcpStream>,
+    /// Bytes received and not yet taken as a reply.
+    pending: Vec<u8>,
     task: Task<io::Result<()>>,
+    /// How the function ended, once the check has seen it.
+    ended: Option<Outcome>,
+}
+
+/// How `reverse_lines` ended.
+#[derive(Clone)]
+enum Outcome {
+    Panicked(String),
+    Returned(Result<(), (io::ErrorKind, String)>),
+}
+
+fn reversed(line: &str) -> String {
+    line.chars().rev().collect()
 }
 
 impl Client {
@@ -39,134 +62,377 @@ impl Client {
         let (ours, theirs) = socket_pair()?;
         let task = spawn("reverse_lines", move || subject(theirs));
         task.fail_fast()?;
-        let replies = BufReader::new(
-            ours.try_clone()
-                .map_err(|e| format!("the check could not clone its socket: {e}"))?,
-        );
         Ok(Client {
             stream: ours,
-            replies,
+            pending: Vec::new(),
             task,
+            ended: None,
         })
+    }
+
+    /// How the function ended, if it has within `within`.
+    fn outcome(&mut self, within: Duration) -> Option<Outcome> {
+        if self.ended.is_none() {
+            self.ended = match self.task.wait(within) {
+                Err(Waited::Running) => None,
+                Err(Waited::Panicked(why)) => Some(Outcome::Panicked(why)),
+                Ok(result) => Some(Outcome::Returned(
+                    result.map_err(|e| (e.kind(), e.to_string())),
+                )),
+            };
+        }
+        self.ended.clone()
     }
 
     /// A problem the check saw, unless the function panicked or returned,
     /// which explains it better.
-    fn fail(&self, saw: String) -> String {
-        match self.task.wait(Duration::from_millis(300)) {
-            Err(Waited::Running) => saw,
-            Err(Waited::Panicked(why)) => why,
-            Ok(returned) => format!(
-                "reverse_lines returned {returned:?} too early: {saw}. It should serve line \
-                 after line until the client closes the connection"
+    fn fail(&mut self, saw: String) -> String {
+        match self.outcome(Duration::from_millis(300)) {
+            None => saw,
+            Some(Outcome::Panicked(why)) => why,
+            Some(Outcome::Returned(Err((io::ErrorKind::InvalidData, e)))) => format!(
+                "reverse_lines returned Err({e}): reading a line as a String (lines(), \
+                 read_line) fails on bytes that are not UTF-8, and ? returned the error, which \
+                 ended the connection.\nRead the line as bytes (read_until, or \
+                 lessons::framing::read_line), then answer \"error: ...\" and go on.\n(What the \
+                 check saw: {saw})"
+            ),
+            Some(Outcome::Returned(returned)) => format!(
+                "reverse_lines returned {} while the client was still connected: it should \
+                 serve line after line until the client closes the connection.\n(What the \
+                 check saw: {saw})",
+                match returned {
+                    Ok(()) => "Ok(())".to_string(),
+                    Err((_, e)) => format!("Err({e})"),
+                }
             ),
         }
     }
 
-    fn send(&self, bytes: &[u8]) -> Result<(), String> {
-        (&self.stream)
-            .write_all(bytes)
-            .map_err(|e| self.fail(format!("the check could not send: {e}")))
+    fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match (&self.stream).write_all(bytes) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(format!("the check could not send: {e}"))),
+        }
     }
 
     /// Sends in two pieces, with a pause so that they arrive as two reads.
     /// (The pause synchronises nothing: a correct answer passes anyway.)
-    fn send_in_two(&self, first: &[u8], second: &[u8]) -> Result<(), String> {
+    fn send_in_two(&mut self, first: &[u8], second: &[u8]) -> Result<(), String> {
         self.send(first)?;
         thread::sleep(Duration::from_millis(100));
         self.send(second)
     }
 
-    fn reply(&mut self, to: &str) -> Result<String, String> {
-        match read_line(&mut self.replies) {
-            Ok(Some(line)) => Ok(line),
-            Ok(None) => Err(self.fail(format!("the connection closed instead of a reply to {to}"))),
-            Err(e) if is_timeout(&e) => Err(self.fail(format!(
-                "no reply (no whole line ending in \\n) to {to} within {WAIT:?}"
-            ))),
-            Err(e) => Err(self.fail(format!("reading the reply to {to} failed: {e}"))),
+    /// Reads until a whole line has arrived (or the peer closed, or [`WAIT`]
+    /// passed); returns the raw bytes, line end included, and how it ended.
+    /// An empty first line is followed by a look at what comes right
+    /// after it, which tells a reversed line end apart.
+    fn raw_reply(&mut self) -> (Vec<u8>, Ended) {
+        let mut ended = collect(&self.stream, &mut self.pending, WAIT, |b| b.contains(&b'\n'));
+        if self.pending.first() == Some(&b'\n') {
+            let _ = collect(&self.stream, &mut self.pending, QUIET, |b| {
+                b[1..].contains(&b'\n')
+            });
         }
+        let line_end = |from: usize| {
+            self.pending[from..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(self.pending.len(), |i| from + i + 1)
+        };
+        // An empty line is taken with what follows it, up to the next \n.
+        let take = if self.pending.first() == Some(&b'\n') {
+            line_end(1)
+        } else {
+            line_end(0)
+        };
+        if ended == Ended::Enough && !self.pending[..take].ends_with(b"\n") {
+            ended = Ended::TimedOut;
+        }
+        let reply: Vec<u8> = self.pending.drain(..take).collect();
+        (reply, ended)
     }
 
-    fn expect_reply(&mut self, to: &str, expected: &str) -> Result<(), String> {
-        let reply = self.reply(to)?;
-        same(&expected.to_string(), &reply, || {
-            format!("the reply to {to}{}", empty_reply_hint(&reply, expected))
-        })
+    /// Expects the reply to `line` (sent already, described as `to`): the
+    /// line's characters reversed, and `\n`.
+    fn expect_reversed(&mut self, to: &str, line: &str) -> Result<(), String> {
+        let (reply, ended) = self.raw_reply();
+        let expected = format!("{}\n", reversed(line));
+        if reply == expected.as_bytes() {
+            return Ok(());
+        }
+        Err(self.explain(to, line, &reply, ended))
     }
-}
 
-/// An empty reply to a non-empty line usually means the `\n` was reversed
-/// too, and so sent first.
-fn empty_reply_hint(reply: &str, expected: &str) -> &'static str {
-    if reply.is_empty() && !expected.is_empty() {
-        ". The reply was an empty line: was the \\n reversed with the rest of the line, and \
-         so sent first? Take the line end off before reversing, and add it back after."
-    } else {
-        ""
+    /// Says what is wrong with `reply` as the answer to `line`.
+    fn explain(&mut self, to: &str, line: &str, reply: &[u8], ended: Ended) -> String {
+        let rev = reversed(line);
+        let got = show(reply);
+        let want = show_str(&format!("{rev}\n"));
+        let text = String::from_utf8_lossy(reply);
+        if reply.is_empty() {
+            return match ended {
+                Ended::Closed => self.fail(format!(
+                    "the connection closed instead of a reply to {to}."
+                )),
+                Ended::Failed(e) => self.fail(format!("reading the reply to {to} failed: {e}")),
+                _ => self.why_no_reply(to),
+            };
+        }
+        let mut bytes_back: Vec<u8> = format!("{line}\n").into_bytes();
+        bytes_back.reverse();
+        if reply.starts_with(&bytes_back) && !line.is_ascii() {
+            return format!(
+                "your server reversed the bytes of the line (its \\n too), not its characters: \
+                 the reply to {to} was {got}.\nIn UTF-8, é is 2 bytes and 🦀 is 4: reversing the \
+                 bytes scrambles them. Take off the line end, reverse line.chars(), add \\n."
+            );
+        }
+        let starts = |prefix: &str| {
+            reply.starts_with(prefix.as_bytes())
+                && matches!(reply.get(prefix.len()), None | Some(b'\n'))
+        };
+        if !rev.is_empty() && (starts(&format!("\n{rev}")) || starts(&format!("\n\r{rev}"))) {
+            return format!(
+                "the \\n was reversed with the line, and so sent first: the reply to {to} was \
+                 {got}.\nTake the line end off before reversing, and add \\n after."
+            );
+        }
+        if !reply.contains(&b'\n') && reply.starts_with(rev.as_bytes()) {
+            return self.fail(format!(
+                "the reply to {to} has no \\n at its end: {got}, then nothing for {WAIT:?}.\nEnd \
+                 each reply with \\n: the client reads lines."
+            ));
+        }
+        if reply == format!("\r{rev}\n").as_bytes() {
+            return format!(
+                "the \\r of the \\r\\n line end was reversed with the line: the reply to {to} \
+                 was {got}.\nA \\r just before the \\n is part of the line end, not of the \
+                 line: remove it too."
+            );
+        }
+        if reply == format!("{line}\n").as_bytes() && rev != line {
+            return format!(
+                "the reply to {to} is the line itself, not reversed: {got}."
+            );
+        }
+        let trimmed = [line.trim(), line.trim_start(), line.trim_end()];
+        if trimmed
+            .iter()
+            .any(|t| *t != line && reply == format!("{}\n", reversed(t)).as_bytes())
+        {
+            return format!(
+                "the spaces at the start and end of the line were removed: the reply to {to} was \
+                 {got}, expected {want}.\nSpaces are characters like any other: take off only the \
+                 line end (\\n, or \\r\\n)."
+            );
+        }
+        if text.contains('\u{fffd}') && !line.contains('\u{fffd}') {
+            return format!(
+                "the reply to {to} has \u{fffd} in it ({got}): a character was decoded in two \
+                 halves. Your server decodes each read on its own, and a read may end in the \
+                 middle of a character.\nCollect the bytes up to the \\n, and decode the whole \
+                 line once."
+            );
+        }
+        let then = match ended {
+            Ended::Closed => ", and then the connection closed",
+            Ended::TimedOut => ", and nothing more",
+            _ => "",
+        };
+        self.fail(format!(
+            "the reply to {to} should be {want}; it was {got}{then}."
+        ))
+    }
+
+    /// No reply at all: do the replies come once more has been sent, or
+    /// once the client closes its side?
+    fn why_no_reply(&mut self, to: &str) -> String {
+        // 9 lines of 1000 characters: more than a BufWriter holds (8 KiB).
+        let line = format!("{}\n", "0123456789".repeat(100));
+        for _ in 0..9 {
+            if (&self.stream).write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+        if collect(&self.stream, &mut self.pending, QUIET * 2, |b| !b.is_empty()) == Ended::Enough
+        {
+            return format!(
+                "no reply to {to} came until about 8 KiB of replies were due, then they came all \
+                 at once: they wait in a buffer (a BufWriter, say) until it is full.\nFlush after \
+                 each reply, or write each reply to the stream directly."
+            );
+        }
+        let _ = self.stream.shutdown(Shutdown::Write);
+        if collect(&self.stream, &mut self.pending, QUIET * 2, |b| !b.is_empty()) == Ended::Enough
+        {
+            return format!(
+                "no reply to {to} came while the connection was open; the replies came only once \
+                 the client closed its side: your server reads until the end of the stream \
+                 before it answers (read_to_string, read_to_end).\nAnswer each line as soon as \
+                 its \\n has arrived."
+            );
+        }
+        self.fail(format!(
+            "no reply (no whole line ending in \\n) to {to} within {WAIT:?}, nor when more lines \
+             came, nor when the client closed its side."
+        ))
+    }
+
+    /// Expects a reply starting with `error:` to what was sent (`to`).
+    fn expect_error(&mut self, to: &str, line: &[u8]) -> Result<String, String> {
+        let (reply, ended) = self.raw_reply();
+        self.judge_error(to, line, reply, ended)
+    }
+
+    /// Judges `reply` where a reply starting with `error:` is due.
+    fn judge_error(
+        &mut self,
+        to: &str,
+        line: &[u8],
+        reply: Vec<u8>,
+        ended: Ended,
+    ) -> Result<String, String> {
+        if reply.starts_with(b"error:") && reply.ends_with(b"\n") {
+            return Ok(String::from_utf8_lossy(&reply).into_owned());
+        }
+        if let Ok(line) = std::str::from_utf8(line)
+            && reply == format!("{}\n", reversed(line)).as_bytes()
+        {
+            return Err(format!(
+                "your server answered {to} as an ordinary line, reversed; it should get a reply \
+                 starting with \"error:\" instead."
+            ));
+        }
+        if reply.is_empty() {
+            let returned_ok = matches!(
+                self.outcome(Duration::from_millis(300)),
+                None | Some(Outcome::Returned(Ok(())))
+            );
+            return Err(match ended {
+                Ended::Closed | Ended::Failed(_) if returned_ok => format!(
+                    "the connection closed without a reply to {to}: say why first, with a line \
+                     starting with \"error:\", then close."
+                ),
+                Ended::Closed | Ended::Failed(_) => self.fail(format!(
+                    "the connection closed without a reply to {to}."
+                )),
+                _ => self.fail(format!(
+                    "no reply to {to} within {WAIT:?}: it should get a reply starting with \
+                     \"error:\"."
+                )),
+            });
+        }
+        let replacement = "\u{fffd}".as_bytes();
+        let has = |b: &[u8]| b.windows(3).any(|w| w == replacement);
+        if has(&reply) && !has(line) {
+            return Err(format!(
+                "your server answered {to} with {}: it replaced the bytes that are not UTF-8 \
+                 with \u{fffd} (from_utf8_lossy) and went on.\nA line that is not UTF-8 gets a \
+                 reply starting with \"error:\" (String::from_utf8 says when).",
+                show(&reply)
+            ));
+        }
+        Err(self.fail(format!(
+            "the reply to {to} should start with \"error:\"; it was {}.",
+            show(&reply)
+        )))
+    }
+
+    /// Expects the connection to close now, with nothing more sent.
+    fn expect_close(&mut self, after: &str) -> Result<(), String> {
+        let mut rest = std::mem::take(&mut self.pending);
+        match collect(&self.stream, &mut rest, WAIT, |_| false) {
+            Ended::Closed if rest.is_empty() => Ok(()),
+            // A reset after the error line is a close too, if a rude one.
+            Ended::Failed(_) if rest.is_empty() => Ok(()),
+            Ended::TimedOut if rest.is_empty() => Err(self.fail(format!(
+                "after {after}, the connection was still open {WAIT:?} later.\nThe rest of \
+                 that line is still unread, so the start of the next line cannot be found: \
+                 close the connection (return from the function)."
+            ))),
+            _ => Err(format!(
+                "after {after}, the connection should close, but {} more bytes came: {}.\nThe \
+                 rest of a line that is too long cannot be told from the next line: close the \
+                 connection after the error.",
+                rest.len(),
+                show(&rest)
+            )),
+        }
     }
 }
 
 pub fn answers_a_line_with_its_characters_reversed(subject: ReverseLines) -> Result<(), String> {
     let mut client = Client::start(subject)?;
     client.send(b"Go Coding Ninjas.\n")?;
-    client.expect_reply("\"Go Coding Ninjas.\"", ".sajniN gnidoC oG")?;
+    client.expect_reversed("\"Go Coding Ninjas.\\n\"", "Go Coding Ninjas.")?;
     client.send(b"\n")?;
-    client.expect_reply("an empty line", "")
+    client.expect_reversed("an empty line", "")?;
+    client.send(b"second line\n")?;
+    client.expect_reversed("\"second line\\n\"", "second line")
 }
 
 pub fn reverses_characters_not_bytes(subject: ReverseLines) -> Result<(), String> {
     let mut client = Client::start(subject)?;
     client.send("héllo wörld 🦀\n".as_bytes())?;
-    let reply = client.reply("\"héllo wörld 🦀\"")?;
-    same(&"🦀 dlröw olléh".to_string(), &reply, || {
-        format!(
-            "the reply to \"héllo wörld 🦀\" should be its characters reversed. In UTF-8, é is \
-         2 bytes and 🦀 is 4: reversing the bytes scrambles them (a \u{fffd} in your reply \
-         is what is left of one). Reverse line.chars(), not the bytes{}",
-            empty_reply_hint(&reply, "x")
-        )
-    })
+    client.expect_reversed("\"héllo wörld 🦀\\n\"", "héllo wörld 🦀")
 }
 
 pub fn several_lines_in_one_write_get_one_reply_each(subject: ReverseLines) -> Result<(), String> {
     let mut client = Client::start(subject)?;
     client.send(b"one\ntwo\nthree\n")?;
-    let mut replies = Vec::new();
-    for _ in 0..3 {
-        match client.reply("three lines sent in one write") {
-            Ok(reply) => replies.push(reply),
-            Err(e) => {
-                return Err(format!(
-                    "{e}\nThe replies so far: {replies:?}. One read can return several \
-                     lines: treat each line on its own (read line by line, not read by read)."
-                ));
-            }
-        }
+    let (first, ended) = client.raw_reply();
+    let _ = collect(&client.stream, &mut client.pending, QUIET, |b| {
+        first.len() + b.len() >= 15
+    });
+    let whole = [&first[..], &client.pending[..]].concat();
+    if whole.starts_with(b"\neerht\nowt\neno") || whole.starts_with(b"eerht\nowt\neno") {
+        return Err(
+            "the three lines sent in one write, \"one\\ntwo\\nthree\\n\", were answered as one \
+             piece, reversed as a whole (\"\\neerht\\nowt\\neno\").\nOne read can return several \
+             lines: split what arrives into lines, and answer each line on its own."
+                .to_string(),
+        );
     }
-    same(
-        &vec!["eno".to_string(), "owt".into(), "eerht".into()],
-        &replies,
-        || {
-            "three lines in one write should get three replies, in order. One read can return \
-         several lines: treat each line on its own, not each read as one message."
-                .to_string()
-        },
-    )
+    if first != b"eno\n" {
+        return Err(client.explain("\"one\\n\", the first of three lines sent in one write", "one", &first, ended));
+    }
+    for (i, line) in ["two", "three"].iter().enumerate() {
+        let to = format!("{}, the {} of three lines sent in one write", show_str(&format!("{line}\n")), ["second", "third"][i]);
+        client.expect_reversed(&to, line).map_err(|e| {
+            format!(
+                "only the first of three lines sent in one write was answered: {e}\nOne read can \
+                 return several lines: answer each of them, not each read."
+            )
+        })?;
+    }
+    Ok(())
 }
 
 pub fn a_line_sent_in_two_pieces_gets_one_reply(subject: ReverseLines) -> Result<(), String> {
     let mut client = Client::start(subject)?;
     client.send_in_two(b"Hello, ", b"world\n")?;
-    let reply = client.reply("\"Hello, \" + \"world\\n\"")?;
-    same(&"dlrow ,olleH".to_string(), &reply, || {
-        "the line \"Hello, world\" arrived in two pieces and should be answered once, as a \
-         whole. A read returns whatever has arrived, maybe half a line: collect bytes up to \
-         the \\n before you answer (BufRead::read_until, lessons::framing::read_line)."
-            .to_string()
-    })?;
-    nothing_arrives(&client.stream, Duration::from_millis(200))
-        .map_err(|got| format!("after the one reply to \"Hello, world\" the check {got}"))
+    let (reply, ended) = client.raw_reply();
+    if reply == b" ,olleH" || reply == b" ,olleH\n" {
+        return Err(format!(
+            "the line \"Hello, world\\n\" arrived in two pieces, and your server answered the \
+             first piece on its own ({}).\nA read returns whatever has arrived, maybe half a \
+             line: collect bytes up to the \\n before you answer (BufRead::read_until, \
+             lessons::framing::read_line).",
+            show(&reply)
+        ));
+    }
+    if reply != b"dlrow ,olleH\n" {
+        return Err(client.explain(
+            "\"Hello, world\\n\", sent in two pieces",
+            "Hello, world",
+            &reply,
+            ended,
+        ));
+    }
+    nothing_arrives(&client.stream, QUIET)
+        .map_err(|got| format!("after the one reply to \"Hello, world\", the check {got}."))
 }
 
 pub fn a_character_cut_between_two_writes_is_put_back_together(
@@ -175,12 +441,20 @@ pub fn a_character_cut_between_two_writes_is_put_back_together(
     let mut client = Client::start(subject)?;
     // "é" is the two bytes C3 A9: they are sent in two separate pieces.
     client.send_in_two(b"caf\xc3", b"\xa9 cr\xc3\xa8me\n")?;
-    let reply = client.reply("\"café crème\" cut inside the é")?;
-    same(&"emèrc éfac".to_string(), &reply, || {
-        "\"café crème\" arrived cut in the middle of the é (2 bytes in UTF-8). Decode a line \
-         only once all of it has arrived, not each read on its own."
-            .to_string()
-    })
+    let (reply, ended) = client.raw_reply();
+    let first_piece = [&b"\xc3fac"[..], "\u{fffd}fac".as_bytes(), b"error:"];
+    if first_piece.iter().any(|p| reply.starts_with(p)) {
+        return Err(format!(
+            "your server answered the first piece, \"caf\\xc3\" (cut inside the é), on its own: \
+             the reply was {}.\nA read returns whatever has arrived, maybe half a line, maybe \
+             half a character: collect bytes up to the \\n, and decode the whole line once.",
+            show(&reply)
+        ));
+    }
+    if reply == "emèrc éfac\n".as_bytes() {
+        return Ok(());
+    }
+    Err(client.explain("\"café crème\\n\", cut inside the é", "café crème", &reply, ended))
 }
 
 pub fn a_line_ending_in_crlf_is_reversed_without_the_cr(
@@ -188,91 +462,154 @@ pub fn a_line_ending_in_crlf_is_reversed_without_the_cr(
 ) -> Result<(), String> {
     let mut client = Client::start(subject)?;
     client.send(b"telnet\r\n")?;
-    let reply = client.reply("\"telnet\\r\\n\"")?;
-    same(&"tenlet".to_string(), &reply, || {
-        "telnet and Windows end lines with \\r\\n: the \\r is part of the line end, not of \
-         the line, so remove it before reversing"
-            .to_string()
-    })
+    client.expect_reversed("\"telnet\\r\\n\"", "telnet")
+}
+
+pub fn spaces_at_the_start_and_end_of_a_line_are_reversed_too(
+    subject: ReverseLines,
+) -> Result<(), String> {
+    let mut client = Client::start(subject)?;
+    client.send(b"  ab c \t\n")?;
+    client.expect_reversed("\"  ab c \\t\\n\"", "  ab c \t")
 }
 
 pub fn a_line_that_is_not_utf8_gets_an_error_and_the_next_line_is_served(
     subject: ReverseLines,
 ) -> Result<(), String> {
     let mut client = Client::start(subject)?;
-    client.send(b"\xff\xfe not text\n")?;
-    let reply = client.reply("a line that is not UTF-8")?;
-    if !reply.starts_with("error:") {
+    let bad = b"\xff\xfe not text";
+    client.send(&[&bad[..], b"\n"].concat())?;
+    client.expect_error("a line that is not UTF-8", bad)?;
+    client.send(b"next\n")?;
+    client.expect_reversed("the line after the one that is not UTF-8", "next")
+}
+
+/// A line of `n` ASCII bytes that reads differently backwards.
+fn line_of(n: usize) -> String {
+    "abcdefghij".chars().cycle().take(n).collect()
+}
+
+pub fn a_line_of_exactly_the_limit_is_answered(subject: ReverseLines) -> Result<(), String> {
+    let mut client = Client::start(subject)?;
+    let line = line_of(MAX_LINE);
+    let to = format!("a line of exactly MAX_LINE = {MAX_LINE} bytes");
+    // All of it but the \n first: that is still a line in the making.
+    client.send(line.as_bytes())?;
+    let mut early = Vec::new();
+    if collect(&client.stream, &mut early, QUIET, |b| !b.is_empty()) == Ended::Enough {
+        let _ = collect(&client.stream, &mut early, QUIET, |b| b.contains(&b'\n'));
+        let why = if early.starts_with(b"error:") {
+            "MAX_LINE bytes are allowed, so a line is too long only once MAX_LINE + 1 bytes \
+             have come without a \\n (an off-by-one: take(MAX_LINE + 1), and > MAX_LINE, not \
+             >=)."
+        } else {
+            "a line is answered only once its \\n has arrived."
+        };
+        return Err(client.fail(format!(
+            "your server answered {} to {MAX_LINE} bytes that had no \\n yet: {why}",
+            show(&early)
+        )));
+    }
+    client.send(b"\n")?;
+    let (reply, ended) = client.raw_reply();
+    if reply.starts_with(b"error:") {
         return Err(format!(
-            "a line that is not UTF-8 should get a reply starting with \"error:\", got \
-             {reply:?}. String::from_utf8 (or lessons::framing::read_line) tells you."
+            "{to} got an error ({}), but MAX_LINE bytes are allowed: only a longer line is too \
+             long. (An off-by-one: > MAX_LINE, not >=.)",
+            show(&reply)
         ));
     }
-    client.send(b"next\n")?;
-    client
-        .expect_reply("the line after the bad one", "txen")
-        .map_err(|e| {
-            format!("{e}\nAfter a line that is not UTF-8, the next line must be served as usual.")
-        })
+    if reply == format!("{}\n", reversed(&line)).as_bytes() {
+        return Ok(());
+    }
+    Err(client.explain(&to, &line, &reply, ended))
 }
 
 pub fn a_line_that_is_too_long_gets_an_error_and_the_connection_closes(
     subject: ReverseLines,
 ) -> Result<(), String> {
     let mut client = Client::start(subject)?;
-    let mut long = vec![b'x'; 8 * 1024];
-    long.push(b'\n');
-    client.send(&long)?;
-    let reply = client.reply("an 8 KiB line (the limit is 1024 bytes)")?;
-    if !reply.starts_with("error:") {
+    let line = line_of(MAX_LINE + 1);
+    client.send(format!("{line}\n").as_bytes())?;
+    let to = format!("a line of MAX_LINE + 1 = {} bytes", MAX_LINE + 1);
+    client.expect_error(&to, line.as_bytes()).map_err(|e| {
+        if e.starts_with("your server answered") {
+            format!(
+                "{e}\nWithout a limit, a client that never sends \\n makes the server buffer \
+                 without end: read at most MAX_LINE + 1 bytes looking for the end of a line \
+                 (Read::take, or lessons::framing::read_line)."
+            )
+        } else {
+            e
+        }
+    })?;
+    client.expect_close("the error for the line that is too long")
+}
+
+pub fn a_line_over_the_limit_gets_an_error_even_before_its_newline(
+    subject: ReverseLines,
+) -> Result<(), String> {
+    let mut client = Client::start(subject)?;
+    // MAX_LINE + 1 bytes and no \n, and the connection stays open: the
+    // server knows already that the line is too long.
+    client.send(line_of(MAX_LINE + 1).as_bytes())?;
+    let (reply, ended) = client.raw_reply();
+    if reply.is_empty() && ended == Ended::TimedOut {
+        return Err(client.fail(format!(
+            "no reply {WAIT:?} after MAX_LINE + 1 = {} bytes without a \\n: your server is still \
+             waiting for the end of the line, so a client that never sends \\n makes it buffer \
+             without end.\nStop reading after MAX_LINE + 1 bytes (Read::take, or \
+             lessons::framing::read_line): the line is too long by then.",
+            MAX_LINE + 1
+        )));
+    }
+    let to = format!("MAX_LINE + 1 = {} bytes without a \\n", MAX_LINE + 1);
+    client.judge_error(&to, line_of(MAX_LINE + 1).as_bytes(), reply, ended)?;
+    client.expect_close("the error for the line that is too long")
+}
+
+pub fn the_limit_counts_bytes_not_characters(subject: ReverseLines) -> Result<(), String> {
+    let mut client = Client::start(subject)?;
+    // 513 characters of 2 bytes each: 1026 bytes, over the limit.
+    let line = "é".repeat(MAX_LINE / 2 + 1);
+    client.send(format!("{line}\n").as_bytes())?;
+    let (reply, ended) = client.raw_reply();
+    if reply.starts_with(b"error:") {
+        return Ok(());
+    }
+    if reply == format!("{}\n", reversed(&line)).as_bytes() {
         return Err(format!(
-            "an 8 KiB line (the limit, MAX_LINE, is 1024 bytes) should get a reply starting \
-             with \"error:\", got a reply of {} bytes starting {:?}. Without a limit, a client \
-             that never sends \\n makes the server buffer without end: read at most \
-             MAX_LINE + 1 bytes (Read::take, or lessons::framing::read_line).",
-            reply.len(),
-            reply.chars().take(20).collect::<String>()
+            "a line of {} characters but {} bytes (é is 2 bytes in UTF-8) was answered: the \
+             limit, MAX_LINE = {MAX_LINE}, counts bytes, not characters. It should get a reply \
+             starting with \"error:\".",
+            line.chars().count(),
+            line.len()
         ));
     }
-    let mut rest = Vec::new();
-    match client.replies.read_to_end(&mut rest) {
-        Ok(_) if rest.is_empty() => Ok(()),
-        Ok(_) => Err(format!(
-            "after the error for the too-long line, the connection should close, but {} more \
-             bytes came: {:?}...",
-            rest.len(),
-            String::from_utf8_lossy(&rest[..rest.len().min(20)])
-        )),
-        Err(e) if is_timeout(&e) => Err(client.fail(format!(
-            "after the error for the too-long line, the connection was still open {WAIT:?} \
-             later. The rest of that line is still unread, so the start of the next line \
-             cannot be found: close the connection (return from the function)."
-        ))),
-        // A reset after the error line is a close too, if a rude one.
-        Err(_) => Ok(()),
-    }
+    let to = format!("a line of {} bytes ({} characters)", line.len(), line.chars().count());
+    client.judge_error(&to, line.as_bytes(), reply, ended).map(drop)
 }
 
 pub fn returns_when_the_client_closes(subject: ReverseLines) -> Result<(), String> {
     let mut client = Client::start(subject)?;
     client.send(b"ab\n")?;
-    client.expect_reply("\"ab\"", "ba")?;
+    client.expect_reversed("\"ab\\n\"", "ab")?;
     client
         .stream
         .shutdown(Shutdown::Write)
         .map_err(|e| format!("the check could not close its side: {e}"))?;
-    match client.task.wait(WAIT) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!(
-            "when the client closed the connection, reverse_lines returned Err({e}); the end \
-             of the stream is the normal end: return Ok(())"
+    match client.outcome(WAIT) {
+        Some(Outcome::Returned(Ok(()))) => Ok(()),
+        Some(Outcome::Returned(Err((_, e)))) => Err(format!(
+            "when the client closed the connection, reverse_lines returned Err({e}): the end of \
+             the stream is the normal end, so return Ok(())."
         )),
-        Err(Waited::Panicked(why)) => Err(why),
-        Err(Waited::Running) => Err(format!(
-            "{WAIT:?} after the client closed the connection, reverse_lines was still running. \
-             At the end of the stream, read returns 0 bytes (read_line: Ok(0), \
-             lessons::framing::read_line: Ok(None)) again and again: return then, or the loop \
-             spins for ever."
+        Some(Outcome::Panicked(why)) => Err(why),
+        None => Err(format!(
+            "{WAIT:?} after the client closed the connection, reverse_lines was still running: \
+             at the end of the stream, read returns 0 bytes again and again, so return then, or \
+             the loop spins for ever.\n(read_line returns Ok(0), lessons::framing::read_line \
+             Ok(None).)"
         )),
     }
 }

@@ -64,8 +64,12 @@ tests! {
         a_line_sent_in_two_pieces_gets_one_reply,
         a_character_cut_between_two_writes_is_put_back_together,
         a_line_ending_in_crlf_is_reversed_without_the_cr,
+        spaces_at_the_start_and_end_of_a_line_are_reversed_too,
         a_line_that_is_not_utf8_gets_an_error_and_the_next_line_is_served,
+        a_line_of_exactly_the_limit_is_answered,
         a_line_that_is_too_long_gets_an_error_and_the_connection_closes,
+        a_line_over_the_limit_gets_an_error_even_before_its_newline,
+        the_limit_counts_bytes_not_characters,
         returns_when_the_client_closes,
     ]
     duplex in e04_duplex: [
