@@ -1,13 +1,18 @@
 //! Checks of exercise 04, `chat`: the check plays both the user (a keyboard
-//! it types on, an output it watches) and the peer (the other end of a real
-//! connection).
+//! it types on, a terminal it watches, which shows a line once its `\n` is
+//! written and the rest once it is flushed) and the peer (the other end of
+//! a real connection, which says its last words a while after the user's
+//! end of input). When something does not arrive, the check tries what
+//! would make it arrive (typing, a `\n`, ending the input) and says which.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
+use std::thread;
 use std::time::Duration;
 
 use super::harness::{
-    Keyboard, Output, Task, Typist, WAIT, Waited, is_timeout, keyboard, same, socket_pair, spawn,
+    Bell, Ended, Keyboard, Output, QUIET, Task, Typist, WAIT, Waited, collect, keyboard_ringing,
+    show, show_str, socket_pair, spawn_ringing,
 };
 
 /// The function under test, with the checks' keyboard and output.
@@ -19,189 +24,387 @@ pub fn checks(subject: Chat) -> Vec<super::Check> {
         what_the_user_types_reaches_a_peer_that_says_nothing,
         the_end_of_the_input_is_passed_on_and_the_peer_still_heard,
         returns_when_the_peer_closes_even_while_the_user_types_nothing,
+        bytes_pass_through_unchanged_in_both_directions,
     )
 }
 
+/// How long after the user's end of input the peer says its last words.
+const LAST_WORDS_AFTER: Duration = Duration::from_millis(300);
+
 struct Session {
+    bell: Bell,
     typist: Typist,
     output: Output,
     peer: TcpStream,
     task: Task<io::Result<()>>,
+    /// How `chat` ended, once the check has looked.
+    ended: Option<Result<Result<(), String>, String>>,
 }
 
 fn start(subject: Chat) -> Result<Session, String> {
+    let bell = Bell::default();
     let (peer, theirs) = socket_pair()?;
-    let (typist, keyboard) = keyboard();
-    let output = Output::default();
-    let task = spawn("chat", {
+    let (typist, keyboard) = keyboard_ringing(&bell);
+    let output = Output::ringing(&bell);
+    let task = spawn_ringing("chat", &bell, {
         let output = output.clone();
         move || subject(keyboard, output, theirs)
     });
     task.fail_fast()?;
     Ok(Session {
+        bell,
         typist,
         output,
         peer,
         task,
+        ended: None,
     })
 }
 
 impl Session {
-    /// The peer closes the connection (both directions).
-    fn close_peer(&self) -> Result<(), String> {
-        self.peer
-            .shutdown(Shutdown::Both)
-            .map_err(|e| format!("the peer could not close: {e}"))
+    /// How `chat` ended, if it has within `within`: `Ok(result)` if it
+    /// returned, `Err(message)` if it panicked.
+    fn outcome(&mut self, within: Duration) -> Option<Result<Result<(), String>, String>> {
+        if self.ended.is_none() {
+            self.ended = match self.task.wait(within) {
+                Err(Waited::Running) => None,
+                Err(Waited::Panicked(why)) => Some(Err(why)),
+                Ok(result) => Some(Ok(result.map_err(|e| e.to_string()))),
+            };
+        }
+        self.ended.clone()
     }
 
     /// Prefers "your function panicked/returned" over what the check saw.
-    fn fail(&self, saw: String) -> String {
-        match self.task.wait(Duration::from_millis(300)) {
-            Err(Waited::Running) => saw,
-            Err(Waited::Panicked(why)) => why,
-            Ok(returned) => format!("chat returned {returned:?} too early: {saw}"),
+    fn fail(&mut self, saw: String) -> String {
+        match self.outcome(Duration::from_millis(300)) {
+            None => saw,
+            Some(Err(why)) => why,
+            Some(Ok(returned)) => format!(
+                "chat returned {} too early, while the peer was still connected: {saw}",
+                match returned {
+                    Ok(()) => "Ok(())".to_string(),
+                    Err(e) => format!("Err({e})"),
+                }
+            ),
         }
     }
 
-    fn peer_says(&self, bytes: &[u8]) -> Result<(), String> {
-        (&self.peer)
-            .write_all(bytes)
-            .map_err(|e| self.fail(format!("the peer could not send: {e}")))
+    fn peer_says(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match (&self.peer).write_all(bytes) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(format!("the peer could not send: {e}"))),
+        }
     }
 
-    /// Reads what the peer receives until `expected.len()` bytes came.
-    fn peer_hears(&self, expected: &str, hint: &str) -> Result<(), String> {
-        let mut heard = vec![0u8; expected.len()];
-        let mut got = 0;
-        while got < heard.len() {
-            match (&self.peer).read(&mut heard[got..]) {
-                Ok(0) => {
-                    return Err(self.fail(format!(
-                        "the peer expected {expected:?} but the connection closed after {:?}",
-                        String::from_utf8_lossy(&heard[..got])
-                    )));
-                }
-                Ok(n) => got += n,
-                Err(e) if is_timeout(&e) => {
-                    return Err(self.fail(format!(
-                        "the user typed {expected:?}, and after {WAIT:?} the peer had received \
-                         {:?}. {hint}",
-                        String::from_utf8_lossy(&heard[..got])
-                    )));
-                }
-                Err(e) => return Err(self.fail(format!("the peer could not read: {e}"))),
+    /// What the peer receives until `len` bytes came, or [`WAIT`] passed.
+    fn peer_hears(&self, len: usize, into: &mut Vec<u8>) -> Ended {
+        collect(&self.peer, into, WAIT, |b| b.len() >= len)
+    }
+
+    fn shows(&self, expected: &str) -> bool {
+        self.output.wait_for(WAIT, |text| text.len() >= expected.len())
+    }
+
+    /// The peer sent `sent`: expects the terminal to show exactly that.
+    fn output_shows(&mut self, sent: &str) -> Result<(), String> {
+        if self.shows(sent) {
+            return self.shown_as_sent(sent);
+        }
+        let shown = self.output.text();
+        let written = self.output.written();
+        if written.starts_with(sent) {
+            return Err(format!(
+                "what the peer sent was written to the output but not flushed, so a terminal \
+                 does not show {} yet (it shows a line once its \\n is written, the rest once \
+                 it is flushed).\nFlush the output after each write: output.flush().",
+                show_str(&written[shown.len()..])
+            ));
+        }
+        let waiting = self.typist.is_waited_on();
+        if written.is_empty() && waiting {
+            // Does it come once the user types?
+            self.typist.type_text("hi\n");
+            if self.output.wait_for(WAIT, |t| !t.is_empty()) {
+                return Err(format!(
+                    "what the peer sent appeared only after the user typed a line: your code waits \
+                     for the keyboard before it reads the peer.\nOne thread cannot wait for both: \
+                     read the peer on one thread and the keyboard on another."
+                ));
             }
         }
-        same(
-            &expected.to_string(),
-            &String::from_utf8_lossy(&heard).into_owned(),
-            || "the peer should receive exactly what the user typed".to_string(),
-        )
+        if !sent.ends_with('\n') && sent[..sent.len() - 1].contains('\n') {
+            // Does the part without a \n come once a \n follows?
+            let _ = (&self.peer).write_all(b"\n");
+            let tail = &sent[sent.rfind('\n').map_or(0, |i| i + 1)..];
+            if self.output.wait_for(WAIT, |t| t.contains(tail)) {
+                return Err(format!(
+                    "the end of what the peer sent, {}, has no \\n, and appeared only once a \\n \
+                     followed: your code reads lines from the peer.\nA prompt or half a line \
+                     must show at once: copy bytes, not lines, and flush after each write.",
+                    show_str(tail)
+                ));
+            }
+        }
+        Err(self.fail(format!(
+            "the peer sent {}, and after {WAIT:?} the terminal showed {}.",
+            show_str(sent),
+            show_str(&shown)
+        )))
     }
 
-    fn output_shows(&self, expected: &str, hint: &str) -> Result<(), String> {
-        if !self
-            .output
-            .wait_for(WAIT, |text| text.len() >= expected.len())
+    /// Compares what the terminal shows with what the peer sent.
+    fn shown_as_sent(&self, sent: &str) -> Result<(), String> {
+        let shown = self.output.text();
+        if shown == sent {
+            return Ok(());
+        }
+        let changes = changes(sent, &shown);
+        if !changes.is_empty() {
+            return Err(format!(
+                "the peer sent {}, and the terminal showed {}: your code changed it ({}).\nBytes \
+                 pass through unchanged: copy them as they are.",
+                show_str(sent),
+                show_str(&shown),
+                changes.join(", ")
+            ));
+        }
+        Err(format!(
+            "the terminal should show exactly what the peer sent, unchanged.\nThe peer sent {}, \
+             the terminal showed {}.",
+            show_str(sent),
+            show_str(&shown)
+        ))
+    }
+
+    /// The user typed `typed`: expects the peer to receive exactly that.
+    fn peer_hears_typed(&mut self, typed: &str) -> Result<(), String> {
+        let mut heard = Vec::new();
+        let ended = self.peer_hears(typed.len(), &mut heard);
+        if heard == typed.as_bytes() {
+            return Ok(());
+        }
+        let got = show(&heard);
+        if heard.is_empty() && ended == Ended::TimedOut {
+            if self.typist.taken() == 0 {
+                return Err(format!(
+                    "your code did not read the keyboard while the peer said nothing: the user \
+                     typed {}, and {WAIT:?} later none of it had been read. It waits for the \
+                     peer before it reads the keyboard.\nOne thread cannot wait for both: copy \
+                     the keyboard to the peer on a thread of its own.",
+                    show_str(typed)
+                ));
+            }
+            if !self.typist.is_closed() {
+                // Read but not sent: does it leave once the input ends?
+                self.typist.close();
+                if collect(&self.peer, &mut heard, WAIT, |b| b.len() >= typed.len())
+                    == Ended::Enough
+                {
+                    return Err(format!(
+                        "what the user typed, {}, reached the peer only once the input ended: \
+                         until then it waited in a buffer (a BufWriter, say).\nWrite to the \
+                         socket directly, or flush after each write.",
+                        show_str(typed)
+                    ));
+                }
+            }
+        }
+        if !heard.is_empty()
+            && typed.as_bytes().starts_with(&heard)
+            && !self.typist.all_taken()
         {
-            return Err(self.fail(format!(
-                "the peer sent {expected:?}, and after {WAIT:?} the output showed {:?}. {hint}",
-                self.output.text()
-            )));
+            return Err(format!(
+                "the peer received {got} and then nothing, and the rest of what the user typed \
+                 was left unread: your code waits for the peer to answer before it reads the \
+                 keyboard again.\nCopy the keyboard to the peer on a thread of its own, whatever \
+                 the peer does."
+            ));
         }
-        same(&expected.to_string(), &self.output.text(), || {
-            "the output should show exactly what the peer sent, unchanged".to_string()
-        })
+        let heard_text = String::from_utf8_lossy(&heard);
+        let changes = changes(typed, &heard_text);
+        if !changes.is_empty() {
+            return Err(format!(
+                "the peer received {got}, but the user typed {}: your code changed it ({}).\n\
+                 Bytes pass through unchanged: copy them as they are (io::copy).",
+                show_str(typed),
+                changes.join(", ")
+            ));
+        }
+        let then = match ended {
+            Ended::Closed => ", and then the connection closed".to_string(),
+            Ended::TimedOut => format!(", and nothing more for {WAIT:?}"),
+            _ => String::new(),
+        };
+        Err(self.fail(format!(
+            "the user typed {}, and the peer received {got}{then}: it should receive exactly \
+             what was typed.",
+            show_str(typed)
+        )))
     }
+}
 
-    fn returns_ok(&self, after: &str, hint: &str) -> Result<(), String> {
-        match self.task.wait(WAIT) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!(
-                "after {after}, chat returned Err({e}); the peer closing is the normal end of \
-                 a chat: return Ok(())"
-            )),
-            Err(Waited::Panicked(why)) => Err(why),
-            Err(Waited::Running) => Err(format!(
-                "{WAIT:?} after {after}, chat was still running. {hint}"
-            )),
-        }
+/// How `got` differs from `sent`, where a known change explains it.
+fn changes(sent: &str, got: &str) -> Vec<&'static str> {
+    let mut seen = Vec::new();
+    if got.ends_with('\n') && !sent.ends_with('\n') && got.starts_with(sent.trim_end()) {
+        seen.push("a \\n was added after the last line");
     }
+    if sent.contains('\r') && !got.contains('\r') {
+        seen.push("the \\r of \\r\\n were removed");
+    }
+    if got.len() > sent.len() && got.ends_with(sent) {
+        seen.push("text was put before it");
+    }
+    seen
 }
 
 pub fn what_the_peer_sends_appears_while_the_user_types_nothing(
     subject: Chat,
 ) -> Result<(), String> {
-    let session = start(subject)?;
+    let mut session = start(subject)?;
     session.peer_says(b"hello\nare you there? ")?;
-    session.output_shows(
-        "hello\nare you there? ",
-        "The user has typed nothing: is your code waiting for the keyboard before it reads \
-         from the peer? Read the peer on one thread and the keyboard on another. (Bytes \
-         without a newline must show too: copy bytes, and flush the output after each write.)",
-    )
+    session.output_shows("hello\nare you there? ")
 }
 
 pub fn what_the_user_types_reaches_a_peer_that_says_nothing(subject: Chat) -> Result<(), String> {
     let mut session = start(subject)?;
-    session.typist.type_text("one\ntwo\n");
-    session.peer_hears(
-        "one\ntwo\n",
-        "The peer has said nothing: is your code waiting for the peer before it reads the \
-         keyboard again? Copy the keyboard to the peer on a thread of its own.",
-    )
+    session.typist.type_text("one\n");
+    // A person types the next line a moment later.
+    let _ = session.bell.wait_until(QUIET, || session.typist.all_taken());
+    session.typist.type_text("two\n");
+    session.peer_hears_typed("one\ntwo\n")
 }
 
 pub fn the_end_of_the_input_is_passed_on_and_the_peer_still_heard(
     subject: Chat,
 ) -> Result<(), String> {
     let mut session = start(subject)?;
-    session.typist.type_text("bye\n");
+    // A last line without a line end, then the end of input.
+    session.typist.type_text("bye");
     session.typist.close();
-    session.peer_hears("bye\n", "Copy the keyboard to the peer.")?;
-    let mut more = [0u8; 64];
-    match (&session.peer).read(&mut more) {
-        Ok(0) => {}
-        Ok(n) => {
+    session.peer_hears_typed("bye")?;
+    let mut more = Vec::new();
+    match collect(&session.peer, &mut more, WAIT, |b| !b.is_empty()) {
+        Ended::Closed => {}
+        Ended::TimedOut if !session.typist.saw_end() => {
+            return Err(session.fail(format!(
+                "the input ended, and {WAIT:?} later your code still had not read the end of it, \
+                 so the peer could not be told: it does not read the keyboard while it waits \
+                 for the peer.\nCopy the keyboard to the peer on a thread of its own."
+            )));
+        }
+        Ended::TimedOut if {
+            // Does the end come once the peer says something?
+            let _ = (&session.peer).write_all(b"?\n");
+            collect(&session.peer, &mut more, WAIT, |b| !b.is_empty()) == Ended::Closed
+        } =>
+        {
             return Err(format!(
-                "after the input ended, the peer received more: {:?}",
-                String::from_utf8_lossy(&more[..n])
+                "the input ended, and the peer saw the end of the stream only after it had said \
+                 something itself: your code waits for the peer before it goes back to the \
+                 keyboard.\nCopy the keyboard to the peer on a thread of its own."
             ));
         }
-        Err(e) if is_timeout(&e) => {
+        Ended::TimedOut => {
             return Err(session.fail(format!(
                 "the input ended, but {WAIT:?} later the peer had not seen the end of the \
-                 stream. Call shutdown(Shutdown::Write) on the socket when the input ends: it \
+                 stream: call shutdown(Shutdown::Write) on the socket when the input ends.\nIt \
                  tells the peer \"nothing more from me\". Dropping a try_clone()d handle does \
                  not, while another handle to the connection is open."
             )));
         }
-        Err(e) => return Err(session.fail(format!("the peer could not read: {e}"))),
+        Ended::Enough => {
+            return Err(format!(
+                "after the input ended, the peer received more: {}.",
+                show(&more)
+            ));
+        }
+        Ended::Failed(e) => {
+            return Err(session.fail(format!(
+                "after the input ended, the connection failed at the peer: {e}"
+            )));
+        }
     }
-    // The peer has the last word, and then closes.
+    // The peer takes its time, then has the last word, and closes.
+    thread::sleep(LAST_WORDS_AFTER);
+    if let Some(Ok(_)) = session.outcome(Duration::ZERO) {
+        return Err(format!(
+            "chat returned when the input ended, before the peer closed: the peer still had \
+             something to say ({LAST_WORDS_AFTER:?} later), and nobody heard it.\nThe end of the \
+             input ends only the keyboard direction: shut down writing (Shutdown::Write, not \
+             Both) and keep copying from the peer until it closes."
+        ));
+    }
     session.peer_says(b"see you\n")?;
-    session.output_shows(
-        "see you\n",
-        "After the input ends, keep copying from the peer: it may still have things to say.",
-    )?;
-    session.close_peer()?;
-    session.returns_ok(
-        "the input ended and then the peer closed the connection",
-        "When a read from the peer returns 0 bytes, the chat is over: return Ok(()).",
-    )
+    if !session.shows("see you\n") {
+        return Err(session.fail(format!(
+            "after the input ended, the peer said {} ({LAST_WORDS_AFTER:?} later), and {WAIT:?} \
+             after that the terminal showed {}.\nAfter the input ends, keep copying from the \
+             peer: it may still have things to say.",
+            show_str("see you\n"),
+            show_str(&session.output.text())
+        )));
+    }
+    session.shown_as_sent("see you\n")?;
+    let _ = session.peer.shutdown(Shutdown::Both);
+    match session.outcome(WAIT) {
+        Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(e))) => Err(format!(
+            "when the peer closed the connection, chat returned Err({e}): the peer closing is \
+             the normal end of a chat, so return Ok(())."
+        )),
+        Some(Err(why)) => Err(why),
+        None => Err(format!(
+            "{WAIT:?} after the peer closed the connection (and the input had ended), chat was \
+             still running: a read that returns 0 bytes means the peer closed; return then."
+        )),
+    }
 }
 
 pub fn returns_when_the_peer_closes_even_while_the_user_types_nothing(
     subject: Chat,
 ) -> Result<(), String> {
-    let session = start(subject)?;
+    let mut session = start(subject)?;
     session.peer_says(b"last words\n")?;
-    session.output_shows("last words\n", "Copy what the peer sends to the output.")?;
-    session.close_peer()?;
-    session.returns_ok(
-        "the peer closed the connection (the user typing nothing)",
-        "When a read from the peer returns 0 bytes, the chat is over: return Ok(()), without \
-         waiting for the keyboard thread, which may wait for a key for ever. And never loop \
-         on a read that returned 0: it returns 0 again at once, for ever.",
-    )
+    session.output_shows("last words\n")?;
+    let _ = session.peer.shutdown(Shutdown::Both);
+    match session.outcome(WAIT) {
+        Some(Ok(Ok(()))) => return Ok(()),
+        Some(Ok(Err(e))) => {
+            return Err(format!(
+                "when the peer closed the connection, chat returned Err({e}): the peer closing \
+                 is the normal end of a chat, so return Ok(())."
+            ));
+        }
+        Some(Err(why)) => return Err(why),
+        None => {}
+    }
+    // Still running: does it return once the input ends?
+    session.typist.close();
+    if session.outcome(WAIT).is_some() {
+        return Err(format!(
+            "chat returned only when the input ended, {WAIT:?} after the peer had closed: it \
+             waits for the keyboard (reading it, or joining the thread that does, or a scope \
+             that joins it), and a keyboard may wait for a key for ever.\nReturn as soon as \
+             the peer closes; do not join the keyboard thread (spawn it with thread::spawn, \
+             and let it go)."
+        ));
+    }
+    Err(format!(
+        "{WAIT:?} after the peer closed the connection, and even after the input ended, chat was \
+         still running: a read that returns 0 bytes means the peer closed, so return then (a \
+         loop that reads again gets 0 again, for ever)."
+    ))
+}
+
+pub fn bytes_pass_through_unchanged_in_both_directions(subject: Chat) -> Result<(), String> {
+    let mut session = start(subject)?;
+    let from_peer = "  spaced  \r\n\n\tno line end";
+    session.peer_says(from_peer.as_bytes())?;
+    session.output_shows(from_peer)?;
+    let typed = "a\r\n\n  b  ";
+    session.typist.type_text(typed);
+    session.typist.close();
+    session.peer_hears_typed(typed)
 }

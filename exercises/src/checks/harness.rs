@@ -677,6 +677,8 @@ struct KeyboardState {
     waiting: AtomicBool,
     /// How many bytes the code under test has taken from the keyboard.
     taken: AtomicUsize,
+    /// True once the code under test has read the end of input.
+    saw_end: AtomicBool,
     bell: Bell,
 }
 
@@ -740,6 +742,11 @@ impl Typist {
         self.state.taken.load(Ordering::SeqCst) >= self.typed
     }
 
+    /// True once the code under test has read the end of input.
+    pub fn saw_end(&self) -> bool {
+        self.state.saw_end.load(Ordering::SeqCst)
+    }
+
     /// How many bytes the code under test has taken from the keyboard.
     pub fn taken(&self) -> usize {
         self.state.taken.load(Ordering::SeqCst)
@@ -766,7 +773,12 @@ impl BufRead for Keyboard {
             self.state.bell.ring();
             match next {
                 Ok(bytes) => self.current = io::Cursor::new(bytes),
-                Err(_) => return Ok(&[]), // the typist closed the keyboard
+                Err(_) => {
+                    // The typist closed the keyboard: the end of input.
+                    self.state.saw_end.store(true, Ordering::SeqCst);
+                    self.state.bell.ring();
+                    return Ok(&[]);
+                }
             }
         }
         let start = self.current.position() as usize;

@@ -77,6 +77,7 @@ tests! {
         what_the_user_types_reaches_a_peer_that_says_nothing,
         the_end_of_the_input_is_passed_on_and_the_peer_still_heard,
         returns_when_the_peer_closes_even_while_the_user_types_nothing,
+        bytes_pass_through_unchanged_in_both_directions,
     ]
     console_router in e05_console_router: [
         plain_text_goes_to_every_client,
