@@ -83,6 +83,7 @@ tests! {
         plain_text_goes_to_every_client,
         to_n_reaches_client_n_and_nobody_else,
         an_unknown_client_is_an_error_on_the_console_and_the_room_goes_on,
+        a_to_without_a_number_or_a_text_is_a_usage_error,
         an_unknown_command_is_an_error_on_the_console,
         a_client_that_left_gets_nothing_more,
         a_client_that_vanished_does_not_stop_the_room,
