@@ -7,6 +7,7 @@ use std::panic;
 use std::thread;
 use std::time::Duration;
 
+use lessons::deadline::{Deadline, Within};
 use lessons::framing::{self, LineError};
 
 // ANCHOR: solution
@@ -30,14 +31,22 @@ pub fn ask_all(
     })
 }
 
-/// One conversation, every step bounded by `timeout`.
+/// One conversation, which ends by one deadline, `timeout` from its start.
 fn ask(addr: &SocketAddr, question: &str, timeout: Duration) -> io::Result<String> {
+    // A read timeout alone would not do: it starts again with every read
+    // that brings a byte, so a server that trickles one byte at a time,
+    // never a `\n`, would hold us for ever. The deadline is for the whole
+    // exchange: before each step, the socket waits at most what is left.
+    let deadline = Deadline::after(timeout, "answer");
     // `connect` alone could wait for minutes on an unreachable address.
-    let stream = TcpStream::connect_timeout(addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    (&stream).write_all(format!("{question}\n").as_bytes())?;
-    match framing::read_line(&mut BufReader::new(&stream), framing::DEFAULT_MAX_LINE) {
+    let stream = TcpStream::connect_timeout(addr, deadline.left()?)
+        .map_err(|e| deadline.explain(e))?;
+    let mut within = Within {
+        stream: &stream,
+        deadline: &deadline,
+    };
+    within.write_all(format!("{question}\n").as_bytes())?;
+    match framing::read_line(&mut BufReader::new(within), framing::DEFAULT_MAX_LINE) {
         Ok(Some(answer)) => Ok(answer),
         // Zero bytes means the server closed: no answer is not an answer.
         Ok(None) => Err(io::Error::new(

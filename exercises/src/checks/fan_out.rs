@@ -1,14 +1,17 @@
 //! Checks of exercise 06, `ask_all`: the check runs several small servers
-//! on 127.0.0.1 (each on port 0) that answer, stay silent, close, or are not
-//! there at all, and compares the answers `ask_all` collected.
+//! on 127.0.0.1 (each on port 0) that answer at once or late, in one piece
+//! or two, stay silent, close, trickle one byte at a time, or are not there
+//! at all. Like real servers, the ones that answer stay connected after
+//! answering. Each server records what it received, so that the check can
+//! tell what `ask_all` did from what it returned.
 
-use std::io::{self, BufReader, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::harness::{Task, WAIT, Waited, read_line, same, spawn, with_timeouts};
+use super::harness::{WAIT, Waited, lock, show, spawn, with_timeouts};
 
 /// The function under test.
 pub type AskAll = fn(&[SocketAddr], &str, Duration) -> Vec<io::Result<String>>;
@@ -18,24 +21,39 @@ pub fn checks(subject: AskAll) -> Vec<super::Check> {
         each_answer_lands_in_its_servers_slot,
         asks_every_server_at_the_same_time,
         a_silent_server_is_an_error_within_the_timeout,
+        a_trickling_server_is_an_error_within_the_timeout,
+        a_late_answer_in_two_pieces_is_an_answer,
         a_server_that_is_down_is_an_error_and_the_others_answer,
         a_server_that_closes_without_answering_is_an_error,
     )
 }
 
-/// How the check's servers know about each other: how many have received
-/// the question, and how many have answered.
+const QUESTION: &str = "what is your name?";
+
+/// What the check's servers know about each other.
+#[derive(Default)]
+struct State {
+    /// How many servers have received the whole question.
+    asked: usize,
+    /// The servers (by number) that have sent their whole answer.
+    answered: Vec<usize>,
+    /// What each server received, by number (index 0 unused).
+    received: Vec<Vec<u8>>,
+    /// The check is over: every server lets its client go.
+    over: bool,
+}
+
 #[derive(Default)]
 struct Board {
-    state: Mutex<(usize, Vec<usize>)>, // (questions received, servers that answered)
+    state: Mutex<State>,
     changed: Condvar,
 }
 
 impl Board {
     /// Waits until `done` holds, at most `patience`; true if it held.
-    fn wait_until(&self, patience: Duration, done: impl Fn(&(usize, Vec<usize>)) -> bool) -> bool {
+    fn wait_until(&self, patience: Duration, done: impl Fn(&State) -> bool) -> bool {
         let deadline = Instant::now() + patience;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = lock(&self.state);
         while !done(&state) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -50,8 +68,8 @@ impl Board {
         true
     }
 
-    fn update(&self, change: impl FnOnce(&mut (usize, Vec<usize>))) {
-        change(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()));
+    fn update(&self, change: impl FnOnce(&mut State)) {
+        change(&mut lock(&self.state));
         self.changed.notify_all();
     }
 }
@@ -66,11 +84,19 @@ enum Behaviour {
     AnswerAfterTheOthers,
     /// Answers only once every server has received the question.
     AnswerWhenAllAsked,
+    /// Answers after 300 ms, in two pieces 100 ms apart, followed by a
+    /// second line.
+    AnswerLateInTwoPieces,
     /// Reads the question and never answers (the connection stays open).
     Silent,
+    /// Reads the question and sends one byte every 100 ms, never a `\n`.
+    Trickle,
     /// Reads the question and closes without answering.
     Close,
 }
+
+/// When the late server starts answering.
+const LATE: Duration = Duration::from_millis(300);
 
 /// Accepts one client within [`WAIT`], by polling a non-blocking listener:
 /// std has no accept with a timeout, and a check must never block for good.
@@ -90,55 +116,116 @@ fn accept_one(listener: &TcpListener) -> Option<TcpStream> {
     None
 }
 
+/// Reads the question, recording every byte, until its `\n`; false if the
+/// client closed or stopped sending first.
+fn read_question(stream: &TcpStream, n: usize, board: &Board) -> bool {
+    let mut buf = [0u8; 256];
+    loop {
+        match (&*stream).read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(got) => {
+                let mut line_done = false;
+                board.update(|s| {
+                    s.received[n].extend_from_slice(&buf[..got]);
+                    if s.received[n].contains(&b'\n') {
+                        s.asked += 1;
+                        line_done = true;
+                    }
+                });
+                if line_done {
+                    return true;
+                }
+            }
+        }
+    }
+}
+
 /// Starts server `n` (counting from 1) of `count`.
 fn server(
     n: usize,
     count: usize,
     behaviour: Behaviour,
     board: &Arc<Board>,
-) -> Result<(SocketAddr, Task<()>), String> {
+) -> Result<SocketAddr, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .map_err(|e| format!("the check could not bind 127.0.0.1:0: {e}"))?;
     let addr = listener
         .local_addr()
         .map_err(|e| format!("the check could not read its port: {e}"))?;
     let board = Arc::clone(board);
-    let task = spawn("one of the check's servers", move || {
+    board.update(|s| {
+        if s.received.len() <= n {
+            s.received.resize(n + 1, Vec::new());
+        }
+    });
+    spawn("one of the check's servers", move || {
         let Some(stream) = accept_one(&listener) else {
             return;
         };
-        let Ok(clone) = stream.try_clone() else {
+        if !read_question(&stream, n, &board) {
             return;
-        };
-        let Ok(Some(_question)) = read_line(&mut BufReader::new(clone)) else {
-            return;
-        };
-        board.update(|s| s.0 += 1);
+        }
         let answer = format!("answer from {n}\n");
+        let mut writer = &stream;
+        let over = |s: &State| s.over;
         match behaviour {
             Behaviour::Answer => {}
             Behaviour::AnswerAfterTheOthers => {
                 board.wait_until(Duration::from_millis(300), |s| {
-                    (n + 1..=count).all(|m| s.1.contains(&m))
+                    s.over || (n + 1..=count).all(|m| s.answered.contains(&m))
                 });
             }
             Behaviour::AnswerWhenAllAsked => {
-                if !board.wait_until(Duration::from_millis(1500), |s| s.0 == count) {
+                if !board.wait_until(Duration::from_millis(1500), |s| s.over || s.asked == count) {
                     return; // close without answering: the check reports why
                 }
             }
+            Behaviour::AnswerLateInTwoPieces => {
+                if board.wait_until(LATE, over) {
+                    return;
+                }
+                let _ = writer.write_all(&answer.as_bytes()[..9]);
+                if board.wait_until(Duration::from_millis(100), over) {
+                    return;
+                }
+                let rest = format!("{}second line\n", &answer[9..]);
+                let _ = writer.write_all(rest.as_bytes());
+                board.update(|s| s.answered.push(n));
+                board.wait_until(WAIT + WAIT, over);
+                return;
+            }
             Behaviour::Silent => {
                 // Hold the connection open, say nothing, until the check
-                // is over (the board is told) or WAIT has passed.
-                board.wait_until(WAIT, |s| s.1.contains(&usize::MAX));
+                // is over or long enough has passed.
+                board.wait_until(WAIT + WAIT, over);
+                return;
+            }
+            Behaviour::Trickle => {
+                let started = Instant::now();
+                while started.elapsed() < WAIT + WAIT {
+                    if writer.write_all(b"x").is_err()
+                        || board.wait_until(Duration::from_millis(100), over)
+                    {
+                        return;
+                    }
+                }
                 return;
             }
             Behaviour::Close => return,
         }
-        let _ = (&stream).write_all(answer.as_bytes());
-        board.update(|s| s.1.push(n));
+        let _ = writer.write_all(answer.as_bytes());
+        board.update(|s| s.answered.push(n));
+        // A real server stays connected after answering.
+        board.wait_until(WAIT + WAIT, over);
     });
-    Ok((addr, task))
+    Ok(addr)
+}
+
+/// A port that was free a moment ago: nobody listens there.
+fn nobody_listening() -> Result<SocketAddr, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("the check could not bind 127.0.0.1:0: {e}"))
 }
 
 /// What one run of `ask_all` gave: the answers (errors as text), how long
@@ -146,198 +233,368 @@ fn server(
 struct Asked {
     answers: Vec<Result<String, String>>,
     took: Duration,
+    timeout: Duration,
     board: Arc<Board>,
 }
 
-/// Runs `ask_all` against servers with these behaviours.
-fn ask(subject: AskAll, behaviours: &[Behaviour], timeout: Duration) -> Result<Asked, String> {
+/// `None` stands for a server that is down.
+type Servers = [Option<Behaviour>];
+
+/// Runs `ask_all` against servers with these behaviours (and fails if it
+/// does not return within the timeout and [`WAIT`] more).
+fn ask(subject: AskAll, servers: &Servers, timeout: Duration) -> Result<Asked, String> {
     let board = Arc::new(Board::default());
     let mut addrs = Vec::new();
-    let mut servers = Vec::new();
-    for (i, &b) in behaviours.iter().enumerate() {
-        let (addr, task) = server(i + 1, behaviours.len(), b, &board)?;
-        addrs.push(addr);
-        servers.push(task);
+    for (i, b) in servers.iter().enumerate() {
+        addrs.push(match b {
+            Some(b) => server(i + 1, servers.len(), *b, &board)?,
+            None => nobody_listening()?,
+        });
     }
     let started = Instant::now();
     let task = spawn("ask_all", move || {
-        subject(&addrs, "what is your name?", timeout)
+        subject(&addrs, QUESTION, timeout)
             .into_iter()
             .map(|r| r.map_err(|e| e.to_string()))
             .collect::<Vec<_>>()
     });
     let outcome = task.wait(timeout + WAIT);
     let took = started.elapsed();
-    // Let a silent server go.
-    board.update(|s| s.1.push(usize::MAX));
+    board.update(|s| s.over = true); // let every server go
     match outcome {
         Ok(answers) => Ok(Asked {
             answers,
             took,
+            timeout,
             board,
         }),
         Err(Waited::Panicked(why)) => Err(why),
-        Err(Waited::Running) => {
-            let asked = board.state.lock().unwrap_or_else(|p| p.into_inner()).0;
-            let one_by_one = if asked < behaviours.len() {
-                format!(
-                    " By then only {asked} of {} servers had received the question: ask them \
-                     all at once, one thread per server (thread::scope).",
-                    behaviours.len()
-                )
-            } else {
-                String::new()
-            };
-            Err(format!(
-                "ask_all did not return within {:?} (the timeout was {timeout:?}).{one_by_one} \
-                 Every connection needs a timeout: TcpStream::connect_timeout, then \
-                 set_read_timeout and set_write_timeout on the stream.",
-                timeout + WAIT
-            ))
-        }
+        Err(Waited::Running) => Err(did_not_return(&board, servers, timeout)),
     }
+}
+
+/// `ask_all` did not return: says what the servers saw.
+fn did_not_return(board: &Board, servers: &Servers, timeout: Duration) -> String {
+    let state = lock(&board.state);
+    let waited = timeout + WAIT;
+    if let Some(no_line_end) = question_without_line_end(&state) {
+        return no_line_end;
+    }
+    let up = servers.iter().filter(|s| s.is_some()).count();
+    if state.asked < up && state.answered.is_empty() && state.asked <= 1 {
+        return format!(
+            "ask_all did not return within {waited:?} (the timeout was {timeout:?}), and only \
+             {} of {up} servers had received the question: it asks them one after the other, \
+             and waits for ever for one of them.\nAsk them all at once, one thread per server \
+             (thread::scope), and give every connection a deadline.",
+            state.asked
+        );
+    }
+    let trickling = servers.iter().any(|s| matches!(s, Some(Behaviour::Trickle)));
+    let what = if trickling {
+        "a server that sends one byte every 100 ms and never a \\n"
+    } else {
+        "a server that never answers"
+    };
+    format!(
+        "ask_all did not return within {waited:?} (the timeout was {timeout:?}): {what} held it \
+         up.\nEvery exchange must end by the timeout, however the server behaves: \
+         TcpStream::connect_timeout, then a deadline for the whole exchange (see \
+         lessons::deadline)."
+    )
+}
+
+/// The servers received the question without its `\n`.
+fn question_without_line_end(state: &State) -> Option<String> {
+    let got = state
+        .received
+        .iter()
+        .find(|r| !r.is_empty() && !r.contains(&b'\n'))?;
+    Some(format!(
+        "the servers received {} with no \\n after it, so they are still waiting for the end \
+         of the question and have not answered.\nSend the question followed by \\n: servers \
+         read lines.",
+        show(got)
+    ))
 }
 
 fn ok(n: usize) -> Result<String, String> {
     Ok(format!("answer from {n}"))
 }
 
+impl Asked {
+    /// What every check looks at first: the question as the servers got
+    /// it, one result per server, each in its server's slot.
+    fn common(&self, servers: usize) -> Result<(), String> {
+        let state = lock(&self.board.state);
+        if let Some(no_line_end) = question_without_line_end(&state) {
+            return Err(no_line_end);
+        }
+        let answers = &self.answers;
+        if answers.len() != servers {
+            return Err(format!(
+                "ask_all was given {servers} servers and returned {} results: one result per \
+                 server, in the order of the servers ({answers:?}).",
+                answers.len()
+            ));
+        }
+        for (slot, answer) in answers.iter().enumerate() {
+            let Ok(answer) = answer else { continue };
+            let Some(n) = answer
+                .strip_prefix("answer from ")
+                .and_then(|n| n.trim_end().parse::<usize>().ok())
+            else {
+                continue;
+            };
+            if n != slot + 1 {
+                return Err(format!(
+                    "slot {slot} holds server {n}'s answer: the answers are in the order they \
+                     arrived, not in the order of the servers.\nSlot i must hold server i's \
+                     answer. Collecting answers from a channel gets this wrong: keep the \
+                     JoinHandles in a Vec and join them in order. (ask_all returned \
+                     {answers:?})"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The diagnoses every check shares, then the expected slots: `Some(n)`
+    /// for `answer from n`, `None` for an error.
+    fn judge(&self, expected: &[Option<usize>], situation: &str) -> Result<(), String> {
+        self.common(expected.len())?;
+        let state = lock(&self.board.state);
+        let answers = &self.answers;
+        let wanted: Vec<Result<String, String>> = expected
+            .iter()
+            .map(|e| e.map_or(Err("..".into()), ok))
+            .collect();
+        for (slot, answer) in answers.iter().enumerate() {
+            let Ok(answer) = answer else { continue };
+            let n = slot + 1;
+            if expected[slot].is_none() && answer.is_empty() {
+                return Err(format!(
+                    "slot {slot} is Ok(\"\") for a server that did not answer ({situation}): an \
+                     empty answer hides the failure. Put the error in its slot (Err(...)), as it \
+                     came."
+                ));
+            }
+            let right = format!("answer from {n}");
+            if *answer == format!("{right}\n") || *answer == format!("{right}\r\n") {
+                return Err(format!(
+                    "slot {slot} is Ok({answer:?}): the answer still has its line end. The answer \
+                     is the line without its \\n (read_line keeps it: trim it off, or use \
+                     lessons::framing::read_line)."
+                ));
+            }
+            if answer.starts_with("answer fr") && right.starts_with(answer.as_str()) && *answer != right
+            {
+                return Err(format!(
+                    "slot {slot} is Ok({answer:?}), the first piece of server {n}'s answer: it \
+                     sent \"answer fr\" and, 100 ms later, the rest of the line. One read may \
+                     return part of a line: read up to the \\n (BufRead::read_line, or \
+                     lessons::framing::read_line)."
+                ));
+            }
+            if answer.starts_with(&right) && answer.len() > right.len() {
+                return Err(format!(
+                    "slot {slot} is Ok({answer:?}): more than the first line. The answer is the \
+                     first line the server sends, without its \\n; servers may say more after \
+                     it."
+                ));
+            }
+        }
+        // Answers that were sent in full, and slots that are errors anyway.
+        let sent_but_err: Vec<usize> = expected
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| e.is_some() && answers[*i].is_err() && state.answered.contains(&(i + 1)))
+            .map(|(i, _)| i)
+            .collect();
+        if !sent_but_err.is_empty() && self.took + Duration::from_millis(200) >= self.timeout {
+            // (Every Ok slot holds its own server's answer: `common` said so.)
+            let slot = sent_but_err[0];
+            return Err(format!(
+                "server {} answered a whole line (\"answer from {}\\n\") and stayed connected, \
+                 and slot {slot} is {:?} after {:?}: your code kept reading after the \\n until \
+                 the timeout, as if waiting for the server to close.\nThe answer is the first \
+                 line: read up to its \\n, not to the end of the stream.",
+                slot + 1,
+                slot + 1,
+                answers[slot],
+                self.took
+            ));
+        }
+        let shown = |a: &Result<String, String>| match a {
+            Ok(answer) => format!("Ok({answer:?})"),
+            Err(_) => "Err(..)".to_string(),
+        };
+        let wanted_shown: Vec<String> = wanted.iter().map(shown).collect();
+        let got_shown: Vec<String> = answers.iter().map(shown).collect();
+        if wanted_shown == got_shown {
+            return Ok(());
+        }
+        let errors: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+        Err(format!(
+            "{situation}: the slots should be {}, and ask_all returned {}.\n(Your errors: \
+             {errors:?})",
+            wanted_shown.join(", "),
+            got_shown.join(", ")
+        ))
+    }
+}
+
 pub fn each_answer_lands_in_its_servers_slot(subject: AskAll) -> Result<(), String> {
     use Behaviour::AnswerAfterTheOthers as A;
-    let Asked { answers, .. } = ask(subject, &[A, A, A], Duration::from_secs(2))?;
-    if answers.len() != 3 {
-        return Err(format!(
-            "ask_all was given 3 servers and returned {} results: one result per server, \
-             please ({answers:?})",
-            answers.len()
-        ));
-    }
-    same(&vec![ok(1), ok(2), ok(3)], &answers, || {
-        "the servers answered in the order 3, 2, 1; slot i must hold server i's answer. \
-         Collecting answers in the order they arrive (from a channel, say) gets this wrong: \
-         keep the JoinHandles in a Vec and join them in order"
-            .to_string()
-    })
+    let asked = ask(subject, &[Some(A), Some(A), Some(A)], Duration::from_secs(2))?;
+    asked.judge(
+        &[Some(1), Some(2), Some(3)],
+        "the servers answered in the order 3, 2, 1",
+    )
 }
 
 pub fn asks_every_server_at_the_same_time(subject: AskAll) -> Result<(), String> {
     use Behaviour::AnswerWhenAllAsked as W;
-    let Asked { answers, board, .. } = ask(subject, &[W, W, W], Duration::from_secs(2))?;
-    let asked = board.state.lock().unwrap_or_else(|p| p.into_inner()).0;
-    if answers.iter().any(|a| a.is_err()) && asked < 3 {
+    let asked = ask(subject, &[Some(W), Some(W), Some(W)], Duration::from_secs(2))?;
+    asked.common(3)?;
+    let n = lock(&asked.board.state).asked;
+    if asked.answers.iter().any(|a| a.is_err()) && n < 3 {
         return Err(format!(
-            "each server waited up to 1.5 s for the other servers to be asked too, and when \
-             the first one gave up only {asked} of 3 had received the question. Ask them all \
-             at once: start one thread per server (thread::scope), and only then wait for the \
-             answers. (ask_all returned {answers:?})"
+            "only {n} of 3 servers had received the question when the first one gave up: ask_all \
+             asks one server after the other.\nEach server waited 1.5 s for the others to be \
+             asked too. Start one thread per server (thread::scope), and only then wait for the \
+             answers. (ask_all returned {:?})",
+            asked.answers
         ));
     }
-    same(&vec![ok(1), ok(2), ok(3)], &answers, || {
-        "three servers asked at the same time should all answer".to_string()
-    })
+    asked.judge(
+        &[Some(1), Some(2), Some(3)],
+        "three servers asked at the same time should all answer",
+    )
 }
 
 pub fn a_silent_server_is_an_error_within_the_timeout(subject: AskAll) -> Result<(), String> {
     use Behaviour::{Answer, Silent};
     let timeout = Duration::from_millis(500);
-    let Asked { answers, took, .. } = ask(subject, &[Answer, Silent, Answer], timeout)?;
-    if took > timeout + Duration::from_secs(1) {
+    let asked = ask(subject, &[Some(Answer), Some(Silent), Some(Answer)], timeout)?;
+    asked.common(3)?;
+    if asked.took > timeout + Duration::from_secs(1) {
         return Err(format!(
-            "with a timeout of {timeout:?} and one silent server, ask_all took {took:?}. \
-             Set a read timeout on every stream (set_read_timeout) so that no server can \
-             hold up the answer for longer than the timeout."
+            "with a timeout of {timeout:?} and one silent server, ask_all took {:?}: no server \
+             may hold up the answer for much longer than the timeout.\nGive every exchange a \
+             deadline (connect_timeout, then lessons::deadline or set_read_timeout).",
+            asked.took
         ));
     }
-    check_slots(
-        &answers,
-        &[true, false, true],
+    asked.judge(
+        &[Some(1), None, Some(3)],
         "server 2 accepts the question but never answers",
+    )
+}
+
+pub fn a_trickling_server_is_an_error_within_the_timeout(subject: AskAll) -> Result<(), String> {
+    use Behaviour::{Answer, Silent, Trickle};
+    let timeout = Duration::from_millis(500);
+    // The same timeout against a silent server, at the same time: if that
+    // one ends in time and the trickling one does not, a read timeout is
+    // there, and restarts with every byte.
+    let silent = thread::spawn(move || {
+        ask(subject, &[Some(Answer), Some(Silent)], timeout).map(|a| a.took)
+    });
+    let trickled = ask(subject, &[Some(Answer), Some(Trickle)], timeout);
+    let silent = silent.join().unwrap_or_else(|_| Err("the check panicked".into()));
+    let silent_in_time = matches!(silent, Ok(took) if took <= timeout + Duration::from_secs(1));
+    let restarts = |took: String| {
+        format!(
+            "with a timeout of {timeout:?}, a server that sends one byte every 100 ms and never a \
+             \\n held ask_all up for {took}, though a silent server did not: a read timeout \
+             starts again with every byte that arrives, so it never fires.\nKeep one deadline \
+             for the whole exchange, and before each read set the time that is left \
+             (lessons::deadline::Within does)."
+        )
+    };
+    match trickled {
+        Err(e) if e.starts_with("ask_all did not return") && silent_in_time => {
+            Err(restarts(format!("more than {:?}", timeout + WAIT)))
+        }
+        Err(e) => Err(e),
+        Ok(asked) if asked.common(2).is_err() => asked.common(2),
+        Ok(asked) if asked.took > timeout + Duration::from_secs(1) => {
+            if silent_in_time {
+                Err(restarts(format!("{:?}", asked.took)))
+            } else {
+                Err(format!(
+                    "with a timeout of {timeout:?} and one server that trickles, ask_all took {:?}: \
+                     no server may hold up the answer for much longer than the timeout.",
+                    asked.took
+                ))
+            }
+        }
+        Ok(asked) => match asked.answers.get(1) {
+            Some(Ok(bytes)) if !bytes.is_empty() && bytes.chars().all(|c| c == 'x') => Err(format!(
+                "slot 1 is Ok({bytes:?}): what server 2 had sent so far, without a \\n. A line \
+                 is not an answer until its \\n arrives: read up to the \\n \
+                 (BufRead::read_line, or lessons::framing::read_line), within the deadline."
+            )),
+            _ => asked.judge(
+                &[Some(1), None],
+                "server 2 sends one byte every 100 ms and never a \\n",
+            ),
+        },
+    }
+}
+
+pub fn a_late_answer_in_two_pieces_is_an_answer(subject: AskAll) -> Result<(), String> {
+    use Behaviour::{Answer, AnswerLateInTwoPieces};
+    let timeout = Duration::from_secs(1);
+    let asked = ask(subject, &[Some(AnswerLateInTwoPieces), Some(Answer)], timeout)?;
+    asked.common(2)?;
+    if let Err(e) = &asked.answers.first().cloned().unwrap_or(Ok(String::new()))
+        && asked.took < LATE
+    {
+        return Err(format!(
+            "server 1 answers after {LATE:?}, within the timeout of {timeout:?}, but ask_all gave \
+             up on it after {:?} ({e}): use the timeout it was given.",
+            asked.took
+        ));
+    }
+    asked.judge(
+        &[Some(1), Some(2)],
+        &format!(
+            "server 1 answers after {LATE:?} in two pieces, then says a second line; server 2 \
+             answers at once"
+        ),
     )
 }
 
 pub fn a_server_that_is_down_is_an_error_and_the_others_answer(
     subject: AskAll,
 ) -> Result<(), String> {
-    // Bind a port, then free it: nobody listens there any more.
-    let down = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("the check could not bind 127.0.0.1:0: {e}"))?;
-    let board = Arc::new(Board::default());
-    let (first, _a) = server(1, 3, Behaviour::Answer, &board)?;
-    let (third, _c) = server(3, 3, Behaviour::Answer, &board)?;
-    let timeout = Duration::from_secs(2);
-    let task = spawn("ask_all", move || {
-        subject(&[first, down, third], "what is your name?", timeout)
-            .into_iter()
-            .map(|r| r.map_err(|e| e.to_string()))
-            .collect::<Vec<_>>()
-    });
-    let answers = match task.wait(timeout + WAIT) {
-        Ok(answers) => answers,
-        Err(Waited::Panicked(why)) => return Err(why),
-        Err(Waited::Running) => {
-            return Err(format!(
-                "ask_all did not return within {:?} when one server was down",
-                timeout + WAIT
-            ));
-        }
-    };
-    check_slots(
-        &answers,
-        &[true, false, true],
-        "nobody listens at server 2's address",
-    )
+    use Behaviour::Answer;
+    let asked = ask(subject, &[Some(Answer), None, Some(Answer)], Duration::from_secs(2))?;
+    asked.judge(&[Some(1), None, Some(3)], "nobody listens at server 2's address")
 }
 
 pub fn a_server_that_closes_without_answering_is_an_error(subject: AskAll) -> Result<(), String> {
     use Behaviour::{Answer, Close};
-    let Asked { answers, .. } = ask(subject, &[Answer, Close, Answer], Duration::from_secs(2))?;
-    if let Some(Ok(empty)) = answers.get(1) {
+    let asked = ask(
+        subject,
+        &[Some(Answer), Some(Close), Some(Answer)],
+        Duration::from_secs(2),
+    )?;
+    asked.common(3)?;
+    if let Some(Ok(empty)) = asked.answers.get(1)
+        && empty.is_empty()
+    {
         return Err(format!(
-            "server 2 closed the connection without answering, and its slot is Ok({empty:?}). \
-             A read of 0 bytes (read_line returning Ok(0)) means the connection ended: that \
-             is an error here, not an empty answer."
+            "server 2 closed the connection without answering, and its slot is Ok({empty:?}): a \
+             read of 0 bytes (read_line returning Ok(0)) means the connection ended, which is an \
+             error here, not an empty answer."
         ));
     }
-    check_slots(
-        &answers,
-        &[true, false, true],
+    asked.judge(
+        &[Some(1), None, Some(3)],
         "server 2 closes without answering",
     )
 }
 
-/// Checks which slots are answers and which are errors.
-fn check_slots(
-    answers: &[Result<String, String>],
-    ok_slots: &[bool],
-    situation: &str,
-) -> Result<(), String> {
-    let expected: Vec<String> = ok_slots
-        .iter()
-        .enumerate()
-        .map(|(i, &good)| {
-            if good {
-                format!("Ok(\"answer from {}\")", i + 1)
-            } else {
-                "Err(..)".to_string()
-            }
-        })
-        .collect();
-    let actual: Vec<String> = answers
-        .iter()
-        .map(|a| match a {
-            Ok(answer) => format!("Ok({answer:?})"),
-            Err(_) => "Err(..)".to_string(),
-        })
-        .collect();
-    same(&expected, &actual, || {
-        format!(
-            "{situation}: its slot should be an Err and the other servers should still \
-             answer. (Your errors: {:?})",
-            answers
-                .iter()
-                .filter_map(|a| a.as_ref().err())
-                .collect::<Vec<_>>()
-        )
-    })
-}

@@ -93,6 +93,8 @@ tests! {
         each_answer_lands_in_its_servers_slot,
         asks_every_server_at_the_same_time,
         a_silent_server_is_an_error_within_the_timeout,
+        a_trickling_server_is_an_error_within_the_timeout,
+        a_late_answer_in_two_pieces_is_an_answer,
         a_server_that_is_down_is_an_error_and_the_others_answer,
         a_server_that_closes_without_answering_is_an_error,
     ]

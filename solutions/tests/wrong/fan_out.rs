@@ -1,7 +1,404 @@
-//! Wrong answers to fan_out.
+//! Wrong answers to exercise 06, `ask_all`.
 
-use crate::Case;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use lessons::deadline::{Deadline, Within};
+use lessons::framing;
+use solutions::checks::fan_out::checks;
+
+use crate::{Case, case};
+
+const SLOT: &str = "each_answer_lands_in_its_servers_slot";
+const AT_ONCE: &str = "asks_every_server_at_the_same_time";
+const SILENT: &str = "a_silent_server_is_an_error_within_the_timeout";
+const TRICKLE: &str = "a_trickling_server_is_an_error_within_the_timeout";
+const LATE: &str = "a_late_answer_in_two_pieces_is_an_answer";
+const DOWN: &str = "a_server_that_is_down_is_an_error_and_the_others_answer";
+const CLOSES: &str = "a_server_that_closes_without_answering_is_an_error";
+
+/// These checks, with the same words.
+fn all(checks: &[&'static str], words: &'static str) -> &'static [(&'static str, &'static str)] {
+    Vec::leak(checks.iter().map(|c| (*c, words)).collect())
+}
 
 pub fn cases() -> Vec<Case> {
-    vec![]
+    const RESTARTS: &str = "a read timeout starts again with every byte that arrives";
+    const EVERY: &[&str] = &[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES];
+    vec![
+        case(
+            "one_server_after_the_other",
+            checks(one_server_after_the_other),
+            &[
+                (AT_ONCE, "asks one server after the other"),
+                (TRICKLE, RESTARTS),
+            ],
+        ),
+        case(
+            "sets_a_read_timeout_after_connect_timeout",
+            checks(sets_a_read_timeout_after_connect_timeout),
+            &[(TRICKLE, RESTARTS)],
+        ),
+        case(
+            "gives_only_the_connection_a_timeout",
+            checks(gives_only_the_connection_a_timeout),
+            &[
+                (SILENT, "ask_all did not return within"),
+                (TRICKLE, "ask_all did not return within"),
+            ],
+        ),
+        case(
+            "keeps_the_line_end",
+            checks(keeps_the_line_end),
+            all(&[SLOT, AT_ONCE, SILENT, TRICKLE, DOWN, CLOSES], "the answer still has its line end"),
+        )
+        .or_maybe(&[(LATE, "the answer still has its line end")]),
+        case(
+            "reads_until_the_server_closes",
+            checks(reads_until_the_server_closes),
+            all(&[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES], "your code kept reading after the \\n until the timeout"),
+        ),
+        case(
+            "takes_one_read_for_the_answer",
+            checks(takes_one_read_for_the_answer),
+            &[
+                (LATE, "the first piece of server 1's answer"),
+                (TRICKLE, "what server 2 had sent so far, without a \\n"),
+            ],
+        ),
+        case(
+            "collects_the_answers_as_they_arrive",
+            checks(collects_the_answers_as_they_arrive),
+            &[(SLOT, "the answers are in the order they arrived")],
+        )
+        .or_maybe(&[
+            (AT_ONCE, "the answers are in the order they arrived"),
+            (SILENT, "the answers are in the order they arrived"),
+            (TRICKLE, "the answers are in the order they arrived"),
+            (LATE, "the answers are in the order they arrived"),
+            (DOWN, "the answers are in the order they arrived"),
+            (CLOSES, "the answers are in the order they arrived"),
+        ]),
+        case(
+            "takes_no_answer_for_an_empty_one",
+            checks(takes_no_answer_for_an_empty_one),
+            &[(CLOSES, "its slot is Ok(\"\")")],
+        ),
+        case(
+            "sends_the_question_without_its_newline",
+            checks(sends_the_question_without_its_newline),
+            all(EVERY, "with no \\n after it"),
+        ),
+        case(
+            "unwraps_the_connection",
+            checks(unwraps_the_connection),
+            &[(DOWN, "`ask_all` panicked at")],
+        ),
+        case(
+            "joins_each_thread_as_soon_as_it_is_spawned",
+            checks(joins_each_thread_as_soon_as_it_is_spawned),
+            &[(AT_ONCE, "asks one server after the other")],
+        ),
+        case(
+            "ignores_the_timeout_it_is_given",
+            checks(ignores_the_timeout_it_is_given),
+            &[(LATE, "ask_all gave up on it after")],
+        )
+        .or_maybe(&[(SLOT, "")]),
+        case(
+            "answers_every_failure_with_an_empty_answer",
+            checks(answers_every_failure_with_an_empty_answer),
+            &[
+                (SILENT, "for a server that did not answer"),
+                (TRICKLE, "for a server that did not answer"),
+                (DOWN, "for a server that did not answer"),
+                (CLOSES, "its slot is Ok(\"\")"),
+            ],
+        ),
+    ]
+}
+
+/// Every server at once, each with `one`, in the order of the servers:
+/// right, unless `one` is wrong.
+fn fan(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+    one: fn(&SocketAddr, &str, Duration) -> io::Result<String>,
+) -> Vec<io::Result<String>> {
+    thread::scope(|s| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|addr| s.spawn(move || one(addr, question, timeout)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// One exchange done right: one deadline for all of it.
+fn right(addr: &SocketAddr, question: &str, timeout: Duration) -> io::Result<String> {
+    let deadline = Deadline::after(timeout, "answer");
+    let stream = TcpStream::connect_timeout(addr, timeout)?;
+    let mut within = Within {
+        stream: &stream,
+        deadline: &deadline,
+    };
+    within.write_all(format!("{question}\n").as_bytes())?;
+    match framing::read_line(&mut BufReader::new(within), framing::DEFAULT_MAX_LINE) {
+        Ok(Some(answer)) => Ok(answer),
+        Ok(None) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer")),
+        Err(e) => Err(io::Error::other(e.to_string())),
+    }
+}
+
+/// The exercise's old reference answer: a timeout for connecting, then the
+/// same timeout for each read, which starts again with every byte.
+fn with_read_timeout(addr: &SocketAddr, question: &str, timeout: Duration) -> io::Result<String> {
+    let stream = TcpStream::connect_timeout(addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    (&stream).write_all(format!("{question}\n").as_bytes())?;
+    let mut answer = String::new();
+    if BufReader::new(&stream).read_line(&mut answer)? == 0 {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+    }
+    Ok(answer.trim_end().to_string())
+}
+
+/// One server after the other (and still with timeouts).
+fn one_server_after_the_other(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    servers
+        .iter()
+        .map(|addr| with_read_timeout(addr, question, timeout))
+        .collect()
+}
+
+fn sets_a_read_timeout_after_connect_timeout(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, with_read_timeout)
+}
+
+/// A timeout to connect, and none for the answer.
+fn gives_only_the_connection_a_timeout(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        (&stream).write_all(format!("{question}\n").as_bytes())?;
+        let mut answer = String::new();
+        if BufReader::new(&stream).read_line(&mut answer)? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+        }
+        Ok(answer.trim_end().to_string())
+    })
+}
+
+/// `read_line` keeps the `\n`, and the answer keeps it too.
+fn keeps_the_line_end(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let deadline = Deadline::after(timeout, "answer");
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        let mut within = Within {
+            stream: &stream,
+            deadline: &deadline,
+        };
+        within.write_all(format!("{question}\n").as_bytes())?;
+        let mut answer = String::new();
+        if BufReader::new(within).read_line(&mut answer)? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+        }
+        Ok(answer)
+    })
+}
+
+/// Reads "the answer" until the server closes.
+fn reads_until_the_server_closes(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let deadline = Deadline::after(timeout, "answer");
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        let mut within = Within {
+            stream: &stream,
+            deadline: &deadline,
+        };
+        within.write_all(format!("{question}\n").as_bytes())?;
+        let mut answer = String::new();
+        within.read_to_string(&mut answer)?;
+        if answer.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+        }
+        Ok(answer.trim_end().to_string())
+    })
+}
+
+/// One `read` for the whole answer.
+fn takes_one_read_for_the_answer(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let deadline = Deadline::after(timeout, "answer");
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        let mut within = Within {
+            stream: &stream,
+            deadline: &deadline,
+        };
+        within.write_all(format!("{question}\n").as_bytes())?;
+        let mut buf = [0u8; 1024];
+        let n = within.read(&mut buf)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+        }
+        Ok(String::from_utf8_lossy(&buf[..n]).trim_end().to_string())
+    })
+}
+
+/// One thread per server, the answers from a channel as they arrive.
+fn collects_the_answers_as_they_arrive(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    let (tx, rx) = mpsc::channel();
+    thread::scope(|s| {
+        for addr in servers {
+            let tx = tx.clone();
+            s.spawn(move || tx.send(right(addr, question, timeout)));
+        }
+    });
+    drop(tx);
+    rx.iter().collect()
+}
+
+/// A server that closes gives `Ok(0)`, taken for an empty answer.
+fn takes_no_answer_for_an_empty_one(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let deadline = Deadline::after(timeout, "answer");
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        let mut within = Within {
+            stream: &stream,
+            deadline: &deadline,
+        };
+        within.write_all(format!("{question}\n").as_bytes())?;
+        let mut answer = String::new();
+        BufReader::new(within).read_line(&mut answer)?;
+        Ok(answer.trim_end().to_string())
+    })
+}
+
+/// Sends the question without its `\n`.
+fn sends_the_question_without_its_newline(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let deadline = Deadline::after(timeout, "answer");
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        let mut within = Within {
+            stream: &stream,
+            deadline: &deadline,
+        };
+        within.write_all(question.as_bytes())?;
+        match framing::read_line(&mut BufReader::new(within), framing::DEFAULT_MAX_LINE) {
+            Ok(Some(answer)) => Ok(answer),
+            Ok(None) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer")),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        }
+    })
+}
+
+/// `connect(...).unwrap()` in each thread, and `join().unwrap()`.
+fn unwraps_the_connection(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    thread::scope(|s| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|addr| {
+                s.spawn(move || {
+                    let deadline = Deadline::after(timeout, "answer");
+                    let stream = TcpStream::connect_timeout(addr, timeout).unwrap();
+                    let mut within = Within {
+                        stream: &stream,
+                        deadline: &deadline,
+                    };
+                    within.write_all(format!("{question}\n").as_bytes())?;
+                    match framing::read_line(&mut BufReader::new(within), 1024) {
+                        Ok(Some(answer)) => Ok(answer),
+                        Ok(None) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer")),
+                        Err(e) => Err(io::Error::other(e.to_string())),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// A thread per server, but each joined before the next is spawned.
+fn joins_each_thread_as_soon_as_it_is_spawned(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    thread::scope(|s| {
+        servers
+            .iter()
+            .map(|addr| {
+                s.spawn(move || right(addr, question, timeout))
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect()
+    })
+}
+
+/// Uses a timeout of its own, 100 ms, "to be quick".
+fn ignores_the_timeout_it_is_given(
+    servers: &[SocketAddr],
+    question: &str,
+    _timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, Duration::from_millis(100), right)
+}
+
+/// `unwrap_or_default()`: every failure becomes an empty answer.
+fn answers_every_failure_with_an_empty_answer(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        Ok(right(addr, question, timeout).unwrap_or_default())
+    })
 }
