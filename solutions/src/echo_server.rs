@@ -36,7 +36,10 @@ pub fn serve_all(listener: TcpListener) -> io::Result<()> {
             Err(e) => log_line!("client {peer} disconnected: {}", cli::describe(&e)),
         });
         if let Err(e) = spawned {
-            log_error!("cannot start a thread for client {peer}: {}", cli::describe(&e));
+            log_error!(
+                "cannot start a thread for client {peer}: {}",
+                cli::describe(&e)
+            );
         }
     }
     Ok(())

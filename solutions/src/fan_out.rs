@@ -39,8 +39,8 @@ fn ask(addr: &SocketAddr, question: &str, timeout: Duration) -> io::Result<Strin
     // exchange: before each step, the socket waits at most what is left.
     let deadline = Deadline::after(timeout, "answer");
     // `connect` alone could wait for minutes on an unreachable address.
-    let stream = TcpStream::connect_timeout(addr, deadline.left()?)
-        .map_err(|e| deadline.explain(e))?;
+    let stream =
+        TcpStream::connect_timeout(addr, deadline.left()?).map_err(|e| deadline.explain(e))?;
     let mut within = Within {
         stream: &stream,
         deadline: &deadline,

@@ -247,7 +247,9 @@ impl Client {
     /// Reads one message (up to its `\n`) and expects `[server] text`.
     fn receives(&mut self, room: &mut Room, text: &str, after: &str) -> Result<(), String> {
         let expected = format!("[server] {text}\n");
-        let ended = collect(&self.stream, &mut self.pending, WAIT, |b| b.contains(&b'\n'));
+        let ended = collect(&self.stream, &mut self.pending, WAIT, |b| {
+            b.contains(&b'\n')
+        });
         let end = self
             .pending
             .iter()
@@ -317,9 +319,7 @@ impl Client {
                      Send only the text after it."
                 ));
             }
-            if text.is_empty()
-                && room.typed.iter().any(|t| t == body)
-            {
+            if text.is_empty() && room.typed.iter().any(|t| t == body) {
                 return Err(format!(
                     "client #{id} received {shown} where {want} was due: the empty console line \
                      was not sent. Every line that is not a command goes to every client, even \
@@ -367,7 +367,10 @@ pub fn plain_text_goes_to_every_client(subject: RunRoom) -> Result<(), String> {
             if received.is_err() && text.is_empty() {
                 // Was the empty line skipped? The next one tells.
                 room.type_line("after the empty line")?;
-                if client.receives(&mut room, "after the empty line", &after).is_ok() {
+                if client
+                    .receives(&mut room, "after the empty line", &after)
+                    .is_ok()
+                {
                     return Err(format!(
                         "the console typed an empty line, and client #{} received nothing; the \
                          next line came through: the empty line was not sent. Every line that \
@@ -392,8 +395,14 @@ fn misrouted(clients: &mut [Client], sent: &Sent) -> Option<String> {
     for (i, client) in clients.iter_mut().enumerate() {
         // The first listens a while; by then, anything sent to the others
         // has arrived too.
-        let quiet = if i == 0 { QUIET } else { Duration::from_millis(20) };
-        let _ = collect(&client.stream, &mut client.pending, quiet, |b| b.contains(&b'\n'));
+        let quiet = if i == 0 {
+            QUIET
+        } else {
+            Duration::from_millis(20)
+        };
+        let _ = collect(&client.stream, &mut client.pending, quiet, |b| {
+            b.contains(&b'\n')
+        });
         let end = client
             .pending
             .iter()
@@ -490,7 +499,11 @@ pub fn a_to_without_a_number_or_a_text_is_a_usage_error(subject: RunRoom) -> Res
     }
     room.type_line("still here")?;
     for client in &mut clients {
-        client.receives(&mut room, "still here", "three usage errors, and then \"still here\"")?;
+        client.receives(
+            &mut room,
+            "still here",
+            "three usage errors, and then \"still here\"",
+        )?;
     }
     Ok(())
 }
@@ -528,7 +541,11 @@ pub fn a_client_that_left_gets_nothing_more(subject: RunRoom) -> Result<(), Stri
     // A client the room never knew, or forgot already, may leave too.
     room.send(Event::Left { id: 9 })?;
     room.type_line("after #9 left")?;
-    clients[1].receives(&mut room, "after #9 left", "a client the room did not know left")
+    clients[1].receives(
+        &mut room,
+        "after #9 left",
+        "a client the room did not know left",
+    )
 }
 
 pub fn a_client_that_vanished_does_not_stop_the_room(subject: RunRoom) -> Result<(), String> {

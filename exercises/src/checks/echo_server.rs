@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::Duration;
 
-use super::harness::{Ended, QUIET, Server, WAIT, collect, nothing_arrives, show, spawn};
+use super::harness::{EXTRA, Ended, QUIET, Server, WAIT, collect, nothing_arrives, show, spawn};
 
 /// The function under test.
 pub type ServeAll = fn(TcpListener) -> io::Result<()>;
@@ -28,10 +28,6 @@ pub fn checks(subject: ServeAll) -> Vec<super::Check> {
 fn start(subject: ServeAll) -> Result<Server, String> {
     Server::start("serve_all", subject)
 }
-
-/// How long to listen for bytes beyond the echo (a whole buffer written
-/// instead of the bytes read arrives with the echo, in the same write).
-const EXTRA: Duration = Duration::from_millis(30);
 
 /// Sends `bytes` and expects exactly them back; on anything else, finds
 /// out what it can and explains. `first` says whether this client has had
@@ -122,9 +118,9 @@ fn round_trip_among(
                  it, after it had echoed the first piece: it stops after one read.\nKeep \
                  reading and echoing, in a loop, until read() returns 0."
             ))),
-            Ended::Failed(e) => Err(server.fail(format!(
-                "{who} sent {sent}, and the connection failed: {e}"
-            ))),
+            Ended::Failed(e) => {
+                Err(server.fail(format!("{who} sent {sent}, and the connection failed: {e}")))
+            }
             _ if !others.is_empty() => Err(others_left(server, client, bytes, who, others)),
             _ => Err(why_no_echo(server, client, bytes, who)),
         };
@@ -162,8 +158,9 @@ fn why_no_echo(server: &Server, client: &TcpStream, bytes: &[u8], who: &str) -> 
             break;
         }
         more += 1024;
-        if collect(client, &mut back, Duration::from_millis(60), |b| !b.is_empty())
-            == Ended::Enough
+        if collect(client, &mut back, Duration::from_millis(60), |b| {
+            !b.is_empty()
+        }) == Ended::Enough
         {
             let _ = collect(client, &mut back, EXTRA, |_| false);
             return format!(
@@ -195,7 +192,13 @@ pub fn echoes_what_one_client_sends(subject: ServeAll) -> Result<(), String> {
     let client = server.connect()?;
     round_trip(&server, &client, b"hello, echo\n", "the client", true)?;
     round_trip(&server, &client, b"no newline here", "the client", false)?;
-    round_trip(&server, &client, b"\n  spaced out \t\r\n", "the client", false)
+    round_trip(
+        &server,
+        &client,
+        b"\n  spaced out \t\r\n",
+        "the client",
+        false,
+    )
 }
 
 /// A client got nothing while `others` stayed connected: closes one of
@@ -240,7 +243,14 @@ pub fn a_second_client_is_served_while_the_first_stays_connected(
     round_trip(&server, &first, b"first\n", "the first client", true)?;
     // The first client stays connected and says nothing more.
     let second = server.connect()?;
-    round_trip_among(&server, &second, b"second\n", "the second client", true, vec![first])?;
+    round_trip_among(
+        &server,
+        &second,
+        b"second\n",
+        "the second client",
+        true,
+        vec![first],
+    )?;
     Ok(())
 }
 
@@ -399,8 +409,16 @@ pub fn a_client_that_vanishes_does_not_stop_the_server(subject: ServeAll) -> Res
         // connection instead of closing it politely. The server then gets
         // "connection reset" (or "broken pipe") on its next read or write.
         let vanishing = server.connect()?;
-        round_trip(&server, &vanishing, b"about to vanish\n", "the first client", true)?;
-        let lines: Vec<u8> = (0..4096).flat_map(|_| *b"a line of 63 bytes, echoed back and never read ................\n").collect();
+        round_trip(
+            &server,
+            &vanishing,
+            b"about to vanish\n",
+            "the first client",
+            true,
+        )?;
+        let lines: Vec<u8> = (0..4096)
+            .flat_map(|_| *b"a line of 63 bytes, echoed back and never read ................\n")
+            .collect();
         // Whatever the server does with it, this client leaves.
         let _ = (&vanishing).write_all(&lines);
         let _ = collect(&vanishing, &mut Vec::new(), WAIT, |b| !b.is_empty());
@@ -409,7 +427,13 @@ pub fn a_client_that_vanishes_does_not_stop_the_server(subject: ServeAll) -> Res
     // cannot be signalled), then check that it is still there.
     server.still_running("a client vanished without closing its connection")?;
     let next = server.connect()?;
-    round_trip(&server, &next, b"still there?\n", "a client that came next", true)?;
+    round_trip(
+        &server,
+        &next,
+        b"still there?\n",
+        "a client that came next",
+        true,
+    )?;
     server.still_running("a client vanished and another came")
 }
 
@@ -430,7 +454,10 @@ pub fn two_clients_each_get_only_their_own_bytes(subject: ServeAll) -> Result<()
         Err(got) if got.starts_with("received") => Err(got),
         _ => Ok(()),
     };
-    round_trip(&server, &a, b"from A\n", "client A", true)?;
+    let b_too = b
+        .try_clone()
+        .map_err(|e| format!("the check could not clone its socket: {e}"))?;
+    round_trip_among(&server, &a, b"from A\n", "client A", true, vec![b_too])?;
     only_received(nothing_arrives(&b, QUIET)).map_err(|got| mixed("B", "A", got))?;
     let a_again = a
         .try_clone()

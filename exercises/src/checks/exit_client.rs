@@ -16,8 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::harness::{
-    Bell, Keyboard, Output, Task, Typist, WAIT, Waited, is_timeout, keyboard_ringing, lock,
-    plural, show_str, socket_pair, spawn, spawn_ringing,
+    Bell, Keyboard, Output, Task, Typist, WAIT, Waited, is_timeout, keyboard_ringing, lock, plural,
+    show_str, socket_pair, spawn, spawn_ringing,
 };
 
 /// The function under test, with the checks' keyboard and output.
@@ -116,7 +116,13 @@ struct Replies {
 /// and stays connected until the client closes or the check ends. It
 /// listens on one thread and replies on another, so that what it has
 /// received is recorded the moment it arrives, even while it is replying.
-fn serve(stream: TcpStream, log: Arc<Mutex<ServerLog>>, bell: Bell, stop: Arc<AtomicBool>, how: Replies) {
+fn serve(
+    stream: TcpStream,
+    log: Arc<Mutex<ServerLog>>,
+    bell: Bell,
+    stop: Arc<AtomicBool>,
+    how: Replies,
+) {
     let deadline = Instant::now() + super::CHECK_DEADLINE;
     let (lines_tx, lines_rx) = mpsc::channel::<String>();
     thread::scope(|s| {
@@ -407,9 +413,8 @@ impl Conversation {
             return Ok(());
         }
         let account = self.account();
-        let non_empty = |v: &[String]| -> Vec<String> {
-            v.iter().filter(|l| !l.is_empty()).cloned().collect()
-        };
+        let non_empty =
+            |v: &[String]| -> Vec<String> { v.iter().filter(|l| !l.is_empty()).cloned().collect() };
         let expected_owned: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
         let empties = |v: &[String]| v.iter().filter(|l| l.is_empty()).count();
         // Extra empty lines after the input ended: Ok(0) taken for a line.
@@ -612,9 +617,9 @@ impl Conversation {
                     "your client returned Ok(()) after the user typed {keys}, before its reply \
                      was printed: it should print the reply to each line it sends.\n{account}"
                 ),
-                Err(e) => format!(
-                    "your client returned Err({e}) after the user typed {keys}.\n{account}"
-                ),
+                Err(e) => {
+                    format!("your client returned Err({e}) after the user typed {keys}.\n{account}")
+                }
             };
         }
         let waiting = self.typist.is_waited_on();
@@ -694,9 +699,9 @@ impl Conversation {
             // Still reading from the server? Hang up and see.
             let before = self.output.text();
             self.hang_up();
-            let appeared = self
-                .bell
-                .wait_until(WAIT, || self.output.text().contains(&reply) || self.client.has_ended());
+            let appeared = self.bell.wait_until(WAIT, || {
+                self.output.text().contains(&reply) || self.client.has_ended()
+            });
             let now = self.output.text();
             if appeared && now.contains(&reply) && !before.contains(&reply) {
                 return format!(
@@ -716,11 +721,13 @@ impl Conversation {
         // ends? Two more lines first, to see how the replies come out.
         let writes_before = self.output.writes();
         self.typist.type_text("one more line\nand another\n");
-        let _ = self.bell.wait_until(WAIT, || self.typist.all_taken() && self.typist.is_waited_on());
+        let _ = self.bell.wait_until(WAIT, || {
+            self.typist.all_taken() && self.typist.is_waited_on()
+        });
         self.typist.close();
-        let appeared = self
-            .bell
-            .wait_until(WAIT, || self.output.text().contains(&reply) || self.client.has_ended());
+        let appeared = self.bell.wait_until(WAIT, || {
+            self.output.text().contains(&reply) || self.client.has_ended()
+        });
         let _ = self.bell.wait_until(WAIT, || self.client.has_ended());
         let writes = self.output.writes() - writes_before;
         if self.output.text().contains(&reply) && appeared {
@@ -837,7 +844,10 @@ pub fn the_end_of_the_input_ends_the_client_cleanly(subject: RunClient) -> Resul
     // The last line has no line end, as at the end of a file.
     const SCRIPT: &[Typed] = &[
         sent("one line\n", "one line"),
-        sent("the last line, with no line end", "the last line, with no line end"),
+        sent(
+            "the last line, with no line end",
+            "the last line, with no line end",
+        ),
     ];
     check(subject, SCRIPT, true, Replies::default())
 }

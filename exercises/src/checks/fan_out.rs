@@ -290,7 +290,9 @@ fn did_not_return(board: &Board, servers: &Servers, timeout: Duration) -> String
             state.asked
         );
     }
-    let trickling = servers.iter().any(|s| matches!(s, Some(Behaviour::Trickle)));
+    let trickling = servers
+        .iter()
+        .any(|s| matches!(s, Some(Behaviour::Trickle)));
     let what = if trickling {
         "a server that sends one byte every 100 ms and never a \\n"
     } else {
@@ -387,7 +389,9 @@ impl Asked {
                      lessons::framing::read_line)."
                 ));
             }
-            if answer.starts_with("answer fr") && right.starts_with(answer.as_str()) && *answer != right
+            if answer.starts_with("answer fr")
+                && right.starts_with(answer.as_str())
+                && *answer != right
             {
                 return Err(format!(
                     "slot {slot} is Ok({answer:?}), the first piece of server {n}'s answer: it \
@@ -408,7 +412,9 @@ impl Asked {
         let sent_but_err: Vec<usize> = expected
             .iter()
             .enumerate()
-            .filter(|(i, e)| e.is_some() && answers[*i].is_err() && state.answered.contains(&(i + 1)))
+            .filter(|(i, e)| {
+                e.is_some() && answers[*i].is_err() && state.answered.contains(&(i + 1))
+            })
             .map(|(i, _)| i)
             .collect();
         if !sent_but_err.is_empty() && self.took + Duration::from_millis(200) >= self.timeout {
@@ -446,7 +452,11 @@ impl Asked {
 
 pub fn each_answer_lands_in_its_servers_slot(subject: AskAll) -> Result<(), String> {
     use Behaviour::AnswerAfterTheOthers as A;
-    let asked = ask(subject, &[Some(A), Some(A), Some(A)], Duration::from_secs(2))?;
+    let asked = ask(
+        subject,
+        &[Some(A), Some(A), Some(A)],
+        Duration::from_secs(2),
+    )?;
     asked.judge(
         &[Some(1), Some(2), Some(3)],
         "the servers answered in the order 3, 2, 1",
@@ -455,7 +465,11 @@ pub fn each_answer_lands_in_its_servers_slot(subject: AskAll) -> Result<(), Stri
 
 pub fn asks_every_server_at_the_same_time(subject: AskAll) -> Result<(), String> {
     use Behaviour::AnswerWhenAllAsked as W;
-    let asked = ask(subject, &[Some(W), Some(W), Some(W)], Duration::from_secs(2))?;
+    let asked = ask(
+        subject,
+        &[Some(W), Some(W), Some(W)],
+        Duration::from_secs(2),
+    )?;
     asked.common(3)?;
     let n = lock(&asked.board.state).asked;
     if asked.answers.iter().any(|a| a.is_err()) && n < 3 {
@@ -476,7 +490,11 @@ pub fn asks_every_server_at_the_same_time(subject: AskAll) -> Result<(), String>
 pub fn a_silent_server_is_an_error_within_the_timeout(subject: AskAll) -> Result<(), String> {
     use Behaviour::{Answer, Silent};
     let timeout = Duration::from_millis(500);
-    let asked = ask(subject, &[Some(Answer), Some(Silent), Some(Answer)], timeout)?;
+    let asked = ask(
+        subject,
+        &[Some(Answer), Some(Silent), Some(Answer)],
+        timeout,
+    )?;
     asked.common(3)?;
     if asked.took > timeout + Duration::from_secs(1) {
         return Err(format!(
@@ -498,11 +516,12 @@ pub fn a_trickling_server_is_an_error_within_the_timeout(subject: AskAll) -> Res
     // The same timeout against a silent server, at the same time: if that
     // one ends in time and the trickling one does not, a read timeout is
     // there, and restarts with every byte.
-    let silent = thread::spawn(move || {
-        ask(subject, &[Some(Answer), Some(Silent)], timeout).map(|a| a.took)
-    });
+    let silent =
+        thread::spawn(move || ask(subject, &[Some(Answer), Some(Silent)], timeout).map(|a| a.took));
     let trickled = ask(subject, &[Some(Answer), Some(Trickle)], timeout);
-    let silent = silent.join().unwrap_or_else(|_| Err("the check panicked".into()));
+    let silent = silent
+        .join()
+        .unwrap_or_else(|_| Err("the check panicked".into()));
     let silent_in_time = matches!(silent, Ok(took) if took <= timeout + Duration::from_secs(1));
     let restarts = |took: String| {
         format!(
@@ -531,11 +550,13 @@ pub fn a_trickling_server_is_an_error_within_the_timeout(subject: AskAll) -> Res
             }
         }
         Ok(asked) => match asked.answers.get(1) {
-            Some(Ok(bytes)) if !bytes.is_empty() && bytes.chars().all(|c| c == 'x') => Err(format!(
-                "slot 1 is Ok({bytes:?}): what server 2 had sent so far, without a \\n. A line \
+            Some(Ok(bytes)) if !bytes.is_empty() && bytes.chars().all(|c| c == 'x') => {
+                Err(format!(
+                    "slot 1 is Ok({bytes:?}): what server 2 had sent so far, without a \\n. A line \
                  is not an answer until its \\n arrives: read up to the \\n \
                  (BufRead::read_line, or lessons::framing::read_line), within the deadline."
-            )),
+                ))
+            }
             _ => asked.judge(
                 &[Some(1), None],
                 "server 2 sends one byte every 100 ms and never a \\n",
@@ -547,7 +568,11 @@ pub fn a_trickling_server_is_an_error_within_the_timeout(subject: AskAll) -> Res
 pub fn a_late_answer_in_two_pieces_is_an_answer(subject: AskAll) -> Result<(), String> {
     use Behaviour::{Answer, AnswerLateInTwoPieces};
     let timeout = Duration::from_secs(1);
-    let asked = ask(subject, &[Some(AnswerLateInTwoPieces), Some(Answer)], timeout)?;
+    let asked = ask(
+        subject,
+        &[Some(AnswerLateInTwoPieces), Some(Answer)],
+        timeout,
+    )?;
     asked.common(2)?;
     if let Err(e) = &asked.answers.first().cloned().unwrap_or(Ok(String::new()))
         && asked.took < LATE
@@ -571,8 +596,15 @@ pub fn a_server_that_is_down_is_an_error_and_the_others_answer(
     subject: AskAll,
 ) -> Result<(), String> {
     use Behaviour::Answer;
-    let asked = ask(subject, &[Some(Answer), None, Some(Answer)], Duration::from_secs(2))?;
-    asked.judge(&[Some(1), None, Some(3)], "nobody listens at server 2's address")
+    let asked = ask(
+        subject,
+        &[Some(Answer), None, Some(Answer)],
+        Duration::from_secs(2),
+    )?;
+    asked.judge(
+        &[Some(1), None, Some(3)],
+        "nobody listens at server 2's address",
+    )
 }
 
 pub fn a_server_that_closes_without_answering_is_an_error(subject: AskAll) -> Result<(), String> {
@@ -597,4 +629,3 @@ pub fn a_server_that_closes_without_answering_is_an_error(subject: AskAll) -> Re
         "server 2 closes without answering",
     )
 }
-

@@ -31,6 +31,12 @@ pub const WAIT: Duration = Duration::from_secs(2);
 /// that always runs to its end; checks keep it short and rare.
 pub const QUIET: Duration = Duration::from_millis(150);
 
+/// How long a check listens for bytes beyond what it expected, once those
+/// have arrived: extra bytes (a whole buffer written instead of the bytes
+/// read, a line end added) come with the rest, in the same write or right
+/// after it.
+pub const EXTRA: Duration = Duration::from_millis(30);
+
 /// Locks a mutex, whether or not another thread panicked holding it: the
 /// checks' own state stays readable after the code under test panicked.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

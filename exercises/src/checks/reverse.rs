@@ -10,8 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::harness::{
-    Ended, QUIET, Task, WAIT, Waited, collect, nothing_arrives, show, show_str, socket_pair,
-    spawn,
+    Ended, QUIET, Task, WAIT, Waited, collect, nothing_arrives, show, show_str, socket_pair, spawn,
 };
 use crate::reverse::MAX_LINE;
 
@@ -129,7 +128,9 @@ impl Client {
     /// An empty first line is followed by a look at what comes right
     /// after it, which tells a reversed line end apart.
     fn raw_reply(&mut self) -> (Vec<u8>, Ended) {
-        let mut ended = collect(&self.stream, &mut self.pending, WAIT, |b| b.contains(&b'\n'));
+        let mut ended = collect(&self.stream, &mut self.pending, WAIT, |b| {
+            b.contains(&b'\n')
+        });
         if self.pending.first() == Some(&b'\n') {
             let _ = collect(&self.stream, &mut self.pending, QUIET, |b| {
                 b[1..].contains(&b'\n')
@@ -173,9 +174,9 @@ impl Client {
         let text = String::from_utf8_lossy(reply);
         if reply.is_empty() {
             return match ended {
-                Ended::Closed => self.fail(format!(
-                    "the connection closed instead of a reply to {to}."
-                )),
+                Ended::Closed => {
+                    self.fail(format!("the connection closed instead of a reply to {to}."))
+                }
                 Ended::Failed(e) => self.fail(format!("reading the reply to {to} failed: {e}")),
                 _ => self.why_no_reply(to),
             };
@@ -213,9 +214,7 @@ impl Client {
             );
         }
         if reply == format!("{line}\n").as_bytes() && rev != line {
-            return format!(
-                "the reply to {to} is the line itself, not reversed: {got}."
-            );
+            return format!("the reply to {to} is the line itself, not reversed: {got}.");
         }
         let trimmed = [line.trim(), line.trim_start(), line.trim_end()];
         if trimmed
@@ -256,7 +255,9 @@ impl Client {
                 break;
             }
         }
-        if collect(&self.stream, &mut self.pending, QUIET * 2, |b| !b.is_empty()) == Ended::Enough
+        if collect(&self.stream, &mut self.pending, QUIET * 2, |b| {
+            !b.is_empty()
+        }) == Ended::Enough
         {
             return format!(
                 "no reply to {to} came until about 8 KiB of replies were due, then they came all \
@@ -265,7 +266,9 @@ impl Client {
             );
         }
         let _ = self.stream.shutdown(Shutdown::Write);
-        if collect(&self.stream, &mut self.pending, QUIET * 2, |b| !b.is_empty()) == Ended::Enough
+        if collect(&self.stream, &mut self.pending, QUIET * 2, |b| {
+            !b.is_empty()
+        }) == Ended::Enough
         {
             return format!(
                 "no reply to {to} came while the connection was open; the replies came only once \
@@ -315,9 +318,9 @@ impl Client {
                     "the connection closed without a reply to {to}: say why first, with a line \
                      starting with \"error:\", then close."
                 ),
-                Ended::Closed | Ended::Failed(_) => self.fail(format!(
-                    "the connection closed without a reply to {to}."
-                )),
+                Ended::Closed | Ended::Failed(_) => {
+                    self.fail(format!("the connection closed without a reply to {to}."))
+                }
                 _ => self.fail(format!(
                     "no reply to {to} within {WAIT:?}: it should get a reply starting with \
                      \"error:\"."
@@ -396,10 +399,19 @@ pub fn several_lines_in_one_write_get_one_reply_each(subject: ReverseLines) -> R
         );
     }
     if first != b"eno\n" {
-        return Err(client.explain("\"one\\n\", the first of three lines sent in one write", "one", &first, ended));
+        return Err(client.explain(
+            "\"one\\n\", the first of three lines sent in one write",
+            "one",
+            &first,
+            ended,
+        ));
     }
     for (i, line) in ["two", "three"].iter().enumerate() {
-        let to = format!("{}, the {} of three lines sent in one write", show_str(&format!("{line}\n")), ["second", "third"][i]);
+        let to = format!(
+            "{}, the {} of three lines sent in one write",
+            show_str(&format!("{line}\n")),
+            ["second", "third"][i]
+        );
         client.expect_reversed(&to, line).map_err(|e| {
             format!(
                 "only the first of three lines sent in one write was answered: {e}\nOne read can \
@@ -454,7 +466,12 @@ pub fn a_character_cut_between_two_writes_is_put_back_together(
     if reply == "emèrc éfac\n".as_bytes() {
         return Ok(());
     }
-    Err(client.explain("\"café crème\\n\", cut inside the é", "café crème", &reply, ended))
+    Err(client.explain(
+        "\"café crème\\n\", cut inside the é",
+        "café crème",
+        &reply,
+        ended,
+    ))
 }
 
 pub fn a_line_ending_in_crlf_is_reversed_without_the_cr(
@@ -586,8 +603,14 @@ pub fn the_limit_counts_bytes_not_characters(subject: ReverseLines) -> Result<()
             line.len()
         ));
     }
-    let to = format!("a line of {} bytes ({} characters)", line.len(), line.chars().count());
-    client.judge_error(&to, line.as_bytes(), reply, ended).map(drop)
+    let to = format!(
+        "a line of {} bytes ({} characters)",
+        line.len(),
+        line.chars().count()
+    );
+    client
+        .judge_error(&to, line.as_bytes(), reply, ended)
+        .map(drop)
 }
 
 pub fn returns_when_the_client_closes(subject: ReverseLines) -> Result<(), String> {

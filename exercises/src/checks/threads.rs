@@ -9,9 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use super::harness::{
-    WAIT, Waited, diff, lock, plural, spawn, thread_number, thread_number_now,
-};
+use super::harness::{WAIT, Waited, diff, lock, plural, spawn, thread_number, thread_number_now};
 
 /// The function under test, with `f` boxed so the checks can pass closures.
 pub type MapOnThreads = fn(&[i64], Box<dyn Fn(i64) -> i64 + Send + Sync>) -> Vec<i64>;

@@ -48,8 +48,14 @@ pub fn cases() -> Vec<Case> {
             checks(room::<{ Mistake::ToEveryone as usize }, _>),
             &[
                 (TO_N, "which was for client #2 only"),
-                (UNKNOWN, "client #1 received \"[server] anyone there?\\n\", and the console"),
-                (LEFT, "client #2 received \"[server] are you there?\\n\", and the console"),
+                (
+                    UNKNOWN,
+                    "client #1 received \"[server] anyone there?\\n\", and the console",
+                ),
+                (
+                    LEFT,
+                    "client #2 received \"[server] are you there?\\n\", and the console",
+                ),
             ],
         ),
         case(
@@ -74,8 +80,14 @@ pub fn cases() -> Vec<Case> {
             "unwraps_a_leaving_client",
             checks(room::<{ Mistake::UnwrapsLeft as usize }, _>),
             &[
-                (LEFT, "`run_room` panicked at solutions/tests/wrong/console_router.rs"),
-                (VANISHED, "`run_room` panicked at solutions/tests/wrong/console_router.rs"),
+                (
+                    LEFT,
+                    "`run_room` panicked at solutions/tests/wrong/console_router.rs",
+                ),
+                (
+                    VANISHED,
+                    "`run_room` panicked at solutions/tests/wrong/console_router.rs",
+                ),
             ],
         ),
         case(
@@ -90,16 +102,25 @@ pub fn cases() -> Vec<Case> {
                 (UNKNOWN, "the error for \"/to 7 anyone there?\" went to"),
                 (USAGE, "the error for \"/to x oops\" went to client #1"),
                 (COMMAND, "the error for \"/kick 1\" went to client #1"),
-                (LEFT, "the error for \"/to 1 are you there?\" went to client #2"),
+                (
+                    LEFT,
+                    "the error for \"/to 1 are you there?\" went to client #2",
+                ),
             ],
         ),
         case(
             "buffers_the_console",
             checks(room::<{ Mistake::BufferedConsole as usize }, _>),
             &[
-                (UNKNOWN, "appeared on the console only when run_room returned"),
+                (
+                    UNKNOWN,
+                    "appeared on the console only when run_room returned",
+                ),
                 (USAGE, "appeared on the console only when run_room returned"),
-                (COMMAND, "appeared on the console only when run_room returned"),
+                (
+                    COMMAND,
+                    "appeared on the console only when run_room returned",
+                ),
                 (LEFT, "appeared on the console only when run_room returned"),
             ],
         ),
@@ -121,7 +142,10 @@ pub fn cases() -> Vec<Case> {
         case(
             "unwraps_the_split",
             checks(room::<{ Mistake::UnwrapsSplit as usize }, _>),
-            &[(USAGE, "`run_room` panicked at solutions/tests/wrong/console_router.rs")],
+            &[(
+                USAGE,
+                "`run_room` panicked at solutions/tests/wrong/console_router.rs",
+            )],
         ),
         case(
             "errors_without_the_error_prefix",
@@ -211,7 +235,11 @@ fn run_room<W: Write>(events: Receiver<Event>, console: W, mistake: Mistake) -> 
     } else {
         Box::new(console)
     };
-    let error = if mistake == NoErrorPrefix { "" } else { "error: " };
+    let error = if mistake == NoErrorPrefix {
+        ""
+    } else {
+        "error: "
+    };
     let mut clients: BTreeMap<u64, TcpStream> = BTreeMap::new();
     let send = |mut stream: &TcpStream, text: &str| -> io::Result<()> {
         let prefix = if mistake == NoPrefix { "" } else { "[server] " };
@@ -233,7 +261,11 @@ fn run_room<W: Write>(events: Receiver<Event>, console: W, mistake: Mistake) -> 
                 }
             },
             Event::Console(line) => {
-                let line = if mistake == Trims { line.trim().to_string() } else { line };
+                let line = if mistake == Trims {
+                    line.trim().to_string()
+                } else {
+                    line
+                };
                 if mistake == SkipsEmptyLines && line.is_empty() {
                     continue;
                 }

@@ -25,8 +25,14 @@ pub fn cases() -> Vec<Case> {
             checks(takes_turns),
             &[
                 (PEER, "appeared only after the user typed a line"),
-                (USER, "your code waits for the peer to answer before it reads the keyboard"),
-                (END, "the peer saw the end of the stream only after it had said something"),
+                (
+                    USER,
+                    "your code waits for the peer to answer before it reads the keyboard",
+                ),
+                (
+                    END,
+                    "the peer saw the end of the stream only after it had said something",
+                ),
                 (CLOSES, "appeared only after the user typed a line"),
                 (BYTES, "appeared only after the user typed a line"),
             ],
@@ -70,31 +76,44 @@ pub fn cases() -> Vec<Case> {
             "adds_a_newline_to_every_line_typed",
             checks(adds_a_newline_to_every_line_typed),
             &[
-                (END, "your code changed it (a \\n was added after the last line)"),
+                (
+                    END,
+                    "your code changed it (a \\n was added after the last line)",
+                ),
                 (BYTES, "your code changed it"),
             ],
         ),
         case(
             "buffers_what_the_user_types",
             checks(buffers_what_the_user_types),
-            &[
-                (USER, "reached the peer only once the input ended"),
-            ],
+            &[(USER, "reached the peer only once the input ended")],
         ),
         case(
             "reads_the_peer_again_after_it_closed",
             checks(reads_the_peer_again_after_it_closed),
             &[
-                (CLOSES, "and even after the input ended, chat was still running"),
-                (END, "after the peer closed the connection (and the input had ended)"),
+                (
+                    CLOSES,
+                    "and even after the input ended, chat was still running",
+                ),
+                (
+                    END,
+                    "after the peer closed the connection (and the input had ended)",
+                ),
             ],
         ),
         case(
             "takes_the_peer_closing_for_an_error",
             checks(takes_the_peer_closing_for_an_error),
             &[
-                (CLOSES, "when the peer closed the connection, chat returned Err("),
-                (END, "when the peer closed the connection, chat returned Err("),
+                (
+                    CLOSES,
+                    "when the peer closed the connection, chat returned Err(",
+                ),
+                (
+                    END,
+                    "when the peer closed the connection, chat returned Err(",
+                ),
             ],
         ),
         case(
@@ -188,7 +207,12 @@ fn returns_when_the_input_ends<R: Read + Send + 'static, W: Write + Send>(
         s.spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = from_peer.read(&mut buf) {
-                if n == 0 || output.write_all(&buf[..n]).and_then(|()| output.flush()).is_err() {
+                if n == 0
+                    || output
+                        .write_all(&buf[..n])
+                        .and_then(|()| output.flush())
+                        .is_err()
+                {
                     break;
                 }
             }

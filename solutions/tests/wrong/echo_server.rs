@@ -146,7 +146,10 @@ pub fn cases() -> Vec<Case> {
         case(
             "a_pool_of_four_threads",
             checks(a_pool_of_four_threads),
-            &[(SIXTEEN, "your server serves at most 4 clients at the same time")],
+            &[(
+                SIXTEEN,
+                "your server serves at most 4 clients at the same time",
+            )],
         ),
         case(
             "fills_its_buffer_with_read_exact",

@@ -68,8 +68,14 @@ pub fn cases() -> Vec<Case> {
             checks(never_stops),
             &[
                 (EXIT, SENT_EXIT),
-                (EACH, "after the input ended, your client kept sending empty lines"),
-                (END, "after the input ended, your client kept sending empty lines"),
+                (
+                    EACH,
+                    "after the input ended, your client kept sending empty lines",
+                ),
+                (
+                    END,
+                    "after the input ended, your client kept sending empty lines",
+                ),
                 (INSIDE, SENT_EXIT),
                 (SPACES_EXIT, SENT_EXIT),
                 (CASE, SENT_EXIT),
@@ -81,7 +87,10 @@ pub fn cases() -> Vec<Case> {
         case(
             "reads_one_piece_per_reply",
             checks(reads_one_piece_per_reply),
-            &[(SPLIT, "as the first reply: that is only the first piece of it")],
+            &[(
+                SPLIT,
+                "as the first reply: that is only the first piece of it",
+            )],
         ),
         case(
             "stops_at_exit_inside_a_word",
@@ -127,16 +136,43 @@ pub fn cases() -> Vec<Case> {
             "sends_the_line_with_its_line_end_and_another",
             checks(sends_the_line_with_its_line_end_and_another),
             &[
-                (EACH, "each line reached the server followed by an empty line"),
-                (EXIT, "each line reached the server followed by an empty line"),
-                (END, "each line reached the server followed by an empty line"),
-                (INSIDE, "each line reached the server followed by an empty line"),
-                (SPACES_EXIT, "each line reached the server followed by an empty line"),
-                (CASE, "each line reached the server followed by an empty line"),
-                (AS_TYPED, "each line reached the server followed by an empty line"),
+                (
+                    EACH,
+                    "each line reached the server followed by an empty line",
+                ),
+                (
+                    EXIT,
+                    "each line reached the server followed by an empty line",
+                ),
+                (
+                    END,
+                    "each line reached the server followed by an empty line",
+                ),
+                (
+                    INSIDE,
+                    "each line reached the server followed by an empty line",
+                ),
+                (
+                    SPACES_EXIT,
+                    "each line reached the server followed by an empty line",
+                ),
+                (
+                    CASE,
+                    "each line reached the server followed by an empty line",
+                ),
+                (
+                    AS_TYPED,
+                    "each line reached the server followed by an empty line",
+                ),
                 (WINDOWS, "the \\r of a \\r\\n line end was sent with it"),
-                (SPLIT, "each line reached the server followed by an empty line"),
-                (HANG_UP, "each line reached the server followed by an empty line"),
+                (
+                    SPLIT,
+                    "each line reached the server followed by an empty line",
+                ),
+                (
+                    HANG_UP,
+                    "each line reached the server followed by an empty line",
+                ),
             ],
         ),
         case(
@@ -160,12 +196,18 @@ pub fn cases() -> Vec<Case> {
         case(
             "skips_empty_lines",
             checks(skips_empty_lines),
-            &[(AS_TYPED, "the user typed an empty line, and the server did not receive it")],
+            &[(
+                AS_TYPED,
+                "the user typed an empty line, and the server did not receive it",
+            )],
         ),
         case(
             "prints_an_empty_line_when_the_server_closes",
             checks(prints_an_empty_line_when_the_server_closes),
-            &[(HANG_UP, "printed an empty line for the reply that never came")],
+            &[(
+                HANG_UP,
+                "printed an empty line for the reply that never came",
+            )],
         ),
         case(
             "returns_ok_when_the_server_closes",
@@ -186,7 +228,10 @@ fn ask<W: Write>(line: &str, server: &TcpStream, output: &mut W) -> io::Result<(
     (&mut &*server).write_all(format!("{line}\n").as_bytes())?;
     let mut reply = String::new();
     if BufReader::new(server).read_line(&mut reply)? == 0 {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the server left"));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the server left",
+        ));
     }
     output.write_all(reply.as_bytes())
 }
@@ -247,7 +292,10 @@ fn reads_one_piece_per_reply<R: BufRead, W: Write>(
         let mut buf = [0u8; 1024];
         let n = (&server).read(&mut buf)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the server left"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server left",
+            ));
         }
         let reply = String::from_utf8_lossy(&buf[..n]);
         writeln!(output, "{}", reply.trim_end_matches(['\r', '\n']))?;

@@ -53,13 +53,19 @@ pub fn cases() -> Vec<Case> {
         case(
             "keeps_the_line_end",
             checks(keeps_the_line_end),
-            all(&[SLOT, AT_ONCE, SILENT, TRICKLE, DOWN, CLOSES], "the answer still has its line end"),
+            all(
+                &[SLOT, AT_ONCE, SILENT, TRICKLE, DOWN, CLOSES],
+                "the answer still has its line end",
+            ),
         )
         .or_maybe(&[(LATE, "the answer still has its line end")]),
         case(
             "reads_until_the_server_closes",
             checks(reads_until_the_server_closes),
-            all(&[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES], "your code kept reading after the \\n until the timeout"),
+            all(
+                &[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES],
+                "your code kept reading after the \\n until the timeout",
+            ),
         ),
         case(
             "takes_one_read_for_the_answer",

@@ -48,8 +48,14 @@ pub fn cases() -> Vec<Case> {
                 (CUT, "your server answered the first piece"),
                 (CRLF, "the \\n was reversed with the line"),
                 (SPACES, "the \\n was reversed with the line"),
-                (NOT_UTF8, "the reply to a line that is not UTF-8 should start with \"error:\""),
-                (AT_LIMIT, "that had no \\n yet: a line is answered only once"),
+                (
+                    NOT_UTF8,
+                    "the reply to a line that is not UTF-8 should start with \"error:\"",
+                ),
+                (
+                    AT_LIMIT,
+                    "that had no \\n yet: a line is answered only once",
+                ),
                 (TOO_LONG, "the reply to a line of MAX_LINE + 1"),
                 (NO_NEWLINE, "should start with \"error:\""),
                 (BYTES, "should start with \"error:\""),
@@ -65,7 +71,10 @@ pub fn cases() -> Vec<Case> {
                 (TOO_LONG, NO_LIMIT),
                 (NO_NEWLINE, WAITS),
                 (BYTES, "counts bytes, not characters"),
-                (SPACES, "the spaces at the start and end of the line were removed"),
+                (
+                    SPACES,
+                    "the spaces at the start and end of the line were removed",
+                ),
             ],
         ),
         case(
@@ -81,7 +90,10 @@ pub fn cases() -> Vec<Case> {
         case(
             "trims_the_line",
             checks(trims_the_line),
-            &[(SPACES, "the spaces at the start and end of the line were removed")],
+            &[(
+                SPACES,
+                "the spaces at the start and end of the line were removed",
+            )],
         ),
         case(
             "answers_bad_bytes_with_replacement_characters",
@@ -92,7 +104,10 @@ pub fn cases() -> Vec<Case> {
             "returns_the_error_of_lines",
             checks(returns_the_error_of_lines),
             &[
-                (NOT_UTF8, "reverse_lines returned Err(stream did not contain valid UTF-8)"),
+                (
+                    NOT_UTF8,
+                    "reverse_lines returned Err(stream did not contain valid UTF-8)",
+                ),
                 (TOO_LONG, NO_LIMIT),
                 (NO_NEWLINE, WAITS),
                 (BYTES, "counts bytes, not characters"),
@@ -110,7 +125,10 @@ pub fn cases() -> Vec<Case> {
         case(
             "finds_a_line_of_the_limit_too_long",
             checks(finds_a_line_of_the_limit_too_long),
-            &[(AT_LIMIT, "to 1024 bytes that had no \\n yet: MAX_LINE bytes are allowed")],
+            &[(
+                AT_LIMIT,
+                "to 1024 bytes that had no \\n yet: MAX_LINE bytes are allowed",
+            )],
         ),
         case(
             "checks_the_length_once_the_whole_line_is_in",
@@ -143,19 +161,43 @@ pub fn cases() -> Vec<Case> {
             "answers_once_the_client_has_closed",
             checks(answers_once_the_client_has_closed),
             &[
-                (FIRST, "the replies came only once the client closed its side"),
-                (CHARS, "the replies came only once the client closed its side"),
-                (SEVERAL, "the replies came only once the client closed its side"),
-                (PIECES, "the replies came only once the client closed its side"),
+                (
+                    FIRST,
+                    "the replies came only once the client closed its side",
+                ),
+                (
+                    CHARS,
+                    "the replies came only once the client closed its side",
+                ),
+                (
+                    SEVERAL,
+                    "the replies came only once the client closed its side",
+                ),
+                (
+                    PIECES,
+                    "the replies came only once the client closed its side",
+                ),
                 (CUT, "the replies came only once the client closed its side"),
-                (CRLF, "the replies came only once the client closed its side"),
-                (SPACES, "the replies came only once the client closed its side"),
+                (
+                    CRLF,
+                    "the replies came only once the client closed its side",
+                ),
+                (
+                    SPACES,
+                    "the replies came only once the client closed its side",
+                ),
                 (NOT_UTF8, "no reply to a line that is not UTF-8"),
-                (AT_LIMIT, "the replies came only once the client closed its side"),
+                (
+                    AT_LIMIT,
+                    "the replies came only once the client closed its side",
+                ),
                 (TOO_LONG, "no reply to a line of MAX_LINE + 1"),
                 (NO_NEWLINE, WAITS),
                 (BYTES, "should get a reply starting with \"error:\""),
-                (CLOSES, "the replies came only once the client closed its side"),
+                (
+                    CLOSES,
+                    "the replies came only once the client closed its side",
+                ),
             ],
         ),
         case(
@@ -177,7 +219,10 @@ pub fn cases() -> Vec<Case> {
         case(
             "keeps_the_cr",
             checks(keeps_the_cr),
-            &[(CRLF, "the \\r of the \\r\\n line end was reversed with the line")],
+            &[(
+                CRLF,
+                "the \\r of the \\r\\n line end was reversed with the line",
+            )],
         ),
         case(
             "decodes_each_read_on_its_own",
@@ -197,7 +242,10 @@ pub fn cases() -> Vec<Case> {
                 (SEVERAL, "were answered as one piece"),
                 (PIECES, "answered the first piece on its own"),
                 (CUT, "your server answered the first piece"),
-                (AT_LIMIT, "that had no \\n yet: a line is answered only once"),
+                (
+                    AT_LIMIT,
+                    "that had no \\n yet: a line is answered only once",
+                ),
             ],
         )
         .or_maybe(&[(TOO_LONG, "")]),

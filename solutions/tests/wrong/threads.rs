@@ -61,8 +61,14 @@ pub fn cases() -> Vec<Case> {
             "holds_a_lock_while_calling_f",
             checks(holds_a_lock_while_calling_f),
             &[
-                (AT_ONCE, "every thread was started at once, but they ran f one at a time"),
-                (LAST_TO_FIRST, "every thread was started at once, but they ran f one at a time"),
+                (
+                    AT_ONCE,
+                    "every thread was started at once, but they ran f one at a time",
+                ),
+                (
+                    LAST_TO_FIRST,
+                    "every thread was started at once, but they ran f one at a time",
+                ),
             ],
         ),
         case(
@@ -95,7 +101,10 @@ pub fn cases() -> Vec<Case> {
             &[
                 (ORDER, "panicked at solutions/tests/wrong/threads.rs"),
                 (AT_ONCE, "panicked at solutions/tests/wrong/threads.rs"),
-                (LAST_TO_FIRST, "panicked at solutions/tests/wrong/threads.rs"),
+                (
+                    LAST_TO_FIRST,
+                    "panicked at solutions/tests/wrong/threads.rs",
+                ),
             ],
         ),
         case(
@@ -199,7 +208,10 @@ fn two_threads_share_the_numbers<F: Fn(i64) -> i64 + Sync>(numbers: &[i64], f: F
             .chunks(half)
             .map(|chunk| s.spawn(move || chunk.iter().map(|&n| f(n)).collect::<Vec<_>>()))
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     })
 }
 
@@ -233,7 +245,10 @@ fn keys_the_results_by_value<F: Fn(i64) -> i64 + Sync>(numbers: &[i64], f: F) ->
     let f = &f;
     let mut by_number = BTreeMap::new();
     thread::scope(|s| {
-        let handles: Vec<_> = numbers.iter().map(|&n| (n, s.spawn(move || f(n)))).collect();
+        let handles: Vec<_> = numbers
+            .iter()
+            .map(|&n| (n, s.spawn(move || f(n))))
+            .collect();
         for (n, h) in handles {
             by_number.insert(n, h.join().unwrap());
         }
