@@ -9,19 +9,28 @@
 //!
 //! Write [`run_room`]. For every event, in order:
 //! - `Joined`: remember the client's stream under its id;
-//! - `Left`: forget that client;
+//! - `Left`: forget that client (an id the room does not know, or has
+//!   forgotten already, is no error);
 //! - `Console(line)`:
-//!   - `/to N text` sends `[server] text` followed by `\n` to client N only;
-//!   - any other line starting with `/` is an unknown command;
+//!   - `/to N text` sends `[server] text` followed by `\n` to client N only.
+//!     N is the whole number (`/to 12 hi` is for client 12), and the text is
+//!     everything after the one space that follows N, exactly as typed;
+//!   - `/to` without a number, or without a text (`/to x hi`, `/to 2`,
+//!     `/to`), is a usage error;
+//!   - any other line starting with `/` is an unknown command. Commands are
+//!     case-sensitive: `/To 1 hi` is an unknown command, not a message;
 //!   - any other line is sent as `[server] line` followed by `\n` to every
-//!     client;
-//!   - problems are reported as one line on `console` starting with
-//!     `error:`: `error: no client #7`, `error: unknown command /kick`,
-//!     `error: usage: /to N text`.
+//!     client, exactly as typed: spaces at its start or end stay, and an
+//!     empty line is sent too (as `[server] `);
+//!   - problems are reported as one line on `console` (ending with `\n`)
+//!     starting with `error:`, which names what is wrong: `error: no client
+//!     #7`, `error: unknown command /kick`, `error: usage: /to N text`.
+//!     Nothing goes to the clients then.
 //!
-//! A write to a client can fail (it vanished without a `Left`): forget that
-//! client, maybe say so on `console`, and carry on with the others. Return
-//! `Ok(())` when the channel closes (every `Sender` is gone).
+//! A write to a client can fail (it vanished without a `Left`; its `Left`
+//! may come later): forget that client, maybe say so on `console`, and carry
+//! on with the others. Return `Ok(())` when the channel closes (every
+//! `Sender` is gone).
 //!
 //! Run it with `cargo run -p exercises --bin console_router` (the accept
 //! loop and the console thread are written for you), connect with `nc

@@ -3,14 +3,24 @@
 //! The original chat client waits for the keyboard, then for the network,
 //! then for the keyboard again: while you think, the other side cannot be
 //! heard. Write [`chat`]: copy everything from `input` to `peer` *and*
-//! everything from `peer` to `output`, at the same time:
-//! - bytes pass through unchanged (no framing, no prefix);
+//! everything from `peer` to `output`, at the same time.
+//!
+//! What the checks hold you to:
+//! - bytes pass through unchanged, both ways: no framing, no prefix, no line
+//!   end added or removed (a `\r`, or a last line without `\n`, stays as it
+//!   is);
 //! - what the peer sends appears on `output` at once, even while the user
-//!   types nothing: flush `output` after each write;
+//!   types nothing, and even half a line: the checks' output shows what a
+//!   terminal shows (a line once its `\n` is written, the rest once it is
+//!   flushed), so flush `output` after each write;
+//! - what the user types reaches the peer at once, even while the peer says
+//!   nothing;
 //! - when `input` ends, tell the peer with `shutdown(Shutdown::Write)`, but
-//!   keep copying from the peer: it may still have things to say;
-//! - when the peer closes the connection, return `Ok(())`, even if the user
-//!   is still in the middle of typing.
+//!   keep copying from the peer: it may still have things to say (the
+//!   checks' peer answers a few hundred milliseconds later, then closes);
+//! - when the peer closes the connection, return `Ok(())` at once, even if
+//!   the user is still in the middle of typing: do not wait for (or join) the
+//!   thread that reads the keyboard.
 //!
 //! Run it with `cargo run -p exercises --bin chat -- --addr 127.0.0.1:PORT`
 //! against any line server, e.g. `nc -l 127.0.0.1 12345` in another terminal.

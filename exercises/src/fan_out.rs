@@ -5,13 +5,20 @@
 //! - ask them all *at the same time*, one thread per server, so the slowest
 //!   server, not the sum of all of them, decides how long it takes;
 //! - send `question` followed by `\n`; the answer is the first line the
-//!   server sends back, without its `\n`;
+//!   server sends back, without its `\n` (or `\r\n`). Servers stay connected
+//!   after answering, may answer late or in pieces, and may say more after
+//!   the first line: read one line, up to its `\n`;
 //! - slot `i` of the result is server `i`'s answer: the order of `servers`,
 //!   whatever order the answers arrive in;
-//! - a server that refuses the connection, takes longer than `timeout` to
-//!   connect or to answer, or closes without answering gets an `Err` in its
-//!   slot. It must not hold up the others, nor make `ask_all` take much
-//!   longer than `timeout`, nor panic.
+//! - a server that refuses the connection, does not answer within `timeout`,
+//!   or closes without answering gets an `Err` in its slot (never an empty
+//!   `Ok`). It must not hold up the others, nor make `ask_all` take much
+//!   longer than `timeout`, nor panic;
+//! - `timeout` is for the whole exchange with one server: connecting,
+//!   sending and reading, together. A read timeout alone does not do it: it
+//!   starts again with every read that brings a byte, so a server that sends
+//!   one byte every 100 ms, never a `\n`, would hold you for ever (the checks
+//!   have such a server). Keep one deadline (`lessons::deadline`).
 //!
 //! Run it with `cargo run -p exercises --bin fan_out -- --addr A --addr B`
 //! against the course's servers (e.g. two `cargo run -p solutions --bin

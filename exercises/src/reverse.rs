@@ -4,16 +4,23 @@
 //! client. For every line the client sends, reply with the line's
 //! *characters* in reverse order, followed by `\n`:
 //! - a line is everything up to `\n`; a `\r` just before it is not part of
-//!   the line (telnet and Windows send `\r\n`);
+//!   the line (telnet and Windows send `\r\n`). Spaces at the start or end
+//!   of a line are characters like any other, and an empty line gets an empty
+//!   reply (just `\n`);
 //! - TCP is a byte stream: one line may arrive in several pieces, several
 //!   lines may arrive in one piece, and a piece may even end in the middle
-//!   of a multi-byte character. Each complete line gets exactly one reply;
+//!   of a multi-byte character. Each complete line gets exactly one reply,
+//!   and only once its `\n` has arrived;
 //! - reverse characters, not bytes: `héllo` becomes `olléh`;
 //! - a line that is not UTF-8 gets a reply starting with `error:`, and the
 //!   next line is served as usual;
-//! - a line longer than [`MAX_LINE`] bytes gets a reply starting with
-//!   `error:`, then the connection is closed (never read more than
-//!   `MAX_LINE + 1` bytes looking for the end of a line);
+//! - the limit, [`MAX_LINE`], counts bytes (not characters), before the `\n`
+//!   (a `\r` of a `\r\n` counts among them, as in `lessons::framing`): a
+//!   line of exactly `MAX_LINE` bytes is answered; once `MAX_LINE + 1` bytes
+//!   have come without a `\n`, the line is too long. Do not wait for its
+//!   `\n` (a client may never send one): reply with a line starting with
+//!   `error:`, then close the connection. Never read more than `MAX_LINE + 1`
+//!   bytes looking for the end of a line;
 //! - when the client closes the connection, return `Ok(())`.
 //!
 //! You may use `lessons::framing` from lesson 03. Run it with `cargo run -p

@@ -2,8 +2,18 @@
 //!
 //! Write [`map_on_threads`]: call `f` on every number of `numbers`, each call
 //! on a thread of its own, all of them running at the same time, and return
-//! the results in the order of `numbers` (not in the order the threads
-//! happen to finish).
+//! the results in the order of `numbers`.
+//!
+//! What the checks hold you to:
+//! - `f` is called exactly once per number, with the number (not its index);
+//! - every call runs on a thread of its own, and all of them at the same time:
+//!   the checks' `f` waits, up to 1.5 s, for the other calls to be running
+//!   too, so threads that run one after the other (joined one by one, or
+//!   taking turns on a lock held while `f` runs) fail;
+//! - result `i` is `f(numbers[i])`, whatever order the threads finish in. The
+//!   numbers are not sorted and may repeat: do not sort the results, and give
+//!   a number that appears twice a result in both places;
+//! - no numbers give no results.
 //!
 //! Check it with `cargo test -p exercises threads`. Hints:
 //! `exercises/src/threads.hints.md`. Time: about 15 minutes.
