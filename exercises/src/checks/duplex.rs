@@ -127,11 +127,12 @@ impl Session {
             // Does it come once the user types?
             self.typist.type_text("hi\n");
             if self.output.wait_for(WAIT, |t| !t.is_empty()) {
-                return Err(format!(
-                    "what the peer sent appeared only after the user typed a line: your code waits \
-                     for the keyboard before it reads the peer.\nOne thread cannot wait for both: \
-                     read the peer on one thread and the keyboard on another."
-                ));
+                return Err(
+                    "what the peer sent appeared only after the user typed a line: your code \
+                     waits for the keyboard before it reads the peer.\nOne thread cannot wait \
+                     for both: read the peer on one thread and the keyboard on another."
+                        .to_string(),
+                );
             }
         }
         if !sent.ends_with('\n') && sent[..sent.len() - 1].contains('\n') {
@@ -308,11 +309,12 @@ pub fn the_end_of_the_input_is_passed_on_and_the_peer_still_heard(
                 collect(&session.peer, &mut more, WAIT, |b| !b.is_empty()) == Ended::Closed
             } =>
         {
-            return Err(format!(
+            return Err(
                 "the input ended, and the peer saw the end of the stream only after it had said \
                  something itself: your code waits for the peer before it goes back to the \
                  keyboard.\nCopy the keyboard to the peer on a thread of its own."
-            ));
+                    .to_string(),
+            );
         }
         Ended::TimedOut => {
             return Err(session.fail(format!(

@@ -154,8 +154,7 @@ fn pushes_into_a_shared_vec<F: Fn(i64) -> i64 + Sync>(numbers: &[i64], f: F) -> 
             });
         }
     });
-    let results = results.lock().unwrap().clone();
-    results
+    Arc::try_unwrap(results).unwrap().into_inner().unwrap()
 }
 
 /// Collects in arrival order, then sorts "to make the order deterministic".
