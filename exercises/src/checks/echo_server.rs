@@ -6,7 +6,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::time::Duration;
 
 use super::harness::{EXTRA, Ended, QUIET, Server, WAIT, collect, nothing_arrives, show, spawn};
 
@@ -158,10 +157,7 @@ fn why_no_echo(server: &Server, client: &TcpStream, bytes: &[u8], who: &str) -> 
             break;
         }
         more += 1024;
-        if collect(client, &mut back, Duration::from_millis(60), |b| {
-            !b.is_empty()
-        }) == Ended::Enough
-        {
+        if collect(client, &mut back, QUIET, |b| !b.is_empty()) == Ended::Enough {
             let _ = collect(client, &mut back, EXTRA, |_| false);
             return format!(
                 "{who} sent {sent}, and your server sent nothing back until {} bytes had \

@@ -584,9 +584,6 @@ struct Screen {
     /// How many bytes of `written` a person would see: up to the last `\n`,
     /// or everything before the last flush.
     shown: usize,
-    flushes: usize,
-    /// How many calls of `write` brought something.
-    writes: usize,
 }
 
 /// An output the check can watch while the student's code writes to it,
@@ -619,20 +616,6 @@ impl Output {
         String::from_utf8_lossy(&lock(&self.screen).written).into_owned()
     }
 
-    /// What was written but does not show yet (no `\n` after it, no flush).
-    pub fn hidden(&self) -> String {
-        let screen = lock(&self.screen);
-        String::from_utf8_lossy(&screen.written[screen.shown..]).into_owned()
-    }
-
-    pub fn flushes(&self) -> usize {
-        lock(&self.screen).flushes
-    }
-
-    /// How many calls of `write` brought something so far.
-    pub fn writes(&self) -> usize {
-        lock(&self.screen).writes
-    }
 
     /// Waits until the text shown so far satisfies `done`, at most `within`.
     pub fn wait_for(&self, within: Duration, done: impl Fn(&str) -> bool) -> bool {
@@ -645,9 +628,6 @@ impl Write for Output {
         {
             let mut screen = lock(&self.screen);
             screen.written.extend_from_slice(buf);
-            if !buf.is_empty() {
-                screen.writes += 1;
-            }
             if let Some(last) = buf.iter().rposition(|&b| b == b'\n') {
                 screen.shown = screen.written.len() - buf.len() + last + 1;
             }
@@ -660,7 +640,6 @@ impl Write for Output {
         {
             let mut screen = lock(&self.screen);
             screen.shown = screen.written.len();
-            screen.flushes += 1;
         }
         self.bell.ring();
         Ok(())

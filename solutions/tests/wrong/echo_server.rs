@@ -20,7 +20,7 @@ const CLOSES: &str = "closes_the_connection_when_the_client_has_finished";
 
 pub fn cases() -> Vec<Case> {
     const ONE_AFTER_THE_OTHER: &str = "your server serves one client after the other";
-    const READ_EXACT: &str = "bytes had arrived; then it sent back 1024 at once";
+    const READ_EXACT: &str = "bytes had arrived; then it sent back";
     const BUFFERED: &str = "bytes had arrived; then it sent back";
     vec![
         case(

@@ -110,7 +110,7 @@ pub fn cases() -> Vec<Case> {
         case(
             "buffers_its_output_in_a_bufwriter",
             checks(buffers_its_output_in_a_bufwriter),
-            everywhere("your client printed the replies only when it returned, all at once"),
+            everywhere("your client's replies waited in a buffer"),
         ),
         case(
             "prints_the_reply_without_a_line_end",

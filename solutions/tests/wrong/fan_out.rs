@@ -71,7 +71,10 @@ pub fn cases() -> Vec<Case> {
             "takes_one_read_for_the_answer",
             checks(takes_one_read_for_the_answer),
             &[
-                (LATE, "the first piece of server 1's answer"),
+                (
+                    LATE,
+                    "the first piece of server 1's answer OR more than the first line",
+                ),
                 (TRICKLE, "what server 2 had sent so far, without a \\n"),
             ],
         ),
@@ -113,7 +116,15 @@ pub fn cases() -> Vec<Case> {
             checks(ignores_the_timeout_it_is_given),
             &[(LATE, "ask_all gave up on it after")],
         )
-        .or_maybe(&[(SLOT, "")]),
+        // 100 ms is short on a loaded machine: any check may see it.
+        .or_maybe(&[
+            (SLOT, ""),
+            (AT_ONCE, ""),
+            (SILENT, ""),
+            (TRICKLE, ""),
+            (DOWN, ""),
+            (CLOSES, ""),
+        ]),
         case(
             "answers_every_failure_with_an_empty_answer",
             checks(answers_every_failure_with_an_empty_answer),
