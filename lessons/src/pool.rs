@@ -352,7 +352,7 @@ fn accept_loop(listener: &TcpListener, pool: &Pool, stopping: &AtomicBool) {
 
 /// An address that reaches `addr` from this machine: a listener on
 /// 0.0.0.0 (every interface) is reached through 127.0.0.1.
-fn reachable(addr: SocketAddr) -> SocketAddr {
+pub(crate) fn reachable(addr: SocketAddr) -> SocketAddr {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
