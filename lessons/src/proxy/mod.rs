@@ -411,3 +411,75 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 // ANCHOR_END: accept_loop
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn timeouts(stream: &TcpStream) {
+        let limit = Some(Duration::from_secs(10));
+        stream.set_read_timeout(limit).unwrap();
+        stream.set_write_timeout(limit).unwrap();
+    }
+
+    #[test]
+    fn a_proxy_started_in_process_forwards_until_stopped() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = server.local_addr().unwrap().to_string();
+        let sliced = Toxics {
+            slice: Some(1),
+            ..Toxics::default()
+        };
+        let running = start("127.0.0.1:0", &to, sliced, Toxics::default()).unwrap();
+        assert_ne!(running.addr().port(), 0, "the real port");
+        let client = TcpStream::connect(running.addr()).unwrap();
+        timeouts(&client);
+        let (upstream, _) = server.accept().unwrap();
+        timeouts(&upstream);
+        (&client).write_all(b"hi").unwrap();
+        let mut got = [0u8; 2];
+        (&upstream).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hi");
+        assert_eq!(running.connections(), 1);
+        let stopping = Instant::now();
+        running.stop();
+        assert!(
+            stopping.elapsed() < Running::GRACE,
+            "stopped without waiting out the grace"
+        );
+        // Both sides see the end of their connection.
+        assert_eq!((&client).read(&mut got).unwrap_or(0), 0);
+        assert_eq!((&upstream).read(&mut got).unwrap_or(0), 0);
+    }
+
+    #[test]
+    fn a_server_address_that_cannot_work_is_refused_at_start() {
+        let e = start(
+            "127.0.0.1:0",
+            "127.0.0.1:notaport",
+            Toxics::default(),
+            Toxics::default(),
+        )
+        .err()
+        .expect("a bad address");
+        assert!(
+            e.to_string()
+                .starts_with("cannot forward to 127.0.0.1:notaport"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dropping_a_running_proxy_stops_it() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = server.local_addr().unwrap().to_string();
+        let running = start("127.0.0.1:0", &to, Toxics::default(), Toxics::default()).unwrap();
+        let addr = running.addr();
+        drop(running);
+        assert!(
+            TcpStream::connect(addr).is_err(),
+            "nothing listens after the drop"
+        );
+    }
+}
