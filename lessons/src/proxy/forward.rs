@@ -115,9 +115,10 @@ impl Link {
 
     // ANCHOR: close
     /// An error on one side closes both sides: `shutdown(Both)` sends each
-    /// peer a FIN and makes a thread blocked reading either socket return
-    /// at once (on Linux and macOS; on Windows that read returns when the
-    /// peer answers the FIN by closing, as peers do).
+    /// peer a FIN. On Linux it also makes the other thread's blocked `read`
+    /// return at once; elsewhere (Windows) that read returns when its peer
+    /// answers the FIN by closing, as peers do, so nothing here relies on
+    /// the wake-up: it only makes the end come sooner.
     pub(super) fn close(&self) {
         if self.enter(State::Closed) {
             let _ = self.client.shutdown(Shutdown::Both);
