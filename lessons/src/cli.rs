@@ -270,3 +270,19 @@ pub fn is_timeout(e: &io::Error) -> bool {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
 }
+
+/// An error writing to our own stdout, in words that say what broke:
+/// `cannot write to the terminal: stdout is closed (os error 32)`.
+/// [`describe`] speaks of the network ("the other side closed the
+/// connection"), but a closed stdout is the terminal's doing, or that of
+/// the program reading our output (`... | head -n 1`).
+pub fn stdout_error(e: io::Error) -> io::Error {
+    const WHAT: &str = "cannot write to the terminal";
+    match (e.kind(), e.raw_os_error()) {
+        (io::ErrorKind::BrokenPipe, Some(code)) => io::Error::new(
+            e.kind(),
+            format!("{WHAT}: stdout is closed (os error {code})"),
+        ),
+        _ => context(e, WHAT),
+    }
+}
