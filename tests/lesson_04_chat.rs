@@ -7,12 +7,13 @@
 
 mod common;
 
+use common::closed_output::{ClosedOutput, assert_failed_cleanly, assert_says_stdout_is_closed};
 use common::{DEADLINE, Program, Server, read_to_eof};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -285,23 +286,6 @@ fn a_message_without_newline_is_shown_at_once() {
 /// Kills the child process when the test ends, pass or fail.
 struct KillOnDrop(Child);
 
-impl KillOnDrop {
-    /// Waits for the child to exit, failing the test if it does not in time.
-    fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.0.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the program did not exit within {DEADLINE:?}"
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -323,17 +307,6 @@ fn a_second_peer_is_refused_while_the_first_one_talks() {
 
 // ---------------------------------------------------------------------------
 // Errors: a broken connection, a closed terminal, bad flags.
-
-/// Asserts that a program ended with exit code 1 on its own, not killed by
-/// a signal (SIGPIPE would have been one) and not by a panic (101).
-fn assert_failed_cleanly(status: ExitStatus) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), None, "killed by a signal: {status}");
-    }
-    assert_eq!(status.code(), Some(1), "expected exit code 1, got {status}");
-}
 
 #[test]
 fn after_the_peer_closes_the_first_write_succeeds_and_the_second_fails() {
@@ -437,59 +410,23 @@ fn a_reset_ends_the_program_at_once_while_its_keyboard_thread_still_waits(
     }
 }
 
-/// Which of the program's own outputs the test closes before it writes.
-#[derive(Debug, Clone, Copy)]
-enum Closed {
-    Stdout,
-    StdoutAndStderr,
-}
-
 #[rstest]
 fn a_closed_stdout_ends_the_chat_with_one_line_not_a_panic(
-    #[values(Closed::Stdout, Closed::StdoutAndStderr)] closed: Closed,
+    #[values(false, true)] stderr_closed: bool,
 ) {
     // `04_chat_client | head -n 1`, once `head` has gone. Guards "04 reports
     // a broken stdout as a bare Broken pipe (os error 32)", and panics.
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let addr = listener.local_addr().expect("local_addr").to_string();
-    let closed_pipe = || {
-        let (reader, writer) = std::io::pipe().expect("a pipe");
-        drop(reader); // nobody will ever read it: writing fails with EPIPE
-        writer
-    };
-    let stderr: Stdio = match closed {
-        Closed::Stdout => Stdio::piped(),
-        Closed::StdoutAndStderr => closed_pipe().into(),
-    };
-    let mut child = KillOnDrop(
-        Command::new(common::example_path("04_chat_client"))
-            .args(["--addr", &addr])
-            .stdin(Stdio::piped()) // kept open: the keyboard thread waits
-            .stdout(closed_pipe())
-            .stderr(stderr)
-            .spawn()
-            .expect("start 04_chat_client"),
-    );
-    let errors = child.0.stderr.take();
+    let mut client = ClosedOutput::start("04_chat_client", &["--addr", &addr], stderr_closed);
     let mut peer = accept(&listener);
     peer.write_all(b"hello\n").expect("send");
-    // The program ends the conversation: the peer sees the end of stream.
+    // The program ends the conversation, although its keyboard thread is
+    // still waiting for input: the peer sees the end of the stream.
     assert_eq!(read_to_eof(&mut peer, "the end of the chat"), b"");
-    assert_failed_cleanly(child.wait());
-    if let Some(errors) = errors {
-        let lines: Vec<String> = BufReader::new(errors)
-            .lines()
-            .map(|l| l.expect("stderr is text"))
-            .collect();
-        let last = lines.last().map(String::as_str).unwrap_or_default();
-        if cfg!(unix) {
-            assert_eq!(
-                last,
-                "error: cannot write to the terminal: stdout is closed (os error 32)"
-            );
-        } else {
-            assert!(last.starts_with("error: cannot write to the terminal: "), "{lines:?}");
-        }
+    assert_failed_cleanly(client.wait());
+    if !stderr_closed {
+        assert_says_stdout_is_closed(&client.stderr());
     }
 }
 
