@@ -230,6 +230,32 @@ fn the_end_of_input_half_closes_and_the_peers_last_bytes_still_arrive(
 }
 
 #[rstest]
+fn when_the_peer_closes_in_answer_to_our_end_the_notices_say_so_in_that_order(
+    #[values(Side::Server, Side::Client)] side: Side,
+) {
+    // The peer closes the moment it sees our end of stream, as lesson 03's
+    // and 07's servers do. Our end came first, so the program must say
+    // "you closed your side", then "closed the connection", and never that
+    // the peer closed first. (The threads once raced to report, and about
+    // one run in three said it the wrong way round.)
+    for _ in 0..10 {
+        let (mut program, mut peer) = connected(side);
+        program.type_in("exit\n");
+        assert_eq!(read_to_eof(&mut peer, "our end of stream"), b"");
+        drop(peer);
+        assert!(program.wait_for_exit().success());
+        let notices: Vec<String> = program
+            .stderr()
+            .into_iter()
+            .filter(|l| l.contains("closed"))
+            .collect();
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].starts_with("you closed your side"), "{notices:?}");
+        assert!(notices[1].ends_with("closed the connection"), "{notices:?}");
+    }
+}
+
+#[rstest]
 fn bytes_pass_unchanged_even_without_newlines(#[values(Side::Server, Side::Client)] side: Side) {
     // The original Python client sends what was typed without a newline.
     // Nothing may wait for a newline, and nothing may be added or changed.

@@ -125,10 +125,10 @@ where
     K: BufRead + Send + 'static,
     S: Write + Send + 'static,
 {
-    // One handle to the connection for each thread, and this one stays
-    // here to end the connection if something breaks. `try_clone` asks the
-    // system for another descriptor of the same socket: bytes are not
-    // copied, and every handle sees the same connection.
+    // One handle to the connection for each thread, and `stream` stays
+    // here to close our side. `try_clone` asks the system for another
+    // descriptor of the same socket: bytes are not copied, and every handle
+    // sees the same connection.
     let to_peer = stream.try_clone()?;
     let from_peer = stream.try_clone()?;
 
@@ -140,13 +140,7 @@ where
     let keyboard = thread::Builder::new()
         .name("keyboard".into())
         .spawn(move || {
-            let result = send_typed(keyboard, &to_peer).and_then(|()| {
-                // Half-close: "I have nothing more to say". The peer reads
-                // end of stream; we keep receiving until it closes too.
-                to_peer
-                    .shutdown(Shutdown::Write)
-                    .map_err(|e| cli::context(e, "cannot send the end of the stream"))
-            });
+            let result = send_typed(keyboard, &to_peer);
             let _ = keyboard_done.send(Done::Keyboard(result));
         })?;
     let screen = thread::Builder::new()
@@ -159,36 +153,52 @@ where
             let _ = stream.shutdown(Shutdown::Both);
         })?;
 
+    // Each direction ends on its own; the conversation is over when both
+    // have. Only this thread prints notices and closes, one report at a
+    // time, so what it says always matches the order things happened in.
     let (mut we_are_done, mut they_are_done) = (false, false);
     for report in finished {
-        match report {
+        let broken = match report {
             Done::Keyboard(Ok(())) => {
                 we_are_done = true;
-                if !they_are_done {
-                    crate::log_error!("you closed your side; what {peer} sends still shows until it closes");
+                // Half-close: "I have nothing more to say". The peer reads
+                // end of stream; we keep receiving until it closes too.
+                // `shutdown` acts on the connection, whichever handle it
+                // is called on.
+                match stream.shutdown(Shutdown::Write) {
+                    Ok(()) if !they_are_done => {
+                        crate::log_error!(
+                            "you closed your side; what {peer} sends still shows until it closes"
+                        );
+                        None
+                    }
+                    Ok(()) => None,
+                    Err(e) => Some(cli::context(e, "cannot send the end of the stream")),
                 }
-            }
-            Done::Screen(Ok(_)) if we_are_done => {
-                they_are_done = true;
-                crate::log_error!("{peer} closed the connection");
             }
             Done::Screen(Ok(_)) => {
                 they_are_done = true;
-                crate::log_error!(
-                    "{peer} closed its side; what you type still goes to it until `{EXIT}` or Ctrl-D"
-                );
+                if we_are_done {
+                    crate::log_error!("{peer} closed the connection");
+                } else {
+                    crate::log_error!(
+                        "{peer} closed its side; what you type still goes to it until `{EXIT}` or Ctrl-D"
+                    );
+                }
+                None
             }
-            // The connection is broken (reset), or so is our terminal:
-            // nothing more can be said either way. `shutdown` ends the
-            // connection itself, whichever handle it is called on, so the
-            // peer sees the end now, although the keyboard thread, blocked
-            // reading stdin, still holds its handle. Closing a handle
-            // (`drop`) would not: the connection ends when its last handle
-            // is closed.
-            Done::Keyboard(Err(e)) | Done::Screen(Err(e)) => {
-                let _ = stream.shutdown(Shutdown::Both);
-                return Err(e);
-            }
+            // The connection is broken (reset), or so is our terminal.
+            Done::Keyboard(Err(e)) | Done::Screen(Err(e)) => Some(e),
+        };
+        if let Some(e) = broken {
+            // Nothing more can be said. `shutdown(Both)` ends the
+            // connection now, although the keyboard thread, maybe blocked
+            // reading stdin, still holds its handle: closing a handle
+            // (`drop`) would not, as a connection ends when its last
+            // handle is closed. We do not wait for that thread: nothing can
+            // interrupt its read, and it ends when the process does.
+            let _ = stream.shutdown(Shutdown::Both);
+            return Err(e);
         }
         if we_are_done && they_are_done {
             // Both threads have sent their last report, so they are ending:
