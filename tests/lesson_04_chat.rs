@@ -456,6 +456,43 @@ fn a_closed_stdout_ends_the_chat_with_one_line_not_a_panic(
     }
 }
 
+#[test]
+fn a_closed_stderr_loses_the_notices_and_the_conversation_goes_on() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let addr = listener.local_addr().expect("local_addr").to_string();
+    let (reader, closed_stderr) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let mut child = KillOnDrop(
+        Command::new(common::example_path("04_chat_client"))
+            .args(["--addr", &addr])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(closed_stderr)
+            .spawn()
+            .expect("start 04_chat_client"),
+    );
+    let mut keyboard = child.0.stdin.take().expect("piped");
+    let mut screen = BufReader::new(child.0.stdout.take().expect("piped"));
+    let peer = accept(&listener);
+    let mut peer = BufReader::new(peer);
+    peer.get_mut().write_all(b"hello\n").expect("send");
+    assert_eq!(common::read_line(&mut screen, "the peer's line on stdout"), "hello");
+    keyboard.write_all(b"still talking\n").expect("type");
+    assert_eq!(peer_line(&mut peer, "a typed line"), "still talking");
+    drop(keyboard); // Ctrl-D
+    assert_eq!(read_to_eof(&mut peer, "the end of our side"), b"");
+    peer.get_ref().shutdown(Shutdown::Write).expect("half-close");
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the client did not exit");
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{status}");
+}
+
 fn assert_one_line_error(name: &str, args: &[&str], expected: &str) {
     let (status, stdout, stderr) = common::run(name, args, "");
     assert!(!status.success(), "{name} {args:?} should fail");

@@ -3,9 +3,10 @@
 //! Asking three servers one after the other takes as long as the three
 //! answers added up, and a server that is down or silent makes everybody
 //! after it wait. Here every server gets its own thread, all started at
-//! once, so the whole takes as long as the slowest answer, and never longer
-//! than the timeout: one deadline, fixed at the start, bounds the connect,
-//! the send and the reply of every server.
+//! once, so the whole takes as long as the slowest answer, and never much
+//! longer than the timeout: one deadline ([`Deadline`]), fixed at the
+//! start, bounds the connect, the send and the reply of every server. Only
+//! the name lookup is not bounded by it (see `connect_before`).
 //!
 //! The threads are *scoped* (`thread::scope`): they may borrow the list of
 //! addresses and the message, and the scope joins all of them before it
