@@ -285,5 +285,5 @@ fn the_client_gives_up_on_a_silent_server_after_its_timeout() {
         "the client took {:?} to give up",
         started.elapsed()
     );
-    assert_eq!(stderr, vec!["error: no reply within 500ms".to_string()]);
+    assert_eq!(stderr, vec!["error: no reply within 0.5 s".to_string()]);
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 use clap::Parser;
 use clap::error::ErrorKind;
 
+use crate::deadline::Deadline;
+
 /// Help text shared by every server's `--addr` flag.
 pub const LISTEN_HELP: &str = "Address to listen on. The default accepts connections from this \
 machine only; use 0.0.0.0:PORT to accept them from other machines too, or port 0 to let the \
@@ -60,25 +62,29 @@ pub fn exit_code(result: io::Result<()>) -> ExitCode {
 /// is shown as it is.
 pub fn describe(e: &io::Error) -> String {
     use io::ErrorKind::*;
-    let Some(code) = e.raw_os_error() else {
-        return e.to_string();
-    };
     let words = match e.kind() {
         ConnectionRefused => "connection refused: nothing is listening there",
         ConnectionReset => "connection reset by the other side",
         ConnectionAborted => "connection aborted",
-        BrokenPipe => "the other side closed the connection",
+        BrokenPipe => "broken pipe: the other end was closed",
         NotConnected => "not connected",
         // A read or write timeout: WouldBlock on Unix, TimedOut on Windows.
         WouldBlock | TimedOut => "timed out",
         AddrInUse => "address already in use: something else is listening there",
         AddrNotAvailable => "address not available on this machine",
-        HostUnreachable => "host unreachable",
-        NetworkUnreachable => "network unreachable",
+        HostUnreachable => "host unreachable: no route to that machine",
+        NetworkUnreachable => "network unreachable: no route to that network",
+        NetworkDown => "the network is down",
         PermissionDenied => "permission denied (ports below 1024 need privileges on Unix)",
         _ => return e.to_string(),
     };
-    format!("{words} (os error {code})")
+    match e.raw_os_error() {
+        Some(code) => format!("{words} (os error {code})"),
+        // Made with `io::Error::new(kind, text)`: its text says more.
+        None if e.get_ref().is_some() => e.to_string(),
+        // Made with `io::Error::from(kind)`: only the kind is known.
+        None => words.to_string(),
+    }
 }
 // ANCHOR_END: describe
 
@@ -106,8 +112,8 @@ pub fn seconds(d: Duration) -> String {
 /// port, even when port 0 asked the system to choose one. Tests and scripts
 /// wait for this line before they connect.
 pub fn listen(addr: &str) -> io::Result<TcpListener> {
-    let listener =
-        TcpListener::bind(addr).map_err(|e| context(e, format!("cannot listen on {addr}")))?;
+    let fail = |e| context(e, format!("cannot listen on {addr}"));
+    let listener = TcpListener::bind(&resolve(addr).map_err(fail)?[..]).map_err(fail)?;
     crate::log_line!("listening on {}", listener.local_addr()?);
     Ok(listener)
 }
@@ -139,20 +145,27 @@ pub fn clients(listener: &TcpListener) -> impl Iterator<Item = (TcpStream, Socke
                     pause.recovered();
                     return Some((stream, peer));
                 }
-                Err(e) if one_clients_trouble(&e) => {}
+                // A signal interrupted the wait: nothing went wrong.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if one_clients_trouble(&e) => {
+                    crate::log_error!("a client was lost while connecting: {}", describe(&e));
+                }
                 Err(e) => pause.wait(&e),
             }
         }
     })
 }
 
-/// Accept errors that concern the one connection being accepted.
+/// Accept errors that concern the one connection being accepted: it was
+/// reset or aborted before we took it, or (Linux hands a new connection's
+/// pending network error to `accept`, see accept(2)) its route failed.
+/// Anything else may be the server's own trouble, and a pause of a few
+/// milliseconds costs nothing if it was not.
 fn one_clients_trouble(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
+        ConnectionAborted | ConnectionReset | HostUnreachable | NetworkUnreachable | NetworkDown
     )
 }
 
@@ -195,22 +208,75 @@ impl Backoff {
 }
 // ANCHOR_END: clients
 
+/// The addresses `addr` stands for, or an error that says what is wrong
+/// with it. A port that is not a number is found before any lookup.
+///
+/// A host name is looked up with the system's resolver, which std cannot
+/// bound in time: the course only ever uses `localhost`, which the system
+/// answers from a file.
+pub fn resolve(addr: &str) -> io::Result<Vec<SocketAddr>> {
+    let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(invalid(format!(
+            "{addr:?} is not an address: expected HOST:PORT, such as 127.0.0.1:2002"
+        )));
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(invalid(format!(
+            "{port:?} is not a port: expected a number from 0 to 65535"
+        )));
+    }
+    let found: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| context(e, format!("cannot look up {host}")))?
+        .collect();
+    if found.is_empty() {
+        return Err(invalid(format!("{host} has no address")));
+    }
+    Ok(found)
+}
+
 /// Connects with a deadline for the connection and for every later read and
 /// write, so a dead or silent server cannot make the client hang forever.
+/// (Each read and write gets the whole `timeout`: for one deadline over a
+/// whole exchange, use [`connect_before`] and [`Within`](crate::deadline::Within).)
 pub fn connect(addr: &str, timeout: Duration) -> io::Result<TcpStream> {
+    let stream = connect_before(addr, &Deadline::after(timeout, "connection"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    Ok(stream)
+}
+
+/// Connects to the first address of `addr` that answers before `deadline`,
+/// trying each address it stands for (`localhost` may be `[::1]` and
+/// `127.0.0.1`, and a server may listen on only one of them).
+pub fn connect_before(addr: &str, deadline: &Deadline) -> io::Result<TcpStream> {
     let fail = |e| context(e, format!("cannot connect to {addr}"));
-    let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to");
-    for candidate in addr.to_socket_addrs().map_err(fail)? {
-        match TcpStream::connect_timeout(&candidate, timeout) {
-            Ok(stream) => {
-                stream.set_read_timeout(Some(timeout))?;
-                stream.set_write_timeout(Some(timeout))?;
-                return Ok(stream);
-            }
-            Err(e) => last = e,
+    let mut last = None;
+    for candidate in resolve(addr).map_err(fail)? {
+        match connect_to(candidate, deadline) {
+            Ok(stream) => return Ok(stream),
+            Err(e) if is_timeout(&e) => return Err(fail(e)),
+            Err(e) => last = Some(e),
         }
     }
-    Err(fail(last))
+    Err(fail(last.unwrap_or_else(|| io::Error::other("no address"))))
+}
+
+/// Connects to one address before `deadline`. The read and write timeouts
+/// are set to what is left of it, so a caller that forgets [`Within`] still
+/// cannot wait longer than the deadline for any one call.
+///
+/// [`Within`]: crate::deadline::Within
+pub fn connect_to(addr: SocketAddr, deadline: &Deadline) -> io::Result<TcpStream> {
+    let no_connection = || timed_out("connection", deadline.timeout());
+    let left = deadline.left().map_err(|_| no_connection())?;
+    let stream = TcpStream::connect_timeout(&addr, left)
+        .map_err(|e| if is_timeout(&e) { no_connection() } else { e })?;
+    let left = deadline.left().map_err(|_| no_connection())?;
+    stream.set_read_timeout(Some(left))?;
+    stream.set_write_timeout(Some(left))?;
+    Ok(stream)
 }
 
 /// The longest number of seconds any flag of the course accepts: one day.
@@ -218,21 +284,29 @@ pub fn connect(addr: &str, timeout: Duration) -> io::Result<TcpStream> {
 /// timeout` from overflowing (it panics past what the clock can hold).
 pub const MAX_SECS: f64 = 86_400.0;
 
-/// Checks a number of seconds given on the command line: a positive,
-/// finite number no larger than [`MAX_SECS`]. `Duration::from_secs_f64`
-/// would panic on a negative or infinite one, and std's socket API rejects
-/// a zero timeout (`set_read_timeout(Some(ZERO))` is an error), which is not
-/// what anyone typing 0 wants anyway.
-pub fn secs(flag: &str, secs: f64) -> io::Result<Duration> {
+/// A number of seconds as a `Duration`, if it is positive, finite and at
+/// most [`MAX_SECS`]. `Duration::from_secs_f64` would panic on a negative,
+/// infinite or NaN one, and std's socket API rejects a zero timeout
+/// (`set_read_timeout(Some(ZERO))` is an error), which is not what anyone
+/// typing 0 wants anyway.
+fn checked_secs(secs: f64) -> Option<Duration> {
     match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() && secs <= MAX_SECS => Ok(d),
-        _ => Err(io::Error::new(
+        Ok(d) if !d.is_zero() && secs <= MAX_SECS => Some(d),
+        _ => None,
+    }
+}
+
+/// Checks a number of seconds given on the command line (see
+/// [`checked_secs`] for the range); the error names the flag and the range.
+pub fn secs(flag: &str, secs: f64) -> io::Result<Duration> {
+    checked_secs(secs).ok_or_else(|| {
+        io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
                 "{flag} must be a number of seconds above 0 and at most {MAX_SECS}, not {secs}"
             ),
-        )),
-    }
+        )
+    })
 }
 
 /// [`secs`] for `--timeout`.
@@ -241,25 +315,39 @@ pub fn timeout_secs(secs: f64) -> io::Result<Duration> {
 }
 
 /// Parses a number of seconds given on the command line (`0.5`, `30`), for
-/// clap's `value_parser`. Accepts what [`secs`] accepts.
+/// clap's `value_parser`. Accepts what [`secs`] accepts. Give the flag
+/// `allow_negative_numbers = true`, or clap reads `-1` as a flag and says
+/// only "unexpected argument".
 pub fn parse_secs(text: &str) -> Result<Duration, String> {
-    let number: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    match Duration::try_from_secs_f64(number) {
-        Ok(d) if !d.is_zero() && number <= MAX_SECS => Ok(d),
-        _ => Err(format!(
-            "{text} is not a number of seconds above 0 and at most {MAX_SECS}"
-        )),
-    }
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(checked_secs)
+        .ok_or_else(|| format!("{text} is not a number of seconds above 0 and at most {MAX_SECS}"))
 }
 
 /// A clap value parser for a count (a size, a limit, a number of workers)
 /// that must lie in `range`: a number outside it is one clear error at
-/// start-up ("1000000000000 is not in 1..=100000"), not an abort later when
-/// the server tries to allocate it.
-pub fn count(range: std::ops::RangeInclusive<u64>) -> clap::builder::RangedU64ValueParser<usize> {
-    clap::builder::RangedU64ValueParser::<usize>::new().range(range)
+/// start-up ("1000000000000 is not a whole number from 1 to 100000"), not an
+/// abort later when the server tries to allocate it. Give the flag
+/// `allow_negative_numbers = true` too, so `-1` gets the same error.
+pub fn count(
+    range: std::ops::RangeInclusive<u64>,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        text.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                format!(
+                    "{text} is not a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                )
+            })
+    }
 }
 
 /// True for the error a read returns when its timeout expires. It is
