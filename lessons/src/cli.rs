@@ -358,3 +358,138 @@ pub fn is_timeout(e: &io::Error) -> bool {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    #[test]
+    fn a_refusal_is_said_in_words_with_the_systems_code() {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap();
+        let e = TcpStream::connect(addr).unwrap_err();
+        let code = e.raw_os_error().unwrap();
+        assert_eq!(
+            describe(&e),
+            format!("connection refused: nothing is listening there (os error {code})")
+        );
+    }
+
+    // Unreachable hosts and networks cannot be provoked on this machine
+    // alone, so these use Linux's codes for them (EHOSTUNREACH, ENETUNREACH).
+    #[cfg(target_os = "linux")]
+    #[rstest]
+    #[case::host(113, "host unreachable: no route to that machine (os error 113)")]
+    #[case::network(101, "network unreachable: no route to that network (os error 101)")]
+    #[case::reset(104, "connection reset by the other side (os error 104)")]
+    #[case::read_timeout(11, "timed out (os error 11)")]
+    fn linux_errors_are_said_in_words(#[case] code: i32, #[case] words: &str) {
+        assert_eq!(describe(&io::Error::from_raw_os_error(code)), words);
+    }
+
+    #[test]
+    fn an_error_with_words_of_its_own_keeps_them() {
+        let e = timed_out("reply", Duration::from_millis(500));
+        assert_eq!(describe(&e), "no reply within 0.5 s");
+        let kind_only = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            describe(&kind_only),
+            "connection refused: nothing is listening there"
+        );
+    }
+
+    #[rstest]
+    #[case::not_a_port(
+        "127.0.0.1:notaport",
+        "\"notaport\" is not a port: expected a number from 0 to 65535"
+    )]
+    #[case::port_too_big(
+        "127.0.0.1:65536",
+        "\"65536\" is not a port: expected a number from 0 to 65535"
+    )]
+    #[case::no_port(
+        "127.0.0.1",
+        "\"127.0.0.1\" is not an address: expected HOST:PORT, such as 127.0.0.1:2002"
+    )]
+    fn a_bad_address_is_refused_before_any_lookup(#[case] addr: &str, #[case] error: &str) {
+        assert_eq!(resolve(addr).unwrap_err().to_string(), error);
+    }
+
+    #[test]
+    fn ip_addresses_resolve_to_themselves() {
+        assert_eq!(
+            resolve("[::1]:2002").unwrap(),
+            vec!["[::1]:2002".parse().unwrap()]
+        );
+    }
+
+    #[rstest]
+    #[case::zero("0")]
+    #[case::negative("-1")]
+    #[case::nan("NaN")]
+    #[case::infinite("inf")]
+    #[case::beyond_a_day("86400.5")]
+    #[case::beyond_the_clock("1e19")]
+    #[case::not_a_number("soon")]
+    fn seconds_out_of_range_are_refused_with_the_range(#[case] text: &str) {
+        assert_eq!(
+            parse_secs(text).unwrap_err(),
+            format!("{text} is not a number of seconds above 0 and at most 86400")
+        );
+    }
+
+    #[test]
+    fn seconds_in_range_are_accepted() {
+        assert_eq!(parse_secs("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_secs("86400"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(secs("--hold", 2.0).unwrap(), Duration::from_secs(2));
+        assert_eq!(
+            secs("--hold", -2.0).unwrap_err().to_string(),
+            "--hold must be a number of seconds above 0 and at most 86400, not -2"
+        );
+    }
+
+    #[rstest]
+    #[case::below("0")]
+    #[case::above("65537")]
+    #[case::negative("-1")]
+    #[case::beyond_u64("18446744073709551616")]
+    #[case::fraction("1.5")]
+    fn counts_out_of_range_are_refused_with_the_range(#[case] text: &str) {
+        assert_eq!(
+            count(1..=65_536)(text).unwrap_err(),
+            format!("{text} is not a whole number from 1 to 65536")
+        );
+    }
+
+    #[test]
+    fn counts_in_range_are_accepted() {
+        assert_eq!(count(1..=65_536)("65536"), Ok(65_536));
+        assert_eq!(count(0..=10)("0"), Ok(0));
+    }
+
+    #[rstest]
+    #[case::aborted(io::ErrorKind::ConnectionAborted, true)]
+    #[case::reset(io::ErrorKind::ConnectionReset, true)]
+    #[case::route_failed(io::ErrorKind::HostUnreachable, true)]
+    #[case::out_of_memory(io::ErrorKind::OutOfMemory, false)]
+    #[case::unknown(io::ErrorKind::Other, false)]
+    fn only_errors_of_the_connection_itself_skip_the_pause(
+        #[case] kind: io::ErrorKind,
+        #[case] one_client: bool,
+    ) {
+        assert_eq!(one_clients_trouble(&io::Error::from(kind)), one_client);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn running_out_of_file_descriptors_pauses() {
+        // EMFILE and ENFILE are 24 and 23 on Linux, macOS and the BSDs.
+        for code in [24, 23] {
+            assert!(!one_clients_trouble(&io::Error::from_raw_os_error(code)));
+        }
+    }
+}
