@@ -174,7 +174,6 @@ fn error_codes_are_replaced_whatever_the_platform() {
     );
 }
 
-// ANCHOR: friendly_failures
 /// Every client program fails the same friendly way: a timeout says what was
 /// awaited and for how long; a refusal, a reset and a bad address are said
 /// in words. `{addr}` stands for the address the client was given; the
@@ -303,7 +302,6 @@ fn every_client_fails_the_same_friendly_way(
         "a panic is not an error message: {seen:?}"
     );
 }
-// ANCHOR_END: friendly_failures
 
 #[rstest]
 fn a_bad_listening_address_is_one_readable_line(

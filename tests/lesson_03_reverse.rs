@@ -453,6 +453,11 @@ fn a_reply_written_in_two_pieces_waits_for_the_delayed_ack_unless_nagle_is_off()
     let two_writes = median_round_trip(true, false);
     let one_write = median_round_trip(false, false);
     let two_writes_nodelay = median_round_trip(true, true);
+    // Shown with `-- --nocapture`; lesson 03 quotes it.
+    println!(
+        "median round trip: two writes {two_writes:?}, one write {one_write:?}, \
+         two writes with TCP_NODELAY {two_writes_nodelay:?}"
+    );
     assert!(
         two_writes >= Duration::from_millis(30),
         "two writes with Nagle on: {two_writes:?}"
