@@ -10,6 +10,12 @@
 //! cargo run --release --example 08_load -- idle --addr 127.0.0.1:6666 --probe greeting
 //! ```
 //!
+//! `--timeout` bounds each exchange (a connect, or a line and its whole
+//! reply) and `--max-secs` the whole run, whatever it is waiting for, so a
+//! server that drips one byte at a time cannot stretch either. Replies are
+//! read through the line framing's limit, so a server that floods cannot
+//! make the load generator grow.
+//!
 //! Build both sides with `--release` when you measure: a debug build is
 //! several times slower and measures the compiler's checks, not the design.
 //! It prints one line per run (`--json` for a script), and exits 1 if any

@@ -2,7 +2,10 @@
 //!
 //! Each fault runs against every server it applies to (02 echo, 03 thread
 //! per client, 05 chat room, 07 pool), and every test ends the same way: a
-//! new client is still served correctly. Each test is bounded in count and time (a few
+//! new client is still served correctly. The last section turns to what
+//! surrounds the programs of lessons 02, 03 and 08: their stdout, their
+//! flags, servers that drip or flood, and a process out of descriptors or
+//! threads. Each test is bounded in count and time (a few
 //! seconds at most), so this file runs in CI with the README's `cargo test`.
 //!
 //! The 1 000-connection scale checks at the bottom need about 2 100 open
