@@ -94,8 +94,8 @@ enum Mode {
         probe: Probe,
         /// Linux: the server's process id, to report its resident memory
         /// (VmRSS) before and while the connections are held.
-        #[arg(long)]
-        pid: Option<u32>,
+        #[arg(long, value_parser = cli::count(1..=u32::MAX as u64), allow_negative_numbers = true)]
+        pid: Option<usize>,
     },
     /// Lesson 05's chat room: every line must reach every other client, in order.
     Room {
@@ -225,7 +225,8 @@ fn run(mode: Mode) -> io::Result<()> {
                 settle,
                 probe_messages,
                 probe,
-                pid,
+                // In range: the parser took 1 to u32::MAX.
+                pid: pid.and_then(|p| u32::try_from(p).ok()),
             };
             let r = load::idle(&common.target("127.0.0.1:2002")?, &scenario)?;
             let first = r.first_error.as_deref();

@@ -801,6 +801,7 @@ fn a_server_whose_stdout_nobody_reads_keeps_serving(#[values(Echo02, Reverse03)]
 #[case::load_messages_huge("08_load", &["pingpong", "--messages", "1000000000000"], "from 1 to 1000000")]
 #[case::load_size_huge("08_load", &["pingpong", "--size", "18446744073709551615"], "from 0 to 1048576")]
 #[case::load_idle_clients_negative("08_load", &["idle", "--clients", "-5"], "from 1 to 20000")]
+#[case::load_pid_beyond_u32("08_load", &["idle", "--pid", "4294967296"], "from 1 to 4294967295")]
 #[case::load_probe_messages_zero("08_load", &["idle", "--probe-messages", "0"], "from 1 to 1000000")]
 fn a_flag_out_of_range_is_one_line_that_names_the_range(
     #[case] program: &str,

@@ -104,7 +104,8 @@ fn connect_before(addr: &str, deadline: Instant, timeout: Duration) -> io::Resul
 }
 
 /// The time left before `deadline`, or a timeout error if there is none:
-/// socket timeouts treat zero as "no timeout at all".
+/// std refuses a zero socket timeout (`set_read_timeout(Some(ZERO))` and
+/// `connect_timeout` with zero are errors), so none left must be said here.
 fn time_left(deadline: Instant, timeout: Duration) -> io::Result<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
