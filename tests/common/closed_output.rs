@@ -5,7 +5,7 @@
 //! leaves.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, ChildStderr, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -104,7 +104,7 @@ pub fn assert_says_stdout_is_closed(stderr: &[String]) {
     if cfg!(unix) {
         assert_eq!(
             last,
-            "error: cannot write to the terminal: stdout is closed (os error 32)",
+            "error: cannot write to the terminal: broken pipe: the other end was closed (os error 32)",
             "stderr: {stderr:?}"
         );
     } else {
