@@ -44,10 +44,10 @@ struct Args {
     #[arg(long)]
     show: bool,
 
-    /// Serve at most this many connections at once (each takes two
-    /// threads); a client beyond it is disconnected at once.
+    /// Serve at most this many connections at once (1 to 10000; each takes
+    /// two threads); a client beyond it is disconnected at once.
     #[arg(long, default_value_t = Proxy::MAX_CONNECTIONS, value_name = "N",
-          value_parser = cli::count(1..=10_000))]
+          value_parser = cli::count(1..=10_000), allow_negative_numbers = true)]
     max_connections: usize,
 
     /// Give up connecting to the server after this many seconds (the

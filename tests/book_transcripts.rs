@@ -890,6 +890,8 @@ fn lesson_09_reset_session_matches_the_book() {
     let client_status = s.ends(t3, &mut client);
     s.echo_status(t3, client_status);
     s.log_until(t2, &proxy.program, "closed", 1);
+    s.err(t1, &server, 1); // client ... closed its side
+    s.types(t1, &mut server, "exit");
     let server_status = s.ends(t1, &mut server);
     assert!(!client_status.success() && server_status.success());
     s.check("lesson-09-reset");

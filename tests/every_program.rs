@@ -312,7 +312,8 @@ fn a_bad_listening_address_is_one_readable_line(
         "03_reverse_server",
         "04_chat_server",
         "05_multi_server",
-        "07_pool_server"
+        "07_pool_server",
+        "09_proxy"
     )]
     server: &str,
 ) {

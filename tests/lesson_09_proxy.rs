@@ -457,10 +457,13 @@ fn lesson_04_behind_reset_after_the_client_reports_a_reset_and_the_server_a_clos
     let said = client.stderr().join("\n");
     assert!(!status.success(), "the client should fail: {said}");
     assert!(
-        said.contains("error: connection reset by the other side"),
+        said.contains("connection reset by the other side"),
         "{said}"
     );
-    chat.program.expect_stderr("closed the connection");
+    // The server sees a clean end of the client's side, as after an `exit`,
+    // and may still say goodbye before it leaves.
+    chat.program.expect_stderr("closed its side");
+    chat.program.type_in("exit\n");
     assert!(chat.program.wait_for_exit().success());
 }
 
@@ -516,9 +519,9 @@ fn a_bad_server_address_is_one_readable_line_before_listening() {
 }
 
 #[rstest]
-#[case::zero_slice(&["--slice", "0"], "1..=65536")]
-#[case::delay_too_long(&["--delay", "100000"], "0..=60000")]
-#[case::zero_connections(&["--max-connections", "0"], "1..=10000")]
+#[case::zero_slice(&["--slice", "0"], "0 is not a whole number from 1 to 65536")]
+#[case::delay_too_long(&["--delay", "100000"], "from 0 to 60000")]
+#[case::zero_connections(&["--max-connections", "0"], "from 1 to 10000")]
 #[case::up_with_nothing_after_it(&["--slice", "1", "--up"], "--up applies to the misbehaviours after it")]
 fn a_bad_flag_is_one_line_that_says_what_works(#[case] args: &[&str], #[case] expected: &str) {
     let (status, _, stderr) = run("09_proxy", args, "");

@@ -42,48 +42,62 @@ struct Flags {
     /// sends (down: server to client).
     #[arg(long, num_args = 0, default_missing_value = "true", action = ArgAction::Append)]
     down: Vec<bool>,
-    /// Forward in pieces of at most BYTES bytes, each its own write
-    /// (`--slice 1` is the cruellest).
+    /// Forward in pieces of at most BYTES bytes (1 to 65536), each its own
+    /// write (`--slice 1` is the cruellest).
     #[arg(long, value_name = "BYTES", action = ArgAction::Append,
-          value_parser = cli::count(1..=65_536))]
+          value_parser = cli::count(1..=65_536),
+          allow_negative_numbers = true)]
     slice: Vec<usize>,
-    /// Wait MS milliseconds after every write, so that the pieces of
-    /// --slice arrive apart.
+    /// Wait MS milliseconds (0 to 60000) after every write, so that the
+    /// pieces of --slice arrive apart.
     #[arg(long, value_name = "MS", action = ArgAction::Append,
-          value_parser = cli::count(0..=MAX_MS))]
+          value_parser = cli::count(0..=MAX_MS),
+          allow_negative_numbers = true)]
     gap: Vec<usize>,
-    /// After the first bytes arrive, wait up to MS milliseconds for more,
-    /// and forward them all as one write: separate messages arrive as one.
+    /// After the first bytes arrive, wait up to MS milliseconds (1 to 60000)
+    /// for more, and forward them all as one write: separate messages
+    /// arrive as one.
     #[arg(long, value_name = "MS", action = ArgAction::Append,
-          value_parser = cli::count(1..=MAX_MS))]
+          value_parser = cli::count(1..=MAX_MS),
+          allow_negative_numbers = true)]
     merge: Vec<usize>,
-    /// Hold every chunk MS milliseconds before forwarding it (latency).
+    /// Hold every chunk MS milliseconds (0 to 60000) before forwarding it
+    /// (latency).
     #[arg(long, value_name = "MS", action = ArgAction::Append,
-          value_parser = cli::count(0..=MAX_MS))]
+          value_parser = cli::count(0..=MAX_MS),
+          allow_negative_numbers = true)]
     delay: Vec<usize>,
-    /// Make each --delay up to MS milliseconds shorter or longer, at random.
+    /// Make each --delay up to MS milliseconds (0 to 60000) shorter or
+    /// longer, at random.
     #[arg(long, value_name = "MS", action = ArgAction::Append,
-          value_parser = cli::count(0..=MAX_MS))]
+          value_parser = cli::count(0..=MAX_MS),
+          allow_negative_numbers = true)]
     jitter: Vec<usize>,
-    /// Forward at most this many bytes per second, in pieces of a tenth
-    /// of a second's worth (a slow link).
+    /// Forward at most this many bytes per second (1 to 1000000000), in
+    /// pieces of a tenth of a second's worth (a slow link).
     #[arg(long, value_name = "BYTES_PER_SEC", action = ArgAction::Append,
-          value_parser = cli::count(1..=1_000_000_000))]
+          value_parser = cli::count(1..=1_000_000_000),
+          allow_negative_numbers = true)]
     rate: Vec<usize>,
-    /// Forward BYTES bytes, then nothing more: what follows is read and
-    /// dropped, and the connection stays open, as with a hung peer.
+    /// Forward BYTES bytes (0 to 4294967295), then nothing more: what follows
+    /// is read and dropped, and the connection stays open, as with a hung peer.
     #[arg(long, value_name = "BYTES", action = ArgAction::Append,
-          value_parser = cli::count(0..=MAX_BYTES))]
+          value_parser = cli::count(0..=MAX_BYTES),
+          allow_negative_numbers = true)]
     stall_after: Vec<usize>,
-    /// Forward BYTES bytes; when the sender sends more, reset its
-    /// connection (it reads "connection reset") and close the other side's.
+    /// Forward BYTES bytes (0 to 4294967295); when the sender sends more,
+    /// reset its connection (it reads "connection reset") and close the
+    /// other side's cleanly.
     #[arg(long, value_name = "BYTES", action = ArgAction::Append,
-          value_parser = cli::count(0..=MAX_BYTES))]
+          value_parser = cli::count(0..=MAX_BYTES),
+          allow_negative_numbers = true)]
     reset_after: Vec<usize>,
-    /// Forward BYTES bytes, then close both connections cleanly: both sides
-    /// read the end of the stream, as if the other had hung up.
+    /// Forward BYTES bytes (0 to 4294967295), then close both connections
+    /// cleanly: both sides read the end of the stream, as if the other had
+    /// hung up.
     #[arg(long, value_name = "BYTES", action = ArgAction::Append,
-          value_parser = cli::count(0..=MAX_BYTES))]
+          value_parser = cli::count(0..=MAX_BYTES),
+          allow_negative_numbers = true)]
     close_after: Vec<usize>,
 }
 // ANCHOR_END: flags
@@ -335,10 +349,13 @@ mod tests {
     #[test]
     fn numbers_outside_their_range_are_refused_with_the_range() {
         let e = parse(&["--slice", "0"]).unwrap_err();
-        assert!(e.contains("1..=65536"), "{e}");
+        assert!(e.contains("0 is not a whole number from 1 to 65536"), "{e}");
         let e = parse(&["--delay", "60001"]).unwrap_err();
-        assert!(e.contains("0..=60000"), "{e}");
-        let e = parse(&["--rate=0"]).unwrap_err();
-        assert!(e.contains("--rate") && e.contains("1..=1000000000"), "{e}");
+        assert!(e.contains("from 0 to 60000"), "{e}");
+        let e = parse(&["--rate", "-5"]).unwrap_err();
+        assert!(
+            e.contains("--rate") && e.contains("from 1 to 1000000000"),
+            "{e}"
+        );
     }
 }

@@ -42,7 +42,7 @@ pub use misbehave::Toxics;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -137,8 +137,7 @@ impl Proxy {
     /// a limit of 0 connections. [`Proxy::serve`] and [`Proxy::start`]
     /// check too; a program checks first, before it starts listening.
     pub fn check(&self) -> io::Result<()> {
-        self.to
-            .to_socket_addrs()
+        cli::resolve(&self.to)
             .map_err(|e| cli::context(e, format!("cannot forward to {}", self.to)))?;
         self.up.check()?;
         self.down.check()?;
