@@ -9,7 +9,10 @@
 
 mod common;
 
-use common::{DEADLINE, Program, Server, assert_silent, memory_kib, read_exact, read_line, run};
+use common::{
+    DEADLINE, Launch, Program, Server, Stdout, assert_silent, memory_kib, read_exact, read_line,
+    run,
+};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
 use std::io::{BufReader, ErrorKind, Read, Write};
@@ -643,6 +646,42 @@ fn a_client_that_never_reads_does_not_stop_the_others() {
         b"hi"
     );
     drop((stuck, stuck_server, other, other_server));
+}
+
+#[rstest]
+#[case::closed(Stdout::ClosedAfterFirstLine)]
+#[case::nobody_reads_it(Stdout::UnreadAfterFirstLine)]
+fn show_never_stops_the_proxy_when_its_output_is_gone_or_full(#[case] stdout: Stdout) {
+    // `--show` prints a line for every chunk: a flood of chunks through a
+    // terminal that is closed, or full, must cost lines, not forwarding.
+    let peer = Peer::new();
+    let to = peer.addr().to_string();
+    let how = Launch {
+        stdout,
+        ..Launch::default()
+    };
+    let mut proxy = Server::launch("09_proxy", &["--to", &to, "--show", "--slice", "16"], &how);
+    let (client, server) = through(&proxy, &peer);
+    const FLOOD: usize = 4 << 20; // 4 MiB in 16-byte pieces: 262 144 lines
+    thread::scope(|s| {
+        s.spawn(|| {
+            let chunk = vec![b'w'; 64 * 1024];
+            for _ in 0..FLOOD / chunk.len() {
+                (&client).write_all(&chunk).expect("flood");
+            }
+        });
+        let got = read_exact(&mut &server, FLOOD, "the whole flood");
+        assert!(got.iter().all(|b| *b == b'w'));
+    });
+    (&server).write_all(b"still there").expect("send down");
+    assert_eq!(read_exact(&mut &client, 11, "the answer"), b"still there");
+    assert!(
+        proxy.program.is_running(),
+        "{:?}",
+        proxy.program.stderr_so_far()
+    );
+    let stderr = proxy.program.stderr_so_far();
+    assert!(!stderr.iter().any(|l| l.contains("panicked")), "{stderr:?}");
 }
 
 // ---------------------------------------------------------------- speed
