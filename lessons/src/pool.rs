@@ -599,7 +599,9 @@ fn run_console(mut console: impl BufRead) {
             Err(LineError::TooLong { max }) => {
                 // The rest of the line is still unread: skip it.
                 let _ = console.skip_until(b'\n');
-                crate::log_line!("that line is longer than {max} bytes: type /help for the commands");
+                crate::log_line!(
+                    "that line is longer than {max} bytes: type /help for the commands"
+                );
             }
             Err(LineError::Io(e)) => {
                 crate::log_error!("cannot read the console: {}; stopping", cli::describe(&e));
@@ -625,6 +627,10 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
         config.stack_size / 1024
     );
     let wake_addr = reachable(listener.local_addr()?);
+    // Two spare descriptors, for the wake-up connection's two ends. A server
+    // that has run out of descriptors (more clients than `ulimit -n`
+    // allows) could not connect to itself otherwise, and `/quit` would fail.
+    let spares = [listener.try_clone()?, listener.try_clone()?];
     let stopping = AtomicBool::new(false);
     let (tell_acceptor, wake_up) = mpsc::channel();
     thread::scope(|s| -> io::Result<()> {
@@ -638,7 +644,8 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
         // after setting the flag that tells it to stop, and tell it which
         // connection is ours.
         stopping.store(true, Ordering::SeqCst);
-        let wake = match TcpStream::connect_timeout(&wake_addr, Duration::from_secs(2)) {
+        drop(spares);
+        let wake = match connect_to_self(wake_addr) {
             Ok(wake) => wake,
             Err(e) => {
                 // std has no other portable way to interrupt `accept`, and
@@ -667,6 +674,23 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
     Ok(())
 }
 // ANCHOR_END: serve
+
+/// Connects to our own listener, to wake the accept loop. Tries again for
+/// a few seconds: out of descriptors, the acceptor may take the one just
+/// freed for a client that was waiting, and frees it again once it has
+/// turned that client away.
+fn connect_to_self(addr: SocketAddr) -> io::Result<TcpStream> {
+    let deadline = Deadline::after(Duration::from_secs(5), "connection to our own listener");
+    let mut last = None;
+    while let Ok(left) = deadline.left() {
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    Err(last.unwrap_or_else(|| deadline.expired()))
+}
 
 #[cfg(test)]
 mod tests {

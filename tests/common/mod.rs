@@ -3,6 +3,8 @@
 //! TCP with timeouts, and kill it when the test ends, pass or fail.
 #![allow(dead_code)] // each test file uses a different part of it
 
+pub mod pool;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
