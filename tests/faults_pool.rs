@@ -191,7 +191,7 @@ fn out_of_file_descriptors_the_accept_loop_pauses_instead_of_spinning_and_recove
     let used = cpu_seconds(pid).expect("/proc/PID/stat") - before;
     println!("out of descriptors: {used:.2} s of processor time in 1 s");
     assert!(
-        used < 0.3,
+        used < 0.15,
         "a paused accept loop should use almost no processor time; it used {used:.2} s in 1 s"
     );
     // The clients leave: the workers go through the queue, descriptors
@@ -267,10 +267,14 @@ fn clients_queued_ahead_of_the_wake_up_connection_are_told_and_none_is_mistaken_
     let served = common::connect(server.addr);
     assert_eq!(ask(&served, "abc"), "cba");
     // About 25 more fit in 32 descriptors; the rest wait in the system's queue.
-    let others: Vec<TcpStream> = (0..40).map(|_| common::connect(server.addr)).collect();
+    let mut others: Vec<TcpStream> = (0..40).map(|_| common::connect(server.addr)).collect();
     server.expect_stderr("accept failed: ");
     server.type_in(b"/quit\n");
     server.expect_stdout("shutting down");
+    // Latecomers, queued behind the wake-up connection (the server says
+    // "shutting down" once it is made): they must be told too, not reset
+    // when the listener closes.
+    others.extend((0..3).map(|_| common::connect(server.addr)));
     // Free descriptors: the served client leaves, its worker moves on, and
     // the accept loop gets going again. Every client is read at once, on
     // a thread of its own, and closes when its connection ends.

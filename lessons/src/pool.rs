@@ -639,7 +639,6 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
             .name("acceptor".into())
             .spawn_scoped(s, move || accept_loop(listener, pool, stopping, wake_up))?;
         run_console(console);
-        crate::log_line!("shutting down");
         // `accept` has no timeout: wake it with a connection of our own,
         // after setting the flag that tells it to stop, and tell it which
         // connection is ours.
@@ -659,6 +658,7 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
                 std::process::exit(1);
             }
         };
+        crate::log_line!("shutting down");
         if let Ok(ours) = wake.local_addr() {
             let _ = tell_acceptor.send(ours);
         }
