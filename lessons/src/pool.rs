@@ -542,6 +542,7 @@ fn accept_loop(
 }
 // ANCHOR_END: accept_loop
 
+// ANCHOR: turn_away_latecomers
 /// After the wake-up connection, every connection still in the listener's
 /// queue is a client that came too late: tell each one, rather than leave
 /// them to be reset when the listener closes. Takes only what is already
@@ -565,6 +566,7 @@ fn turn_away_latecomers(listener: &TcpListener, pool: &Pool) {
     }
     let _ = listener.set_nonblocking(false);
 }
+// ANCHOR_END: turn_away_latecomers
 
 /// An address that reaches `addr` from this machine: a listener on
 /// 0.0.0.0 (every interface) is reached through 127.0.0.1.
@@ -840,6 +842,49 @@ mod tests {
         assert!(lock(&pool.shared.serving).iter().all(Option::is_none));
     }
     // ANCHOR_END: poisoning
+
+    /// The size in KiB of the memory mapping that holds `address`, from
+    /// `/proc/self/maps` (Linux).
+    #[cfg(target_os = "linux")]
+    fn mapping_kib(address: usize) -> Option<usize> {
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        maps.lines().find_map(|line| {
+            let (from, to) = line.split_whitespace().next()?.split_once('-')?;
+            let from = usize::from_str_radix(from, 16).ok()?;
+            let to = usize::from_str_radix(to, 16).ok()?;
+            (from <= address && address < to).then_some((to - from) / 1024)
+        })
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_stack_below_the_systems_minimum_is_raised_without_a_word() {
+        // The stack a thread really got: the mapping that holds one of its
+        // local variables.
+        let stack_kib = |asked: usize| {
+            thread::Builder::new()
+                .stack_size(asked * 1024)
+                .spawn(|| {
+                    let local = 0u8;
+                    mapping_kib(std::ptr::addr_of!(local) as usize)
+                })
+                .unwrap()
+                .join()
+                .unwrap()
+                .expect("the stack is in /proc/self/maps")
+        };
+        let (small, honoured) = (stack_kib(16), stack_kib(MIN_STACK_KIB));
+        println!(
+            "asked for 16 KiB: got {small} KiB; asked for {MIN_STACK_KIB} KiB: got {honoured} KiB"
+        );
+        assert!(small > 16, "std raised the request to the system's minimum");
+        if cfg!(all(target_arch = "x86_64", target_env = "gnu")) {
+            assert_eq!(
+                honoured, MIN_STACK_KIB,
+                "the smallest --stack-kib is honoured"
+            );
+        }
+    }
 
     #[test]
     fn an_unspecified_address_is_reached_through_loopback() {
