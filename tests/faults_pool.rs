@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::pool::{Pool07, Stdout, cpu_seconds, open_descriptors};
+use common::pool::{Pool07, Stdout, cpu_seconds, full_pool, open_descriptors};
 use common::{DEADLINE, Server, read_line};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
@@ -75,8 +75,8 @@ fn a_closed_stdout_does_not_stop_the_pool_from_serving_new_clients() {
     for i in 0..5 {
         assert_serves(server.addr, &format!("client {i} after stdout was closed"));
     }
-    server.type_in(b"/quit\n");
-    let status = server.wait_for_exit();
+    server.program.type_bytes(b"/quit\n");
+    let status = server.program.wait_for_exit();
     assert!(status.success(), "/quit should still exit 0, got {status}");
 }
 
@@ -101,8 +101,8 @@ fn a_stdout_nobody_reads_does_not_stop_the_pool_from_serving_new_clients() {
         }
     });
     assert_serves(addr, "a client after 1 500, stdout unread");
-    server.type_in(b"/quit\n");
-    let status = server.wait_for_exit();
+    server.program.type_bytes(b"/quit\n");
+    let status = server.program.wait_for_exit();
     assert!(status.success(), "/quit should still exit 0, got {status}");
 }
 
@@ -168,7 +168,7 @@ fn out_of_file_descriptors_the_accept_loop_pauses_instead_of_spinning_and_recove
         return;
     }
     let mut server = Pool07::start("ulimit -n 256", &["--queue", "1000"], Stdout::Read);
-    let pid = server.pid();
+    let pid = server.program.pid();
     if cpu_seconds(pid).is_none() {
         common::skip("no /proc on this system: the processor time is measured on Linux only");
         return;
@@ -179,7 +179,7 @@ fn out_of_file_descriptors_the_accept_loop_pauses_instead_of_spinning_and_recove
                 .unwrap_or_else(|e| panic!("connection {i} of 350 failed: {e}"))
         })
         .collect();
-    server.expect_stderr("accept failed: ");
+    server.program.expect_stderr("accept failed: ");
     let descriptors = open_descriptors(pid).expect("/proc/PID/fd");
     assert!(
         descriptors >= 250,
@@ -197,10 +197,13 @@ fn out_of_file_descriptors_the_accept_loop_pauses_instead_of_spinning_and_recove
     // The clients leave: the workers go through the queue, descriptors
     // free up, and the server accepts again by itself.
     drop(held);
-    server.expect_stderr("accepting again after ");
+    server.program.expect_stderr("accepting again after ");
     assert_serves(server.addr, "a new client once descriptors are free");
-    server.type_in(b"/quit\n");
-    assert!(server.wait_for_exit().success(), "/quit should exit 0");
+    server.program.type_bytes(b"/quit\n");
+    assert!(
+        server.program.wait_for_exit().success(),
+        "/quit should exit 0"
+    );
 }
 
 // ---------------------------------------------------------------- busy
@@ -211,14 +214,8 @@ fn the_busy_reply_reaches_a_client_that_sent_before_reading_without_a_reset() {
     // receive buffer when the server turns it away. Closing a socket with
     // unread bytes sends a reset (RST): the client's writes fail, and on
     // some systems the reset destroys the reply before it is read.
-    let server = Server::start("07_pool_server", &["--workers", "1", "--queue", "1"]);
-    let served = server.connect();
-    assert_eq!(ask(&served, "abc"), "cba");
-    let queued = server.connect();
+    let (server, served, queued) = full_pool();
     let me = queued.local_addr().expect("local_addr");
-    server
-        .program
-        .expect_stdout(&format!("client {me} connected"));
 
     let turned_away = server.connect();
     // 256 KiB of requests before reading anything: more than the socket
@@ -268,9 +265,9 @@ fn clients_queued_ahead_of_the_wake_up_connection_are_told_and_none_is_mistaken_
     assert_eq!(ask(&served, "abc"), "cba");
     // About 25 more fit in 32 descriptors; the rest wait in the system's queue.
     let mut others: Vec<TcpStream> = (0..40).map(|_| common::connect(server.addr)).collect();
-    server.expect_stderr("accept failed: ");
-    server.type_in(b"/quit\n");
-    server.expect_stdout("shutting down");
+    server.program.expect_stderr("accept failed: ");
+    server.program.type_bytes(b"/quit\n");
+    server.program.expect_stdout("shutting down");
     // Latecomers, queued behind the wake-up connection (the server says
     // "shutting down" once it is made): they must be told too, not reset
     // when the listener closes.
@@ -299,9 +296,9 @@ fn clients_queued_ahead_of_the_wake_up_connection_are_told_and_none_is_mistaken_
             })
             .collect()
     });
-    let status = server.wait_for_exit();
+    let status = server.program.wait_for_exit();
     assert!(status.success(), "/quit should exit 0, got {status}");
-    let log = server.rest_of_stdout();
+    let log = server.program.rest_of_stdout();
     assert_eq!(log.last().map(String::as_str), Some("all workers stopped"));
     let mut told_after_quit = 0;
     for (me, got, end) in &endings {
@@ -342,12 +339,15 @@ fn garbage_on_the_console_is_explained_and_the_server_goes_on(
         return;
     }
     let mut server = Pool07::start("", &[], Stdout::Read);
-    server.type_in(garbage);
-    server.type_in(b"\n");
-    server.expect_stdout(explained);
+    server.program.type_bytes(garbage);
+    server.program.type_bytes(b"\n");
+    server.program.expect_stdout(explained);
     assert_serves(server.addr, "after garbage on the console");
-    server.type_in(b"/help\n");
-    server.expect_stdout("/quit   stop gracefully");
-    server.type_in(b"/quit\n");
-    assert!(server.wait_for_exit().success(), "/quit should exit 0");
+    server.program.type_bytes(b"/help\n");
+    server.program.expect_stdout("/quit   stop gracefully");
+    server.program.type_bytes(b"/quit\n");
+    assert!(
+        server.program.wait_for_exit().success(),
+        "/quit should exit 0"
+    );
 }

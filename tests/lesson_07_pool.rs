@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::pool::{meminfo_kib, open_descriptors, thread_stacks_kib};
+use common::pool::{full_pool, meminfo_kib, open_descriptors, thread_stacks_kib};
 use common::{Server, assert_silent, memory_kib, read_line};
 use pretty_assertions::assert_eq;
 use std::io::{BufReader, Read, Write};
@@ -93,13 +93,7 @@ fn with_a_thread_per_client_a_5th_client_does_not_wait() {
 
 #[test]
 fn a_client_beyond_the_queue_is_told_the_server_is_busy() {
-    let server = pool_server(&["--workers", "1", "--queue", "1"]);
-    let _served = served_clients(&server, 1);
-    let queued = server.connect();
-    let me = queued.local_addr().expect("local_addr");
-    server
-        .program
-        .expect_stdout(&format!("client {me} connected"));
+    let (server, _served, _queued) = full_pool();
     let turned_away = server.connect();
     assert_eq!(
         read_to_close(&turned_away, "a client beyond the queue"),

@@ -546,12 +546,14 @@ fn accept_loop(
 /// After the wake-up connection, every connection still in the listener's
 /// queue is a client that came too late: tell each one, rather than leave
 /// them to be reset when the listener closes. Takes only what is already
-/// there (non-blocking), and at most a listen backlog's worth.
+/// there (non-blocking: `WouldBlock` means nobody is left), and gives up
+/// after a few seconds if accepting keeps failing (out of descriptors).
 fn turn_away_latecomers(listener: &TcpListener, pool: &Pool) {
     if listener.set_nonblocking(true).is_err() {
         return;
     }
-    for _ in 0..1024 {
+    let deadline = Deadline::after(Duration::from_secs(5), "accept");
+    while !deadline.passed() {
         match listener.accept() {
             Ok((stream, peer)) => {
                 // An accepted socket inherits non-blocking mode on some
@@ -561,7 +563,9 @@ fn turn_away_latecomers(listener: &TcpListener, pool: &Pool) {
                 pool.turn_away(stream, Refused::Closed);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break, // nobody left
-            Err(_) => {} // one client's trouble (or ours): try the next
+            // Out of descriptors, say: the doorman frees one with every
+            // client it has told.
+            Err(_) => thread::sleep(Duration::from_millis(10)),
         }
     }
     let _ = listener.set_nonblocking(false);

@@ -2,13 +2,12 @@
 //! stdout the test decides, and what Linux's `/proc` says about a process.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{ChildStdout, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
-use std::time::{Duration, Instant};
 
-use super::{DEADLINE, example_path};
+use super::{Program, Server, collect_lines, example_path, read_line};
 
 /// What happens to the server's stdout once it has announced its port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,120 +21,81 @@ pub enum Stdout {
     IgnoreAfter(usize),
 }
 
+/// A `07_pool_server` with one worker and a queue of one, both taken: the
+/// next client is turned away. Returns the server, the client being served
+/// and the one waiting in the queue.
+pub fn full_pool() -> (Server, TcpStream, TcpStream) {
+    let server = Server::start("07_pool_server", &["--workers", "1", "--queue", "1"]);
+    let served = server.connect();
+    (&served).write_all(b"abc\n").expect("send");
+    let reply = read_line(&mut BufReader::new(&served), "a reply from the only worker");
+    assert_eq!(reply, "cba");
+    let queued = server.connect();
+    let me = queued.local_addr().expect("local_addr");
+    server
+        .program
+        .expect_stdout(&format!("client {me} connected"));
+    (server, served, queued)
+}
+
 /// A `07_pool_server` on `127.0.0.1:0`, started through `sh -c` so that a
 /// test can set the shell's limits first (`ulimit -n 64`). Unix only: on
 /// other systems use [`super::Server`].
 pub struct Pool07 {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
+    pub program: Program,
+    pub addr: SocketAddr,
     /// Keeps a reader of [`Stdout::IgnoreAfter`] holding the pipe open.
     _holding: Sender<()>,
-    pub addr: SocketAddr,
 }
 
 impl Pool07 {
     /// Runs `shell` (say `ulimit -n 64`, or nothing), then the server with
     /// `args`, and waits for its `listening on IP:PORT` line.
     pub fn start(shell: &str, args: &[&str], stdout: Stdout) -> Pool07 {
-        let server = example_path("07_pool_server");
+        let name = "07_pool_server";
         let script = format!("{shell}\nexec \"$0\" --addr 127.0.0.1:0 \"$@\"");
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(script)
-            .arg(server)
+            .arg(example_path(name))
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start 07_pool_server through sh: {e}"));
-        let stdin = child.stdin.take();
+            .unwrap_or_else(|e| panic!("cannot start {name} through sh: {e}"));
         let (holding, held) = mpsc::channel();
-        let out = child.stdout.take().expect("stdout is piped");
-        let err = child.stderr.take().expect("stderr is piped");
-        let (stdout, stderr) = (read_stdout(out, stdout, held), read_lines(err));
-        let mut server = Pool07 {
+        // A child module may build its parent's `Program` field by field.
+        let program = Program {
+            stdin: child.stdin.take(),
+            stdout: read_stdout(child.stdout.take().expect("stdout is piped"), stdout, held),
+            stderr: collect_lines(child.stderr.take().expect("stderr is piped")),
             child,
-            stdin,
-            stdout,
-            stderr,
-            _holding: holding,
-            addr: "127.0.0.1:0".parse().expect("an address"),
+            name: name.to_string(),
         };
-        let line = server.expect_stdout("listening on ");
-        server.addr = line
+        let line = program.expect_stdout("listening on ");
+        let addr = line
             .strip_prefix("listening on ")
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("expected `listening on IP:PORT`, got {line:?}"));
-        server
+        Pool07 {
+            program,
+            addr,
+            _holding: holding,
+        }
     }
+}
 
-    /// The server's process id (`sh` has made way for it with `exec`).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for a stdout line that contains `needle`; earlier lines are skipped.
-    pub fn expect_stdout(&self, needle: &str) -> String {
-        expect_line(&self.stdout, needle, "stdout")
-    }
-
-    /// Waits for a stderr line that contains `needle`; earlier lines are skipped.
-    pub fn expect_stderr(&self, needle: &str) -> String {
-        expect_line(&self.stderr, needle, "stderr")
-    }
-
-    /// Writes bytes to the server's console, as if typed (they need not be UTF-8).
-    pub fn type_in(&mut self, bytes: &[u8]) {
+impl Program {
+    /// Writes bytes to the program's stdin, as if typed: unlike
+    /// [`Program::type_in`], they need not be UTF-8.
+    pub fn type_bytes(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin is still open");
         stdin
             .write_all(bytes)
             .and_then(|()| stdin.flush())
-            .expect("the server reads its console");
+            .expect("the program reads its stdin");
     }
-
-    /// Waits for the server to exit; fails the test if it does not in time.
-    pub fn wait_for_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "07_pool_server did not exit within {DEADLINE:?}"
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Every stdout line not yet looked at (call after [`Self::wait_for_exit`]).
-    pub fn rest_of_stdout(&self) -> Vec<String> {
-        self.stdout.try_iter().collect()
-    }
-}
-
-impl Drop for Pool07 {
-    fn drop(&mut self) {
-        // Never leave a server running after its test, whatever happened.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read_lines(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 fn read_stdout(pipe: ChildStdout, mode: Stdout, held: Receiver<()>) -> Receiver<String> {
@@ -163,25 +123,6 @@ fn read_stdout(pipe: ChildStdout, mode: Stdout, held: Receiver<()>) -> Receiver<
         }
     });
     rx
-}
-
-fn expect_line(lines: &Receiver<String>, needle: &str, pipe: &str) -> String {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return line,
-            Ok(_) => {}
-            Err(RecvTimeoutError::Timeout) => {
-                panic!(
-                    "07_pool_server printed no line containing {needle:?} on {pipe} within {DEADLINE:?}"
-                )
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                panic!("07_pool_server closed its {pipe} before a line containing {needle:?}")
-            }
-        }
-    }
 }
 
 /// The processor time a process has used so far (user and system), from
