@@ -34,32 +34,39 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:2007", help = cli::LISTEN_HELP)]
     addr: String,
 
-    /// How many worker threads serve clients: how many clients are served at once.
+    /// How many worker threads serve clients: how many clients are served at
+    /// once (1 to 1024).
     #[arg(long, default_value_t = pool::DEFAULT_WORKERS, value_name = "THREADS",
-          value_parser = cli::count(1..=pool::MAX_WORKERS as u64))]
+          value_parser = cli::count(1..=pool::MAX_WORKERS as u64),
+          allow_negative_numbers = true)]
     workers: usize,
 
-    /// How many connections may wait for a free worker; more are turned away.
+    /// How many connections may wait for a free worker (1 to 65536); more are
+    /// turned away.
     #[arg(long, default_value_t = pool::DEFAULT_QUEUE, value_name = "CONNECTIONS",
-          value_parser = cli::count(1..=pool::MAX_QUEUE as u64))]
+          value_parser = cli::count(1..=pool::MAX_QUEUE as u64),
+          allow_negative_numbers = true)]
     queue: usize,
 
-    /// The longest line accepted, in bytes. A longer one gets an error and the
-    /// connection is closed.
+    /// The longest line accepted, in bytes (1 to 16 MiB). A longer one gets an
+    /// error and the connection is closed.
     #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES",
-          value_parser = cli::count(1..=pool::MAX_LINE_LIMIT as u64))]
+          value_parser = cli::count(1..=framing::MAX_LINE_LIMIT as u64),
+          allow_negative_numbers = true)]
     max_line: usize,
 
     /// Drop a client that sends nothing (or reads none of its replies) for
     /// this many seconds, freeing its worker. Off by default.
-    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     idle_timeout: Option<Duration>,
 
-    /// The stack size each worker thread asks for, in KiB. Try small values
-    /// to see how little a worker needs; the system may give more than asked
-    /// (std never asks for less than the system's minimum).
+    /// The stack size each worker thread asks for, in KiB (32 to 65536). Try
+    /// small values to see how little a worker needs; the system may give
+    /// more than asked (std never asks for less than the system's minimum).
     #[arg(long, default_value_t = pool::WORKER_STACK / 1024, value_name = "KIB",
-          value_parser = cli::count(pool::MIN_STACK_KIB as u64..=pool::MAX_STACK_KIB as u64))]
+          value_parser = cli::count(pool::MIN_STACK_KIB as u64..=pool::MAX_STACK_KIB as u64),
+          allow_negative_numbers = true)]
     stack_kib: usize,
 }
 // ANCHOR_END: args

@@ -12,8 +12,8 @@
 
 mod common;
 
-use common::pool::{Pool07, Stdout, cpu_seconds, full_pool, open_descriptors};
-use common::{DEADLINE, Server, read_line};
+use common::pool::{full_pool, open_descriptors};
+use common::{DEADLINE, Launch, Server, Stdout, read_line};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
 use std::io::{BufReader, ErrorKind, Read, Write};
@@ -50,13 +50,13 @@ fn read_to_end(stream: &TcpStream) -> (String, std::io::Result<()>) {
     }
 }
 
-/// True on Unix, where `sh` can set a limit before starting the server;
-/// elsewhere prints the SKIPPED line.
-fn have_sh() -> bool {
+/// True on Unix, where `sh` can set a file limit (`ulimit -n`) before
+/// starting the server; elsewhere prints the SKIPPED line.
+fn have_ulimit() -> bool {
     if cfg!(unix) {
         return true;
     }
-    common::skip("this check starts the server through `sh` to set its limits: Unix only");
+    common::skip("this check sets the server's file limit with `ulimit -n`: Unix only");
     false
 }
 
@@ -68,10 +68,11 @@ fn a_closed_stdout_does_not_stop_the_pool_from_serving_new_clients() {
     // more, and every later write to it fails. Once, the accept thread
     // panicked on its next `println!`: the server kept listening but never
     // answered again.
-    if !have_sh() {
-        return;
-    }
-    let mut server = Pool07::start("", &[], Stdout::CloseAfter(2));
+    let how = Launch {
+        stdout: Stdout::ClosedAfterFirstLine,
+        ..Launch::default()
+    };
+    let mut server = Server::launch("07_pool_server", &[], &how);
     for i in 0..5 {
         assert_serves(server.addr, &format!("client {i} after stdout was closed"));
     }
@@ -86,10 +87,11 @@ fn a_stdout_nobody_reads_does_not_stop_the_pool_from_serving_new_clients() {
     // buffer) every write to it blocks. 1 500 clients log about 200 KiB,
     // which also overflows the logger's queue of 4 096 lines. Once, the
     // server stopped accepting clients when the pipe was full.
-    if !have_sh() {
-        return;
-    }
-    let mut server = Pool07::start("", &[], Stdout::IgnoreAfter(1));
+    let how = Launch {
+        stdout: Stdout::UnreadAfterFirstLine,
+        ..Launch::default()
+    };
+    let mut server = Server::launch("07_pool_server", &[], &how);
     let addr = server.addr;
     thread::scope(|s| {
         for t in 0..4 {
@@ -109,15 +111,19 @@ fn a_stdout_nobody_reads_does_not_stop_the_pool_from_serving_new_clients() {
 // ---------------------------------------------------------------- flags
 
 #[rstest]
-#[case::a_queue_of_a_trillion(&["--queue", "1000000000000"], "1..=65536")]
-#[case::a_queue_of_the_largest_u64(&["--queue", "18446744073709551615"], "1..=65536")]
-#[case::an_empty_queue(&["--queue", "0"], "1..=65536")]
-#[case::workers_at_the_memory_map_limit(&["--workers", "65535"], "1..=1024")]
-#[case::no_workers(&["--workers", "0"], "1..=1024")]
-#[case::the_largest_u64_as_max_line(&["--max-line", "18446744073709551615"], "1..=16777216")]
-#[case::a_max_line_of_zero(&["--max-line", "0"], "1..=16777216")]
-#[case::a_stack_below_what_std_grants(&["--stack-kib", "16"], "32..=65536")]
-#[case::a_stack_of_four_tebibytes(&["--stack-kib", "4294967296"], "32..=65536")]
+#[case::a_queue_of_a_trillion(&["--queue", "1000000000000"], "from 1 to 65536")]
+#[case::a_queue_of_the_largest_u64(&["--queue", "18446744073709551615"], "from 1 to 65536")]
+#[case::a_queue_beyond_u64(&["--queue", "18446744073709551616"], "from 1 to 65536")]
+#[case::an_empty_queue(&["--queue", "0"], "from 1 to 65536")]
+#[case::workers_at_the_memory_map_limit(&["--workers", "65535"], "from 1 to 1024")]
+#[case::no_workers(&["--workers", "0"], "from 1 to 1024")]
+#[case::negative_workers(&["--workers", "-4"], "from 1 to 1024")]
+#[case::the_largest_u64_as_max_line(&["--max-line", "18446744073709551615"], "from 1 to 16777216")]
+#[case::a_max_line_of_zero(&["--max-line", "0"], "from 1 to 16777216")]
+#[case::a_stack_below_what_std_grants(&["--stack-kib", "16"], "from 32 to 65536")]
+#[case::a_stack_of_four_tebibytes(&["--stack-kib", "4294967296"], "from 32 to 65536")]
+#[case::an_idle_timeout_beyond_a_day(&["--idle-timeout", "1e19"], "above 0 and at most 86400")]
+#[case::a_negative_idle_timeout(&["--idle-timeout", "-1"], "above 0 and at most 86400")]
 fn a_flag_out_of_its_range_is_one_line_naming_the_range(
     #[case] args: &[&str],
     #[case] range: &str,
@@ -133,7 +139,7 @@ fn a_flag_out_of_its_range_is_one_line_naming_the_range(
     assert!(stdout.is_empty(), "nothing may start: {stdout:?}");
     assert_eq!(stderr.len(), 1, "one line: {stderr:?}");
     assert!(
-        stderr[0].contains(args[0]) && stderr[0].contains(&format!("is not in {range}")),
+        stderr[0].contains(args[0]) && stderr[0].contains(range),
         "the line should name the flag and the range {range}: {stderr:?}"
     );
 }
@@ -164,12 +170,16 @@ fn out_of_file_descriptors_the_accept_loop_pauses_instead_of_spinning_and_recove
     // and 211 000 "accept failed" lines a second. (350: what fits in 256
     // descriptors and the system's queue of 128 not-yet-accepted
     // connections; past that, a connection request is dropped and retried.)
-    if !have_sh() {
+    if !have_ulimit() {
         return;
     }
-    let mut server = Pool07::start("ulimit -n 256", &["--queue", "1000"], Stdout::Read);
+    let how = Launch {
+        open_files: Some(256),
+        ..Launch::default()
+    };
+    let mut server = Server::launch("07_pool_server", &["--queue", "1000"], &how);
     let pid = server.program.pid();
-    if cpu_seconds(pid).is_none() {
+    if server.program.cpu_time().is_none() {
         common::skip("no /proc on this system: the processor time is measured on Linux only");
         return;
     }
@@ -186,13 +196,13 @@ fn out_of_file_descriptors_the_accept_loop_pauses_instead_of_spinning_and_recove
         "the server should be at its limit of 256, it has {descriptors} open"
     );
     // A deliberate wait: the spin cannot be signalled, only measured.
-    let before = cpu_seconds(pid).expect("/proc/PID/stat");
+    let before = server.program.cpu_time().expect("/proc/PID/stat");
     thread::sleep(Duration::from_secs(1));
-    let used = cpu_seconds(pid).expect("/proc/PID/stat") - before;
-    println!("out of descriptors: {used:.2} s of processor time in 1 s");
+    let used = server.program.cpu_time().expect("/proc/PID/stat") - before;
+    println!("out of descriptors: {used:?} of processor time in 1 s");
     assert!(
-        used < 0.15,
-        "a paused accept loop should use almost no processor time; it used {used:.2} s in 1 s"
+        used < Duration::from_millis(150),
+        "a paused accept loop should use almost no processor time; it used {used:?} in 1 s"
     );
     // The clients leave: the workers go through the queue, descriptors
     // free up, and the server accepts again by itself.
@@ -253,13 +263,17 @@ fn clients_queued_ahead_of_the_wake_up_connection_are_told_and_none_is_mistaken_
     // To hold clients in the system's queue, the server runs out of file
     // descriptors first (`ulimit -n 32`): it cannot accept them until the
     // test frees some. That is also when `/quit` must still work.
-    if !have_sh() {
+    if !have_ulimit() {
         return;
     }
-    let mut server = Pool07::start(
-        "ulimit -n 32",
+    let how = Launch {
+        open_files: Some(32),
+        ..Launch::default()
+    };
+    let mut server = Server::launch(
+        "07_pool_server",
         &["--workers", "1", "--queue", "100"],
-        Stdout::Read,
+        &how,
     );
     let served = common::connect(server.addr);
     assert_eq!(ask(&served, "abc"), "cba");
@@ -335,10 +349,7 @@ fn garbage_on_the_console_is_explained_and_the_server_goes_on(
     #[case] garbage: &[u8],
     #[case] explained: &str,
 ) {
-    if !have_sh() {
-        return;
-    }
-    let mut server = Pool07::start("", &[], Stdout::Read);
+    let mut server = Server::start("07_pool_server", &[]);
     server.program.type_bytes(garbage);
     server.program.type_bytes(b"\n");
     server.program.expect_stdout(explained);

@@ -50,10 +50,6 @@ pub const DEFAULT_QUEUE: usize = 64;
 /// (`ulimit -n`).
 pub const MAX_QUEUE: usize = 65_536;
 
-/// The longest `--max-line`: 16 MiB. A worker holds a line and its reversal
-/// at once, so this is about 32 MiB per busy worker at the most.
-pub const MAX_LINE_LIMIT: usize = 16 * 1024 * 1024;
-
 // ANCHOR: stack_size
 /// The stack each worker asks for: 256 KiB instead of std's default of 2 MiB.
 ///

@@ -1,25 +1,11 @@
-//! Helpers for lesson 07's tests: a `07_pool_server` whose limits and
-//! stdout the test decides, and what Linux's `/proc` says about a process.
+//! Helpers for lesson 07's tests: a pool with every place taken, a console
+//! that receives bytes that are not text, and what Linux's `/proc` says
+//! about a process.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{ChildStdout, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread;
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
 
-use super::{Program, Server, collect_lines, example_path, read_line};
-
-/// What happens to the server's stdout once it has announced its port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stdout {
-    /// Every line is read, as a terminal would.
-    Read,
-    /// Closed after this many lines, as `07_pool_server | head -n 2` does.
-    CloseAfter(usize),
-    /// Kept open but never read again after this many lines: the pipe
-    /// fills up, as with a terminal nobody scrolls or a stopped pager.
-    IgnoreAfter(usize),
-}
+use super::{Program, Server, read_line};
 
 /// A `07_pool_server` with one worker and a queue of one, both taken: the
 /// next client is turned away. Returns the server, the client being served
@@ -38,54 +24,6 @@ pub fn full_pool() -> (Server, TcpStream, TcpStream) {
     (server, served, queued)
 }
 
-/// A `07_pool_server` on `127.0.0.1:0`, started through `sh -c` so that a
-/// test can set the shell's limits first (`ulimit -n 64`). Unix only: on
-/// other systems use [`super::Server`].
-pub struct Pool07 {
-    pub program: Program,
-    pub addr: SocketAddr,
-    /// Keeps a reader of [`Stdout::IgnoreAfter`] holding the pipe open.
-    _holding: Sender<()>,
-}
-
-impl Pool07 {
-    /// Runs `shell` (say `ulimit -n 64`, or nothing), then the server with
-    /// `args`, and waits for its `listening on IP:PORT` line.
-    pub fn start(shell: &str, args: &[&str], stdout: Stdout) -> Pool07 {
-        let name = "07_pool_server";
-        let script = format!("{shell}\nexec \"$0\" --addr 127.0.0.1:0 \"$@\"");
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg(example_path(name))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} through sh: {e}"));
-        let (holding, held) = mpsc::channel();
-        // A child module may build its parent's `Program` field by field.
-        let program = Program {
-            stdin: child.stdin.take(),
-            stdout: read_stdout(child.stdout.take().expect("stdout is piped"), stdout, held),
-            stderr: collect_lines(child.stderr.take().expect("stderr is piped")),
-            child,
-            name: name.to_string(),
-        };
-        let line = program.expect_stdout("listening on ");
-        let addr = line
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("expected `listening on IP:PORT`, got {line:?}"));
-        Pool07 {
-            program,
-            addr,
-            _holding: holding,
-        }
-    }
-}
-
 impl Program {
     /// Writes bytes to the program's stdin, as if typed: unlike
     /// [`Program::type_in`], they need not be UTF-8.
@@ -96,44 +34,6 @@ impl Program {
             .and_then(|()| stdin.flush())
             .expect("the program reads its stdin");
     }
-}
-
-fn read_stdout(pipe: ChildStdout, mode: Stdout, held: Receiver<()>) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut lines = BufReader::new(pipe);
-        for count in 0.. {
-            match mode {
-                Stdout::CloseAfter(n) if count == n => return, // drops the pipe
-                Stdout::IgnoreAfter(n) if count == n => {
-                    let _ = held.recv(); // until the test ends: never read again
-                    return;
-                }
-                _ => {}
-            }
-            let mut line = String::new();
-            match lines.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {
-                    if tx.send(line.trim_end().to_string()).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    rx
-}
-
-/// The processor time a process has used so far (user and system), from
-/// `/proc/PID/stat`; `None` where there is no `/proc`.
-pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name in brackets may hold spaces: count fields after the last ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // In USER_HZ, which Linux fixes at 100 a second for every program.
-    Some(ticks as f64 / 100.0)
 }
 
 /// How many descriptors a process has open, from `/proc/PID/fd`.
