@@ -5,6 +5,7 @@
 
 pub mod closed_output;
 pub mod peers;
+pub mod pool;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
