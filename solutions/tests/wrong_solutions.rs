@@ -12,7 +12,15 @@
 //! checked too.)
 //!
 //! `cargo test -p solutions --test wrong_solutions -- --nocapture` prints
-//! every message, and a table of wrong answer, check and first line.
+//! every message, and a table of wrong answer, check and first line (the
+//! lines that start with `ROW |`).
+//!
+//! The other way round, mutation testing asks whether the checks notice
+//! when the reference answers are broken at random. It rebuilds the crate
+//! for every mutant, so it is not part of CI: with `cargo install
+//! cargo-mutants --locked`, run from the root of the course
+//! `cargo mutants -p solutions -f 'solutions/src/*.rs' -e 'solutions/src/bin/*'
+//! -e solutions/src/lib.rs -- --test checks`.
 
 use std::sync::{Condvar, Mutex};
 use std::thread;

@@ -616,7 +616,6 @@ impl Output {
         String::from_utf8_lossy(&lock(&self.screen).written).into_owned()
     }
 
-
     /// Waits until the text shown so far satisfies `done`, at most `within`.
     pub fn wait_for(&self, within: Duration, done: impl Fn(&str) -> bool) -> bool {
         self.bell.wait_until(within, || done(&self.text()))
