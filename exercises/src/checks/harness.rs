@@ -179,12 +179,14 @@ where
                     let at = PANICKED_AT.with(|at| at.borrow_mut().take());
                     explain_panic(what, &panic_text(p.as_ref()), at.as_deref())
                 });
-                *lock(&ended) = Some(Instant::now());
                 // Nobody may be listening any more (the check gave up): fine.
                 if let Err(why) = &outcome {
                     let _ = panic_tx.send(why.clone());
                 }
                 let _ = tx.send(outcome);
+                // Only now: once a check sees that the task ended, its
+                // outcome is there to take.
+                *lock(&ended) = Some(Instant::now());
                 bell.ring();
             }
         });
