@@ -218,9 +218,9 @@ fn others_left(
                 format!("your server serves at most {connected} clients at the same time")
             };
             let left = if connected == 1 {
-                "the client connected before it".to_string()
+                "the other client".to_string()
             } else {
-                format!("one of the {connected} clients connected before it")
+                format!("one of the {connected} other clients")
             };
             return format!(
                 "{one}: {who} got its echo only when {left} left.\nServe each client on a thread of its own, and share nothing that one \
@@ -460,7 +460,10 @@ pub fn two_clients_each_get_only_their_own_bytes(subject: ServeAll) -> Result<()
         .map_err(|e| format!("the check could not clone its socket: {e}"))?;
     round_trip_among(&server, &b, b"from B\n", "client B", true, vec![a_again])?;
     only_received(nothing_arrives(&a, QUIET)).map_err(|got| mixed("A", "B", got))?;
-    round_trip(&server, &a, b"A again\n", "client A", false)
+    let b_again = b
+        .try_clone()
+        .map_err(|e| format!("the check could not clone its socket: {e}"))?;
+    round_trip_among(&server, &a, b"A again\n", "client A", false, vec![b_again]).map(drop)
 }
 
 pub fn closes_the_connection_when_the_client_has_finished(subject: ServeAll) -> Result<(), String> {
