@@ -7,6 +7,7 @@
 //! cargo run --release --example 08_load -- idle --clients 1000 --pid PID   # PID of the server
 //! cargo run --release --example 05_multi_server -- --max-clients 2000   # lesson 05
 //! cargo run --release --example 08_load -- room --clients 50 --messages 100
+//! cargo run --release --example 08_load -- room --flood 1000000 --readers 5 --slow-readers 1
 //! cargo run --release --example 08_load -- idle --addr 127.0.0.1:6666 --probe greeting
 //! ```
 //!
@@ -21,7 +22,10 @@
 //! - `idle`: N connections that send nothing, then a fresh client that must
 //!   still be answered. With `--pid` (Linux), the server's memory as well.
 //! - `room`: for lesson 05: every client's lines must reach every other
-//!   client, complete, in order, and never mixed with another line.
+//!   client, complete, in order, and never mixed with another line. With
+//!   `--flood N`, one client sends N lines as fast as it can: the readers
+//!   must get every one in order, and slow readers (one line a second) must
+//!   be dropped by the server's rule, with a goodbye and no half line.
 
 use clap::{Args, Parser, Subcommand};
 use lessons::cli;
@@ -84,15 +88,37 @@ enum Mode {
         pid: Option<u32>,
     },
     /// Lesson 05's chat room: every line must reach every other client, in order.
+    /// With --flood: one client floods, the readers must get every line, and
+    /// slow readers must be dropped by the server's rule.
     Room {
         #[command(flatten)]
         common: Common,
         /// How many clients join the room.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = cli::count(2..=10_000))]
         clients: usize,
         /// How many lines each client sends.
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 100, value_parser = cli::count(1..=1_000_000))]
         messages: usize,
+        /// Flood instead: one client sends this many lines as fast as the
+        /// server takes them, to --readers and --slow-readers (--clients and
+        /// --messages are then not used).
+        #[arg(long, value_name = "LINES", value_parser = cli::count(1..=100_000_000))]
+        flood: Option<usize>,
+        /// With --flood: clients that read as fast as they can; each must
+        /// get every line, in order.
+        #[arg(long, default_value_t = 5, value_parser = cli::count(1..=1000))]
+        readers: usize,
+        /// With --flood: clients that read one line per --slow-interval;
+        /// each must be dropped with a goodbye line and no half line.
+        #[arg(long, default_value_t = 0, value_parser = cli::count(0..=100))]
+        slow_readers: usize,
+        /// With --flood: how long a slow reader waits between two lines.
+        #[arg(long, default_value = "1", value_name = "SECS", value_parser = cli::parse_secs)]
+        slow_interval: Duration,
+        /// With --flood, on Linux: the server's process id, to report its
+        /// peak resident memory (VmHWM).
+        #[arg(long)]
+        pid: Option<u32>,
     },
 }
 
@@ -184,6 +210,29 @@ fn run(mode: Mode) -> io::Result<()> {
             common,
             clients,
             messages,
+            flood: Some(lines),
+            readers,
+            slow_readers,
+            slow_interval,
+            pid,
+        } => {
+            let _ = (clients, messages);
+            let scenario = load::Flood {
+                lines,
+                readers,
+                slow_readers,
+                slow_interval,
+                pid,
+            };
+            let r = load::flood(&common.target("127.0.0.1:6666")?, &scenario)?;
+            print(common.json, r.summary(), r.json(), r.passed())
+        }
+        Mode::Room {
+            common,
+            clients,
+            messages,
+            flood: None,
+            ..
         } => {
             let r = load::room(
                 &common.target("127.0.0.1:6666")?,

@@ -3,6 +3,8 @@
 //! TCP with timeouts, and kill it when the test ends, pass or fail.
 #![allow(dead_code)] // each test file uses a different part of it
 
+pub mod room;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -448,7 +450,13 @@ pub fn memory_kib(pid: u32, field: &str) -> Option<u64> {
 /// the client's number. Once it has arrived, the server has registered the
 /// client, and the lines of others will reach it.
 pub fn join_room(server: &Server) -> (usize, BufReader<TcpStream>) {
-    let mut reader = BufReader::new(server.connect());
+    join_room_at(server.addr)
+}
+
+/// [`join_room`] for a room started without [`Server`] (lesson 05's tests
+/// of a stdout nobody reads).
+pub fn join_room_at(addr: SocketAddr) -> (usize, BufReader<TcpStream>) {
+    let mut reader = BufReader::new(connect(addr));
     let welcome = read_line(&mut reader, "the welcome line");
     let id = welcome
         .strip_prefix("* welcome, you are #")
