@@ -8,9 +8,8 @@
 //! The 1 000-connection scale checks at the bottom need about 2 100 open
 //! files (`ulimit -n`; many systems default to 1 024). With fewer they
 //! print a note and skip: `ulimit -n 4096` first, in the shell that runs
-//! `cargo test`. Lesson 03's runs in CI (0.2 s); lesson 05's takes about
-//! 5 s in a debug build, so it is `#[ignore]`d: run it with
-//! `cargo test --release --test faults -- --ignored`.
+//! `cargo test`. Both run in CI: lesson 03's in 0.2 s, lesson 05's in
+//! about 1.5 s in a debug build.
 
 mod common;
 
@@ -626,22 +625,15 @@ fn holds_1000_idle_connections(server: &Server, kind: Kind) {
         }
     }
     if kind == Room05 {
-        // Every join is announced to every client already there: about
-        // 500 000 lines for 1 000 joins, which keep the server busy for
-        // seconds after the last connect. The claim is about a server at
-        // rest, so wait until each held client has received the last
-        // announcement (`* #1000 joined`): then every line has been sent.
+        // Right after the burst, not at rest: the room coalesces its news
+        // of joins (one line per client per tick, not one per join), so a
+        // new client must be welcomed at once however many just joined.
         let mut last = BufReader::new(&held[999]);
         let welcome = read_line(&mut last, "the last client's welcome");
         assert!(
             welcome.starts_with("* welcome, you are #1000 "),
             "{welcome:?}"
         );
-        for c in &held[..999] {
-            common::read_line_until(&mut BufReader::new(c), "the last join", |l| {
-                l == "* #1000 joined"
-            });
-        }
     }
     let start = Instant::now();
     let probe = server.connect();
@@ -681,8 +673,6 @@ fn scale_03_holds_1000_idle_connections_and_answers_a_new_client_within_100_ms()
 }
 
 #[test]
-#[ignore = "about 5 s in a debug build (1 000 joins are announced to everyone: \
-            500 000 lines); run with: cargo test --release --test faults -- --ignored"]
 fn scale_05_with_max_clients_2000_holds_1000_idle_connections_and_answers_a_new_client_within_100_ms()
  {
     let server = Room05.start(&["--max-clients", "2000"]);

@@ -6,14 +6,15 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::{self, BufReader, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use super::flow::{Backlog, Line, Window};
-use super::{Event, Why};
+use super::{Config, Event, Why};
 use crate::cli;
 use crate::framing::{self, LineError};
 
@@ -71,6 +72,62 @@ pub enum Out {
     /// The end: `line` (if any) goes last, then the connection is closed.
     Last(Option<Arc<Line>>),
 }
+
+// ANCHOR: start
+/// Starts client `id`'s two threads, on the accept thread: the writer,
+/// then (once the hub has been told) the reader, so that the hub hears of
+/// the client before it hears any of its lines. Returns false if the hub
+/// has stopped.
+pub fn start(
+    id: usize,
+    stream: TcpStream,
+    addr: SocketAddr,
+    config: &Config,
+    events: &SyncSender<Event>,
+) -> bool {
+    let link = Arc::new(Link::new(stream));
+    let (queue, lines) = mpsc::channel();
+    let grace = config.limits.soft_secs;
+    let writer = thread::Builder::new().name(format!("#{id} writer")).spawn({
+        let link = Arc::clone(&link);
+        move || write_queued(&link, lines, grace)
+    });
+    let writer = match writer {
+        Ok(writer) => writer,
+        Err(e) => {
+            crate::log_error!("client {addr} dropped: cannot start a thread: {e}");
+            // A last line without waiting: a new socket's buffer is empty,
+            // so a short write in non-blocking mode goes through.
+            let _ = link.stream.set_nonblocking(true);
+            let _ = (&link.stream).write_all(b"error: the server cannot start a thread for you\n");
+            return true;
+        }
+    };
+    let arrived = Event::Arrived {
+        id,
+        addr,
+        link: Arc::clone(&link),
+        queue,
+        writer,
+    };
+    if events.send(arrived).is_err() {
+        return false;
+    }
+    let (max_line, idle, window) = (config.max_line, config.idle_timeout, config.limits.soft);
+    let reader = thread::Builder::new().name(format!("#{id} reader")).spawn({
+        let events = events.clone();
+        move || {
+            let window = Window::for_this_thread(window);
+            read_lines(&link, id, max_line, idle, &window, events);
+        }
+    });
+    if let Err(e) = reader {
+        let why = Why::NoThread(e);
+        return events.send(Event::Gone { id, why }).is_ok();
+    }
+    true
+}
+// ANCHOR_END: start
 
 // ANCHOR: escape
 /// A client's text as the others are shown it: control characters other

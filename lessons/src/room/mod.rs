@@ -8,7 +8,9 @@
 //!
 //! - the **console thread** owns stdin. It turns each typed line into a
 //!   [`Command`] and sends it on;
-//! - the **accept thread** owns the listener and sends each new connection;
+//! - the **accept thread** owns the listener. It numbers each new client,
+//!   starts its two threads, and hands it to the hub: starting a thread
+//!   takes about 0.1 ms, time the hub would take from everybody else;
 //! - each client's **reader thread** owns the reading side of its socket and
 //!   sends each line it frames;
 //! - each client's **writer thread** owns the writing side and sends what
@@ -54,18 +56,18 @@ pub use command::{Command, CommandError, HELP};
 pub use flow::Limits;
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, BufRead};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::cli;
 use crate::framing::{self, LineError};
 use client::{DROP, FINISH, Link, Out};
-use flow::{Line, TooSlow, Watch, Window};
+use flow::{Line, TooSlow, Watch};
 
 /// The default for `--max-clients`.
 pub const DEFAULT_MAX_CLIENTS: usize = 64;
@@ -77,6 +79,11 @@ const EVENT_QUEUE: usize = 1024;
 /// How often the hub looks at the clocks: the soft limit, the joins and
 /// leaves to announce, the console's counts.
 const TICK: Duration = Duration::from_millis(100);
+
+/// News of joins and leaves goes out once nobody has joined or left for
+/// this long (a burst is over), or once the oldest is [`NEWS_MOST`] old.
+const NEWS_QUIET: Duration = Duration::from_millis(100);
+const NEWS_MOST: Duration = Duration::from_secs(1);
 
 /// The console shows at most this many lines a second of each client, and
 /// counts the rest: a flood must not turn into a flood of the terminal.
@@ -105,8 +112,15 @@ pub struct Config {
 
 /// Everything the hub hears about, on its one channel.
 enum Event {
-    /// The accept thread has a new connection.
-    Arrived(TcpStream, SocketAddr),
+    /// The accept thread has a new client, numbered `id`, whose writer
+    /// thread is running (its reader starts right after this event).
+    Arrived {
+        id: usize,
+        addr: SocketAddr,
+        link: Arc<Link>,
+        queue: Sender<Out>,
+        writer: JoinHandle<()>,
+    },
     /// Client `id` sent a line; `line` is ready to relay, and `label` bytes
     /// long at the front is its `[#N] ` label.
     Line {
@@ -132,6 +146,8 @@ enum Why {
     Idle(Duration),
     Kicked,
     TooSlow(TooSlow),
+    /// Its reader thread could not be started.
+    NoThread(io::Error),
 }
 
 /// What the hub keeps about one client.
@@ -141,6 +157,7 @@ struct Client {
     link: Arc<Link>,
     /// The client's queue; its writer thread holds the other end.
     queue: Sender<Out>,
+    writer: JoinHandle<()>,
     /// The soft limit's clock.
     watch: Watch,
     log: LogBudget,
@@ -158,14 +175,15 @@ struct News {
 struct Hub {
     config: Config,
     clients: BTreeMap<usize, Client>,
+    /// Above the number of every client that has arrived so far.
     next_id: usize,
-    /// Cloned into every reader thread.
-    events: SyncSender<Event>,
-    /// Cloned into every writer thread, which drops it when it ends; see
-    /// [`Hub::quit`].
-    writers_alive: Sender<()>,
-    /// Joins and leaves to announce, in the order they happened.
+    /// The writers of clients removed from the table, which may still be
+    /// sending their last lines; see [`Hub::quit`].
+    closing: Vec<JoinHandle<()>>,
+    /// Joins and leaves to announce, in the order they happened, and when
+    /// the first and the last of them happened.
     news: Vec<News>,
+    news_times: Option<(Instant, Instant)>,
     next_tick: Instant,
 }
 
@@ -188,12 +206,10 @@ pub fn serve(
         .check()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let (events_tx, events) = mpsc::sync_channel(EVENT_QUEUE);
-    let (writers_alive, all_writers_done) = mpsc::channel();
-    let accept_events = events_tx.clone();
+    let console_events = events_tx.clone();
     thread::Builder::new()
         .name("accept".into())
-        .spawn(move || accept_clients(listener, accept_events))?;
-    let console_events = events_tx.clone();
+        .spawn(move || accept_clients(listener, config, events_tx))?;
     thread::Builder::new()
         .name("console".into())
         .spawn(move || read_console(console, console_events))?;
@@ -201,25 +217,27 @@ pub fn serve(
         config,
         clients: BTreeMap::new(),
         next_id: 1,
-        events: events_tx,
-        writers_alive,
+        closing: Vec::new(),
         news: Vec::new(),
+        news_times: None,
         next_tick: Instant::now() + TICK,
     };
     hub.run(events);
-    hub.quit(all_writers_done);
+    hub.quit();
     Ok(())
 }
 // ANCHOR_END: serve
 
-/// Hands every new connection to the hub.
-fn accept_clients(listener: TcpListener, events: SyncSender<Event>) {
-    for (stream, addr) in cli::clients(&listener) {
-        if events.send(Event::Arrived(stream, addr)).is_err() {
+// ANCHOR: accept
+/// Numbers every new client, starts its threads, and hands it to the hub.
+fn accept_clients(listener: TcpListener, config: Config, events: SyncSender<Event>) {
+    for (id, (stream, addr)) in (1..).zip(cli::clients(&listener)) {
+        if !client::start(id, stream, addr, &config, &events) {
             return; // the hub has stopped
         }
     }
 }
+// ANCHOR_END: accept
 
 // ANCHOR: console
 /// The one thread that reads the console: each line becomes a command for
@@ -273,7 +291,13 @@ impl Hub {
             // The one place the hub waits: for its next event.
             let wait = self.next_tick.saturating_duration_since(Instant::now());
             match events.recv_timeout(wait) {
-                Ok(Event::Arrived(stream, addr)) => self.join(stream, addr),
+                Ok(Event::Arrived {
+                    id,
+                    addr,
+                    link,
+                    queue,
+                    writer,
+                }) => self.join(id, addr, link, queue, writer),
                 Ok(Event::Line { id, line, label }) => self.relay(id, line, label),
                 Ok(Event::NotUtf8 { id }) => self.send(&[id], "error: line is not valid UTF-8"),
                 Ok(Event::Gone { id, why }) => self.remove(id, why),
@@ -293,57 +317,28 @@ impl Hub {
     }
     // ANCHOR_END: hub_loop
 
-    /// Registers a new client and starts its reader and writer threads.
-    fn join(&mut self, stream: TcpStream, addr: SocketAddr) {
+    /// Registers a new client, or refuses it if the room is full.
+    fn join(
+        &mut self,
+        id: usize,
+        addr: SocketAddr,
+        link: Arc<Link>,
+        queue: Sender<Out>,
+        writer: JoinHandle<()>,
+    ) {
+        self.next_id = id + 1;
         if self.clients.len() >= self.config.max_clients {
             crate::log_line!("client {addr} refused: server full");
-            // `say_and_close` may wait up to a second for the client to
-            // stop sending; the hub must never wait, so it runs on a thread.
-            let refused = thread::Builder::new()
-                .name("refuse".into())
-                .spawn(move || framing::say_and_close(&stream, "error: server full"));
-            if let Err(e) = refused {
-                crate::log_error!("client {addr} dropped: cannot start a thread: {e}");
-            }
+            // Its writer sends the line and closes, and its reader reads
+            // what the client still sends meanwhile, as for any goodbye.
+            link.close.store(FINISH, Ordering::Release);
+            let _ = queue.send(Out::Last(Some(Arc::new(Line::new(
+                "error: server full",
+                None,
+            )))));
+            self.closing.push(writer);
             return;
         }
-        let id = self.next_id;
-        let (queue, lines) = mpsc::channel();
-        let link = Arc::new(Link::new(stream));
-        let Config {
-            max_line,
-            idle_timeout,
-            limits,
-            ..
-        } = self.config;
-        let writer = thread::Builder::new().name(format!("#{id} writer")).spawn({
-            let link = Arc::clone(&link);
-            let alive = self.writers_alive.clone();
-            move || {
-                client::write_queued(&link, lines, limits.soft_secs);
-                drop(alive);
-            }
-        });
-        let reader = writer.and_then(|_| {
-            let link = Arc::clone(&link);
-            let events = self.events.clone();
-            thread::Builder::new()
-                .name(format!("#{id} reader"))
-                .spawn(move || {
-                    let window = Window::for_this_thread(limits.soft);
-                    client::read_lines(&link, id, max_line, idle_timeout, &window, events);
-                })
-        });
-        if let Err(e) = reader {
-            crate::log_error!("client {addr} dropped: cannot start a thread: {e}");
-            // A last line without waiting: a new socket's buffer is empty,
-            // so a short write in non-blocking mode goes through.
-            let _ = link.stream.set_nonblocking(true);
-            let _ = (&link.stream).write_all(b"error: the server is out of threads; try later\n");
-            let _ = link.stream.shutdown(Shutdown::Both);
-            return; // dropping `queue` ends the writer, if it started
-        }
-        self.next_id += 1;
         crate::log_line!("client {addr} connected as #{id}");
         let online = self.clients.len();
         self.clients.insert(
@@ -352,6 +347,7 @@ impl Hub {
                 addr,
                 link,
                 queue,
+                writer,
                 watch: Watch::default(),
                 log: LogBudget::new(),
             },
@@ -360,11 +356,18 @@ impl Hub {
         let welcome = format!("* welcome, you are #{id} ({online} {others} online)");
         self.deliver(&[id], &Arc::new(Line::new(&welcome, None)));
         // The others hear of it with the next announcement (see `announce`).
-        self.news.push(News {
+        self.add_news(News {
             id,
             joined: true,
             before: id,
         });
+    }
+
+    fn add_news(&mut self, news: News) {
+        let now = Instant::now();
+        let first = self.news_times.map_or(now, |(first, _)| first);
+        self.news_times = Some((first, now));
+        self.news.push(news);
     }
 
     // ANCHOR: relay
@@ -421,9 +424,15 @@ impl Hub {
 
     // ANCHOR: tick
     /// What the hub does every [`TICK`]: tell the clients who joined and
-    /// left, apply the soft limit, and show the console's counts.
+    /// left (once a burst of them is over), apply the soft limit, and show
+    /// the console's counts.
     fn tick(&mut self, now: Instant) {
-        self.announce();
+        self.closing.retain(|writer| !writer.is_finished());
+        if let Some((first, last)) = self.news_times
+            && (now - last >= NEWS_QUIET || now - first >= NEWS_MOST)
+        {
+            self.announce();
+        }
         let mut too_slow = Vec::new();
         for (&id, client) in &mut self.clients {
             if let Some(why) = client
@@ -446,10 +455,12 @@ impl Hub {
     ///
     /// Announcing every join to everybody at once costs a line per client
     /// per join: 1000 clients joining in a burst would be half a million
-    /// lines, and the 1001st would wait seconds for its welcome. So the
-    /// news waits for the next tick, or for the next line the clients get
-    /// (so that nobody hears from a client before hearing it joined).
+    /// lines, and as many writer threads woken, and the 1001st client would
+    /// wait seconds for its welcome. So the news waits until the burst is
+    /// over (see [`Hub::tick`]), or for the next line the clients get (so
+    /// that nobody hears from a client before hearing that it joined).
     fn announce(&mut self) {
+        self.news_times = None;
         if self.news.is_empty() {
             return;
         }
@@ -534,6 +545,11 @@ impl Hub {
                 let notice = format!("* #{id} was kicked");
                 (Some("* you have been kicked".into()), FINISH, Some(notice))
             }
+            Why::NoThread(e) => {
+                crate::log_error!("client {addr} dropped (#{id}): cannot start a thread: {e}");
+                let error = "error: the server cannot start a thread for you; try again later";
+                (Some(error.into()), FINISH, None)
+            }
             Why::TooSlow(too_slow) => {
                 crate::log_line!(
                     "client {addr} dropped (#{id}): it is not reading: {} ({})",
@@ -553,7 +569,7 @@ impl Hub {
         client.link.close.store(close, Ordering::Release);
         let last = last.map(|text| Arc::new(Line::new(&text, None)));
         let _ = client.queue.send(Out::Last(last));
-        drop(client);
+        self.closing.push(client.writer);
         match notice {
             Some(notice) => {
                 let all: Vec<usize> = self.clients.keys().copied().collect();
@@ -570,7 +586,7 @@ impl Hub {
             self.news.remove(i);
             return;
         }
-        self.news.push(News {
+        self.add_news(News {
             id,
             joined: false,
             before: self.next_id,
@@ -635,23 +651,23 @@ impl Hub {
     // ANCHOR: quit
     /// Says goodbye to every client, closes them, and waits (a little) for
     /// the writers to deliver it.
-    fn quit(self, all_writers_done: Receiver<()>) {
+    fn quit(mut self) {
         let n = self.clients.len();
         let clients = if n == 1 { "client" } else { "clients" };
         crate::log_line!("shutting down: closing {n} {clients}");
         let goodbye = Arc::new(Line::new("* the server is shutting down", None));
-        for client in self.clients.values() {
+        for client in std::mem::take(&mut self.clients).into_values() {
             client.link.close.store(FINISH, Ordering::Release);
             let _ = client.queue.send(Out::Last(Some(Arc::clone(&goodbye))));
+            self.closing.push(client.writer);
         }
-        // Dropping the hub drops every queue's sender and the hub's own
-        // `writers_alive` sender. Each writer drops its clone when it ends,
-        // so once the last one has ended, `recv` reports "disconnected":
-        // the channel works as a countdown of running writers. Nobody ever
-        // sends on it. A writer stuck on a client that does not read could
-        // keep us waiting, hence the limit.
-        drop(self);
-        let _ = all_writers_done.recv_timeout(QUIT_GRACE);
+        // Every writer sends what waits and its last line, then ends. One
+        // stuck on a client that does not read could keep us waiting, hence
+        // the limit: returning from `main` ends them all.
+        let deadline = Instant::now() + QUIT_GRACE;
+        while self.closing.iter().any(|w| !w.is_finished()) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
     }
     // ANCHOR_END: quit
 }

@@ -5,11 +5,11 @@
 //! line that says why and no half line before it.
 //!
 //! A slow reader cannot know when the server dropped it: its goodbye
-//! waits behind megabytes in the system's buffers. What it can see is the
-//! flood: the server holds the flooder back while a slow reader is behind,
-//! and lets it go when it drops it. So a slow reader reads slowly until
-//! the flooder has been held back for a second and moves on again (or is
-//! done), then reads the rest of its stream at full speed and checks it.
+//! waits behind megabytes in the system's buffers. The others hear of it,
+//! though (`* #7 was dropped (not reading)`). So a slow reader reads
+//! slowly until the first reader has heard that it was dropped (or the
+//! flood is over), then reads the rest of its stream at full speed and
+//! checks it: whole lines in order, then the goodbye, then the end.
 
 use super::super::*;
 use super::{Heard, hear, run_token};
@@ -152,6 +152,13 @@ struct Seen {
     error: Option<String>,
 }
 
+/// A slow reader's number in the room, and whether the others have heard
+/// that the server dropped it.
+struct SlowReader {
+    id: usize,
+    dropped: AtomicBool,
+}
+
 /// Reads one whole line into `raw`. `Ok(false)` at the end of the stream;
 /// half a line before the end is counted in `seen`.
 fn next_line(reader: &mut impl BufRead, raw: &mut Vec<u8>, seen: &mut Seen) -> io::Result<bool> {
@@ -164,10 +171,21 @@ fn next_line(reader: &mut impl BufRead, raw: &mut Vec<u8>, seen: &mut Seen) -> i
     Ok(n > 0)
 }
 
-/// Counts one received line: the flood's lines must come in order.
-fn count(raw: &[u8], token: &str, next: &mut usize, seen: &mut Seen) {
+/// Counts one received line: the flood's lines must come in order. News
+/// that a slow reader was dropped is passed on to it through `slow`.
+fn count(raw: &[u8], token: &str, next: &mut usize, seen: &mut Seen, slow: &[SlowReader]) {
     let text = String::from_utf8_lossy(raw);
-    match hear(text.trim_end_matches(['\n', '\r']), token) {
+    let line = text.trim_end_matches(['\n', '\r']);
+    if let Some(id) = line
+        .strip_prefix("* #")
+        .and_then(|rest| rest.strip_suffix(" was dropped (not reading)"))
+        .and_then(|id| id.parse::<usize>().ok())
+    {
+        for reader in slow.iter().filter(|r| r.id == id) {
+            reader.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+    match hear(line, token) {
         Heard::Data {
             client: 0, index, ..
         } => {
@@ -188,6 +206,7 @@ fn fast_reader(
     lines: usize,
     token: &str,
     target: &Target,
+    slow: &[SlowReader],
 ) -> Seen {
     let mut seen = Seen::default();
     let (mut raw, mut next) = (Vec::new(), 0);
@@ -197,7 +216,7 @@ fn fast_reader(
             break;
         }
         match next_line(&mut reader, &mut raw, &mut seen) {
-            Ok(true) => count(&raw, token, &mut next, &mut seen),
+            Ok(true) => count(&raw, token, &mut next, &mut seen, slow),
             Ok(false) => {
                 seen.error = Some("a reader: the server closed the connection".into());
                 break;
@@ -212,12 +231,13 @@ fn fast_reader(
     seen
 }
 
-/// A reader of one line per `interval`, until `fast` says the flood is
-/// over or let go; then the rest at full speed, to the end of the stream.
+/// A reader of one line per `interval`, until it is dropped or the flood
+/// is over (`over`); then the rest at full speed, to the end of the stream.
 fn slow_reader(
     mut reader: BufReader<TcpStream>,
     interval: Duration,
-    fast: &AtomicBool,
+    me: &SlowReader,
+    over: &AtomicBool,
     token: &str,
     target: &Target,
 ) -> Seen {
@@ -228,7 +248,7 @@ fn slow_reader(
             seen.error = Some(e.to_string());
             return seen;
         }
-        let slowly = !fast.load(Ordering::SeqCst);
+        let slowly = !me.dropped.load(Ordering::SeqCst) && !over.load(Ordering::SeqCst);
         match next_line(&mut reader, &mut raw, &mut seen) {
             Ok(true) => {}
             Ok(false) => {
@@ -247,31 +267,41 @@ fn slow_reader(
             return seen;
         } else {
             let before = seen.delivered;
-            count(&raw, token, &mut next, &mut seen);
+            count(&raw, token, &mut next, &mut seen, &[]);
             if !slowly {
                 seen.read_after += seen.delivered - before;
             }
         }
         if slowly {
             seen.read_slowly += 1;
-            thread::sleep(interval);
+            // Wait `interval`, but read on at once once dropped: the server
+            // gives a dropped client --soft-secs to take the rest.
+            let until = Instant::now() + interval;
+            while Instant::now() < until && !me.dropped.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(20).min(interval));
+            }
         }
     }
 }
 
-/// Connects and reads the welcome: once it has come, the server relays to
-/// this client.
-fn join(target: &Target) -> io::Result<BufReader<TcpStream>> {
+/// Connects and reads the welcome (`* welcome, you are #7 ...`): once it
+/// has come, the server relays to this client. Returns its number too.
+fn join(target: &Target) -> io::Result<(usize, BufReader<TcpStream>)> {
     target.check_deadline()?;
     let mut reader = BufReader::new(target.connect()?);
-    let mut welcome = Vec::new();
-    if reader.read_until(b'\n', &mut welcome)? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the server closed the connection before its welcome",
-        ));
-    }
-    Ok(reader)
+    let mut welcome = String::new();
+    reader.read_line(&mut welcome)?;
+    let id = welcome
+        .strip_prefix("* welcome, you are #")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("expected lesson 05's welcome, got {:?}", welcome.trim_end()),
+            )
+        })?;
+    Ok((id, reader))
 }
 
 // ANCHOR: flood
@@ -282,20 +312,27 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
     let token = run_token();
     let token = token.as_str();
     let readers: Vec<_> = (0..scenario.readers)
-        .map(|_| join(target))
+        .map(|_| join(target).map(|(_, reader)| reader))
         .collect::<io::Result<_>>()?;
-    let slow: Vec<_> = (0..scenario.slow_readers)
-        .map(|_| join(target))
-        .collect::<io::Result<_>>()?;
-    let flooder = join(target)?.into_inner();
+    let mut slow_ids = Vec::new();
+    let mut slow = Vec::new();
+    for _ in 0..scenario.slow_readers {
+        let (id, reader) = join(target)?;
+        slow_ids.push(SlowReader {
+            id,
+            dropped: AtomicBool::new(false),
+        });
+        slow.push(reader);
+    }
+    let flooder = join(target)?.1.into_inner();
     let mut report = FloodReport {
         lines: scenario.lines,
         readers: scenario.readers,
         slow_readers: scenario.slow_readers,
         ..FloodReport::default()
     };
-    // Set once the flood is done, or was held back a second and let go.
-    let fast = AtomicBool::new(false);
+    // Set once the flood has been written, and once the readers are done.
+    let over = AtomicBool::new(false);
     let done = AtomicBool::new(false);
     let start = Instant::now();
     let (seen, slow_seen, written) = thread::scope(|s| -> io::Result<_> {
@@ -304,18 +341,22 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
                 .name(name.into())
                 .stack_size(CLIENT_STACK)
         };
+        let slow_ids = &slow_ids;
         let fast_threads = readers
             .into_iter()
             .map(|r| {
-                spawn("reader").spawn_scoped(s, || fast_reader(r, scenario.lines, token, target))
+                spawn("reader").spawn_scoped(s, move || {
+                    fast_reader(r, scenario.lines, token, target, slow_ids)
+                })
             })
             .collect::<io::Result<Vec<_>>>()?;
-        let fast = &fast;
+        let over = &over;
         let slow_threads = slow
             .into_iter()
-            .map(|r| {
+            .zip(slow_ids)
+            .map(|(r, me)| {
                 spawn("slow reader").spawn_scoped(s, move || {
-                    slow_reader(r, scenario.slow_interval, fast, token, target)
+                    slow_reader(r, scenario.slow_interval, me, over, token, target)
                 })
             })
             .collect::<io::Result<Vec<_>>>()?;
@@ -331,8 +372,8 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
                 }
             }
         })?;
-        let written = write_flood(flooder, scenario.lines, token, target, fast);
-        fast.store(true, Ordering::SeqCst);
+        let written = write_flood(flooder, scenario.lines, token, target);
+        over.store(true, Ordering::SeqCst);
         let seen: Vec<Seen> = fast_threads
             .into_iter()
             .map(|t| t.join().unwrap_or_default())
@@ -388,15 +429,13 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
 // ANCHOR_END: flood
 
 /// Writes the flood in 64 KiB writes, as fast as the server takes them.
-/// Returns when the last write returned and how long the longest took. A
-/// write held back for a second or more, that then goes through, means the
-/// server has let the flooder go: `let_go` is set.
+/// Returns when the last write returned and how long the longest took: how
+/// long the server held the flooder back.
 fn write_flood(
     mut stream: &TcpStream,
     lines: usize,
     token: &str,
     target: &Target,
-    let_go: &AtomicBool,
 ) -> io::Result<(f64, f64)> {
     let start = Instant::now();
     let mut longest = Duration::ZERO;
@@ -407,11 +446,7 @@ fn write_flood(
             target.check_deadline()?;
             let took = Instant::now();
             stream.write_all(&chunk)?;
-            let took = took.elapsed();
-            longest = longest.max(took);
-            if took >= Duration::from_secs(1) {
-                let_go.store(true, Ordering::SeqCst);
-            }
+            longest = longest.max(took.elapsed());
             chunk.clear();
         }
     }
