@@ -91,10 +91,11 @@ struct Args {
 const RULE: &str = "\
 Flow control: each client may have --soft-limit bytes of its lines on the way to the others \
 (queued, not yet taken by their sockets); then the server stops reading it until they are \
-delivered, and TCP slows it down. A client that does not read is dropped with a last line \
-saying why, never half a line: when --soft-limit bytes or more have waited for it for \
---soft-secs seconds and it took less than that meanwhile, or at once when a line would make \
-more than --hard-limit bytes wait for it. With the defaults: 65536 bytes for 5 s, or 1048576.";
+delivered, and TCP slows it down. A client that does not read is dropped when --soft-limit \
+bytes or more have waited for it for --soft-secs seconds and it took less than that meanwhile, \
+or at once when a line would make more than --hard-limit bytes wait for it (with the defaults: \
+65536 bytes for 5 s, or 1048576). It gets a last line saying why, after whole lines only, \
+and --soft-secs more to take them before the connection is closed.";
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
