@@ -13,14 +13,12 @@
 
 mod common;
 
-use common::{
-    DEADLINE, Server, assert_silent, flood_without_newline, join_room, memory_kib, read_line,
-};
+use common::room::Client as RoomClient;
+use common::{DEADLINE, Server, assert_silent, flood_without_newline, memory_kib, read_line};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
 use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -55,49 +53,6 @@ impl Kind {
             Echo02 => line.to_string(),
             Reverse03 | Pool07 => line.chars().rev().collect(),
             Room05 => unreachable!("the room answers nobody; see RoomClient"),
-        }
-    }
-}
-
-/// A client of lesson 05's room.
-struct RoomClient {
-    id: usize,
-    reader: BufReader<TcpStream>,
-}
-
-impl RoomClient {
-    /// Connects and reads the welcome line: once it has arrived, the server
-    /// has registered the client, and lines of others will reach it.
-    fn join(server: &Server) -> RoomClient {
-        let (id, reader) = join_room(server);
-        RoomClient { id, reader }
-    }
-
-    fn stream(&self) -> &TcpStream {
-        self.reader.get_ref()
-    }
-
-    fn say(&self, text: &str) {
-        self.send(format!("{text}\n").as_bytes());
-    }
-
-    fn send(&self, bytes: &[u8]) {
-        let mut stream: &TcpStream = self.stream();
-        stream.write_all(bytes).expect("send");
-    }
-
-    /// Reads lines, skipping notices (`* ...`), until `wanted` arrives.
-    fn expect(&mut self, wanted: &str) {
-        loop {
-            let line = read_line(&mut self.reader, &format!("{wanted:?}"));
-            if line == wanted {
-                return;
-            }
-            assert!(
-                line.starts_with("* "),
-                "client #{} expected {wanted:?}, got {line:?}",
-                self.id
-            );
         }
     }
 }
@@ -431,7 +386,7 @@ fn room_invalid_utf8_gets_an_error_line_and_the_client_goes_on(#[case] bad: &[u8
     let server = Room05.start(&[]);
     let mut a = RoomClient::join(&server);
     let mut b = RoomClient::join(&server);
-    a.send(bad);
+    a.send_bytes(bad);
     a.expect("error: line is not valid UTF-8");
     a.say("ok");
     b.expect(&format!("[#{}] ok", a.id));
@@ -486,36 +441,6 @@ fn room_without_idle_timeout_a_silent_client_is_kept() {
 }
 
 #[test]
-fn room_a_client_that_never_reads_is_dropped_and_the_others_go_on() {
-    let server = Room05.start(&[]);
-    let stuck = RoomClient::join(&server);
-    let talker = RoomClient::join(&server);
-    let mut listener = RoomClient::join(&server);
-    let line = "y".repeat(8 * 1024);
-    let stop = AtomicBool::new(false);
-    thread::scope(|s| {
-        // The talker talks and the listener keeps up, until the server has
-        // dropped the stuck client: once the socket buffers (a few MiB) and
-        // then its queue (1024 lines) are full. At most 4096 lines.
-        s.spawn(|| {
-            for _ in 0..4096 {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                talker.say(&line);
-                listener.expect(&format!("[#{}] {line}", talker.id));
-            }
-        });
-        server
-            .program
-            .expect_stdout(&format!("dropped (#{}): it is not reading", stuck.id));
-        stop.store(true, Ordering::SeqCst);
-    });
-    drop(stuck);
-    assert_still_serves(&server, Room05);
-}
-
-#[test]
 fn room_interleaved_writers_never_tear_or_mix_a_line() {
     // Eight clients send lines of different lengths at the same time, each
     // line in three pieces, so the server sees half lines from many clients
@@ -541,7 +466,7 @@ fn room_interleaved_writers_never_tear_or_mix_a_line() {
                     let bytes = line.as_bytes();
                     let (one, two) = (bytes.len() / 3, 2 * bytes.len() / 3);
                     for piece in [&bytes[..one], &bytes[one..two], &bytes[two..]] {
-                        writer.send(piece);
+                        writer.send_bytes(piece);
                     }
                 }
             });

@@ -234,18 +234,7 @@ impl Program {
 
     /// Waits for the program to exit; fails the test if it does not in time.
     pub fn wait_for_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not exit within {DEADLINE:?}",
-                self.name
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
+        wait_for_exit(&mut self.child, &self.name)
     }
 
     /// Everything the program printed on stdout since the last look
@@ -257,6 +246,21 @@ impl Program {
     /// Everything the program printed on stderr (after it exited).
     pub fn stderr(&self) -> Vec<String> {
         collect_until_closed(&self.stderr, &self.name)
+    }
+}
+
+/// Waits for `child` to exit; fails the test if it does not in time.
+pub fn wait_for_exit(child: &mut Child, name: &str) -> ExitStatus {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not exit within {DEADLINE:?}"
+        );
+        thread::sleep(Duration::from_millis(10));
     }
 }
 

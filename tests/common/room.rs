@@ -240,17 +240,7 @@ impl Piped {
 
     /// Waits for the server to exit; fails the test if it does not in time.
     pub fn wait_for_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "05_multi_server did not exit within {DEADLINE:?}"
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
+        super::wait_for_exit(&mut self.child, "05_multi_server")
     }
 }
 
