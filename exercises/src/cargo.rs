@@ -54,7 +54,10 @@ pub struct CompileError {
 impl CompileError {
     /// `exercises/src/threads.rs:20:5: mismatched types`.
     pub fn headline(&self) -> String {
-        format!("{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        format!(
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -281,7 +284,10 @@ fn compile_error(course: &Course, message: &json::Value) -> Option<CompileError>
         .and_then(json::Value::as_str)
         .unwrap_or(&text)
         .to_string();
-    let spans = diagnostic.get("spans").map(json::Value::as_array).unwrap_or_default();
+    let spans = diagnostic
+        .get("spans")
+        .map(json::Value::as_array)
+        .unwrap_or_default();
     let primary = spans
         .iter()
         .find(|s| s.get("is_primary").and_then(json::Value::as_bool) == Some(true))
@@ -292,8 +298,12 @@ fn compile_error(course: &Course, message: &json::Value) -> Option<CompileError>
                 .and_then(json::Value::as_str)
                 .map(|f| relative(course, f))
                 .unwrap_or_default(),
-            span.get("line_start").and_then(json::Value::as_u64).unwrap_or(0),
-            span.get("column_start").and_then(json::Value::as_u64).unwrap_or(0),
+            span.get("line_start")
+                .and_then(json::Value::as_u64)
+                .unwrap_or(0),
+            span.get("column_start")
+                .and_then(json::Value::as_u64)
+                .unwrap_or(0),
         ),
         None => (String::new(), 0, 0),
     };

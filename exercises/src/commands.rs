@@ -112,7 +112,10 @@ fn check_all(course: &Course, exercises: Vec<Exercise>) -> Vec<Status> {
 // ANCHOR: overview
 /// `cargo run -p exercises`: every exercise's state, and what to do next.
 fn overview(course: &Course) -> ExitCode {
-    println!("checking the exercises in {} ...", course.path("exercises").display());
+    println!(
+        "checking the exercises in {} ...",
+        course.path("exercises").display()
+    );
     let statuses = check_all(course, checks::exercises());
     // Printed after all checks ran, so that whatever cargo printed while
     // building stays above this summary.
@@ -120,7 +123,10 @@ fn overview(course: &Course) -> ExitCode {
     println!("Exercises, in the order of the lessons:");
     print_table(&statuses);
     let done = statuses.iter().filter(|s| s.done()).count();
-    println!("\n{done} of {} exercises pass all their checks.", statuses.len());
+    println!(
+        "\n{done} of {} exercises pass all their checks.",
+        statuses.len()
+    );
     match next_to_do(&statuses) {
         None => println!("All done. Compare your answers with solutions/src/ if you like."),
         Some(next) => {
@@ -151,7 +157,13 @@ fn next_to_do(statuses: &[Status]) -> Option<&Status> {
 fn print_table(statuses: &[Status]) {
     for status in statuses {
         let e = &status.exercise;
-        println!("  {:<4} {:<15} {:<17} {}", e.id, e.name, status.label(), e.title);
+        println!(
+            "  {:<4} {:<15} {:<17} {}",
+            e.id,
+            e.name,
+            status.label(),
+            e.title
+        );
     }
 }
 
@@ -168,7 +180,10 @@ fn print_where(status: &Status) {
         State::DoesNotCompile(error) => {
             println!("{} does not compile. The compiler's first error:", e.name);
             println!("  {}", error.headline());
-            println!("(`cargo run -p exercises -- check {}` shows all of them.)", e.name);
+            println!(
+                "(`cargo run -p exercises -- check {}` shows all of them.)",
+                e.name
+            );
         }
         State::NotBuilt(why) => println!("{} could not be built: {why}", e.name),
         State::Checked(_) => match status.first_failure() {
@@ -214,9 +229,15 @@ fn to_json(statuses: &[Status]) -> String {
                 State::Checked(_) if s.done() => "done",
                 State::Checked(_) => "in_progress",
             };
-            let failure = s.first_failure().map_or("null".to_string(), |(check, message)| {
-                format!("{{\"check\":{},\"message\":{}}}", quote(check), quote(message))
-            });
+            let failure = s
+                .first_failure()
+                .map_or("null".to_string(), |(check, message)| {
+                    format!(
+                        "{{\"check\":{},\"message\":{}}}",
+                        quote(check),
+                        quote(message)
+                    )
+                });
             let error = match &s.state {
                 State::DoesNotCompile(error) => format!(
                     "{{\"file\":{},\"line\":{},\"column\":{},\"message\":{}}}",
@@ -262,7 +283,13 @@ fn check_one(course: &Course, exercise: Exercise) -> ExitCode {
         nocapture: false,
         parallel: 1,
     };
-    let statuses = status::check(course, &Cargo::new(course), vec![(exercise, names)], settings, |_| {});
+    let statuses = status::check(
+        course,
+        &Cargo::new(course),
+        vec![(exercise, names)],
+        settings,
+        |_| {},
+    );
     let Some(status) = statuses.first() else {
         return ExitCode::FAILURE;
     };
@@ -355,17 +382,29 @@ fn reset(course: &Course, exercise: &Exercise) -> ExitCode {
     };
     let yours = fs::read(&file).ok();
     if yours.as_deref() == Some(stub.as_slice()) {
-        println!("{} is already the stub as shipped: nothing to do.", exercise.file());
+        println!(
+            "{} is already the stub as shipped: nothing to do.",
+            exercise.file()
+        );
         return ExitCode::SUCCESS;
     }
     let backup = format!("{}.bak", exercise.file());
     if let Some(yours) = &yours {
         let replaced = course.path(&backup).exists();
         if let Err(e) = fs::write(course.path(&backup), yours) {
-            return fail(&format!("cannot keep your version as {backup}: {e} (nothing was reset)"));
+            return fail(&format!(
+                "cannot keep your version as {backup}: {e} (nothing was reset)"
+            ));
         }
-        let older = if replaced { ", replacing an older one" } else { "" };
-        println!("Kept your version of {} as {backup}{older}.", exercise.file());
+        let older = if replaced {
+            ", replacing an older one"
+        } else {
+            ""
+        };
+        println!(
+            "Kept your version of {} as {backup}{older}.",
+            exercise.file()
+        );
     }
     if let Err(e) = fs::write(&file, &stub) {
         return fail(&format!("cannot write {}: {e}", exercise.file()));
@@ -428,7 +467,10 @@ fn watch(course: &Course) -> ExitCode {
         }
         current = changed.last().map(|e| e.name);
         for status in check_all(course, changed) {
-            if let Some(old) = statuses.iter_mut().find(|s| s.exercise.name == status.exercise.name) {
+            if let Some(old) = statuses
+                .iter_mut()
+                .find(|s| s.exercise.name == status.exercise.name)
+            {
                 *old = status;
             }
         }

@@ -20,8 +20,9 @@ impl Course {
     pub fn find() -> Course {
         let here = std::env::current_dir().ok();
         let found = here.as_deref().and_then(|here| {
-            here.ancestors()
-                .find(|dir| dir.join("exercises/stubs").is_dir() && dir.join("Cargo.toml").is_file())
+            here.ancestors().find(|dir| {
+                dir.join("exercises/stubs").is_dir() && dir.join("Cargo.toml").is_file()
+            })
         });
         let root = match found {
             Some(root) => root.to_path_buf(),
@@ -35,7 +36,9 @@ impl Course {
 
     /// A path of the course, from its `/`-separated relative name.
     pub fn path(&self, relative: &str) -> PathBuf {
-        relative.split('/').fold(self.root.clone(), |p, part| p.join(part))
+        relative
+            .split('/')
+            .fold(self.root.clone(), |p, part| p.join(part))
     }
 
     /// True if the student's file is still the stub as shipped.
@@ -67,9 +70,9 @@ pub fn split_hints(text: &str) -> Vec<String> {
     let mut hints: Vec<String> = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim_start();
-        let numbered = trimmed
-            .split_once(". ")
-            .filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) && line == trimmed);
+        let numbered = trimmed.split_once(". ").filter(|(n, _)| {
+            !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) && line == trimmed
+        });
         match (numbered, hints.last_mut()) {
             (Some((_, first)), _) => hints.push(first.to_string()),
             (None, Some(hint)) if !trimmed.is_empty() => {

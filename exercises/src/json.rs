@@ -72,7 +72,11 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn skip_space(&mut self) {
-        while self.chars.next_if(|(_, c)| c.is_ascii_whitespace()).is_some() {}
+        while self
+            .chars
+            .next_if(|(_, c)| c.is_ascii_whitespace())
+            .is_some()
+        {}
     }
 
     fn expect(&mut self, wanted: char) -> Result<(), String> {
@@ -140,7 +144,9 @@ impl Parser<'_> {
                             self.expect('\\')?;
                             self.expect('u')?;
                             let second = self.hex4()?;
-                            0x10000 + ((first - 0xD800) << 10) + (second.wrapping_sub(0xDC00) & 0x3FF)
+                            0x10000
+                                + ((first - 0xD800) << 10)
+                                + (second.wrapping_sub(0xDC00) & 0x3FF)
                         } else {
                             first
                         };

@@ -11,14 +11,24 @@ use crate::cargo::Cargo;
 use crate::course::Course;
 
 pub fn launch(program: &str) -> ExitCode {
-    let Some(exercise) = checks::exercises().into_iter().find(|e| e.program == program) else {
+    let Some(exercise) = checks::exercises()
+        .into_iter()
+        .find(|e| e.program == program)
+    else {
         eprintln!("error: no exercise has a program called {program}");
         return ExitCode::FAILURE;
     };
     let course = Course::find();
     let mut cargo = Cargo::new(&course).command("run");
     cargo
-        .args(["--quiet", "--package", &exercise.package(), "--example", program, "--"])
+        .args([
+            "--quiet",
+            "--package",
+            &exercise.package(),
+            "--example",
+            program,
+            "--",
+        ])
         .args(std::env::args_os().skip(1));
     match cargo.status() {
         Ok(status) => match status.code() {

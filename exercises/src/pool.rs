@@ -30,8 +30,8 @@
 //! (lesson 03's reverse server, a job per client: `nc 127.0.0.1 2007` from
 //! three terminals; `/panic` from a client panics its job; `/quit` in the
 //! server's terminal shuts down). Check it with `cargo test -p exercises
-//! pool`. Hints: `cargo run -p exercises -- hint pool`. Time: about 45
-//! minutes.
+//! pool`. Hints: `exercises/src/pool.hints.md`, or one at a time with
+//! `cargo run -p exercises -- hint pool`. Time: about 45 minutes.
 
 use std::io;
 

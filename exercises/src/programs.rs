@@ -33,7 +33,11 @@ struct ThreadsArgs {
     numbers: Vec<i64>,
 }
 
-pub fn threads(map_on_threads: fn(&[i64], fn(i64) -> i64) -> Vec<i64>) -> ExitCode {
+/// What the program asks `map_on_threads` to run: a plain function (which
+/// is `Sync`, as the exercise requires).
+pub type Square = fn(i64) -> i64;
+
+pub fn threads(map_on_threads: fn(&[i64], Square) -> Vec<i64>) -> ExitCode {
     let args: ThreadsArgs = cli::parse();
     let squares = map_on_threads(&args.numbers, |n| n.saturating_mul(n));
     for (n, square) in args.numbers.iter().zip(squares) {
@@ -98,11 +102,10 @@ pub fn reverse_server(reverse_lines: fn(TcpStream) -> io::Result<()>) -> ExitCod
                 .peer_addr()
                 .map_or_else(|_| "(gone)".to_string(), |p| p.to_string());
             lessons::log_line!("client {peer} connected");
-            let spawned =
-                thread::Builder::new().spawn(move || match reverse_lines(stream) {
-                    Ok(()) => lessons::log_line!("client {peer} disconnected"),
-                    Err(e) => lessons::log_line!("client {peer} disconnected: {e}"),
-                });
+            let spawned = thread::Builder::new().spawn(move || match reverse_lines(stream) {
+                Ok(()) => lessons::log_line!("client {peer} disconnected"),
+                Err(e) => lessons::log_line!("client {peer} disconnected: {e}"),
+            });
             if let Err(e) = spawned {
                 lessons::log_error!("cannot start a thread for a client: {e}");
             }
@@ -203,9 +206,7 @@ struct FanOutArgs {
     timeout: f64,
 }
 
-pub fn fan_out(
-    ask_all: fn(&[SocketAddr], &str, Duration) -> Vec<io::Result<String>>,
-) -> ExitCode {
+pub fn fan_out(ask_all: fn(&[SocketAddr], &str, Duration) -> Vec<io::Result<String>>) -> ExitCode {
     let args: FanOutArgs = cli::parse();
     let timeout = match cli::timeout_secs(args.timeout) {
         Ok(timeout) => timeout,
@@ -268,7 +269,9 @@ pub fn pool_server<P: Send + Sync + 'static>(pool: PoolApi<P>) -> ExitCode {
         for (stream, peer) in cli::clients(&listener) {
             // The job needs its own handle: `submit` takes the job, and the
             // stream must stay here to say no if the pool refuses it.
-            let Ok(handle) = stream.try_clone() else { continue };
+            let Ok(handle) = stream.try_clone() else {
+                continue;
+            };
             let job = Box::new(move || serve_reversed(handle, peer));
             match (pool.submit)(&accepting, job) {
                 Ok(()) => lessons::log_line!("client {peer}: queued"),

@@ -220,7 +220,11 @@ pub fn run_checks(
             .current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(if nocapture { Stdio::inherit() } else { Stdio::piped() });
+            .stderr(if nocapture {
+                Stdio::inherit()
+            } else {
+                Stdio::piped()
+            });
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
@@ -269,10 +273,8 @@ pub fn run_checks(
                     }
                 }
                 Ok(Heard::Ended) | Err(RecvTimeoutError::Disconnected) => {
-                    break wait(&mut child).map_or_else(
-                        |e| format!("could not be waited for: {e}"),
-                        |status| describe(status),
-                    );
+                    break wait(&mut child)
+                        .map_or_else(|e| format!("could not be waited for: {e}"), describe);
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let _ = child.kill();
@@ -372,7 +374,9 @@ fn collect(pipe: Option<impl Read + Send + 'static>) -> Arc<Mutex<String>> {
                 kept.push('\n');
                 if kept.len() > 8192 {
                     let cut = kept.len() - 4096;
-                    let cut = (cut..kept.len()).find(|&i| kept.is_char_boundary(i)).unwrap_or(0);
+                    let cut = (cut..kept.len())
+                        .find(|&i| kept.is_char_boundary(i))
+                        .unwrap_or(0);
                     kept.drain(..cut);
                 }
             }

@@ -63,17 +63,23 @@ pub fn main() -> ExitCode {
         .iter()
         .map(|(e, names)| (e.name.to_string(), names.clone()))
         .collect();
-    status::check(&course, &Cargo::new(&course), selected, settings, |status| {
-        start(&mut reporter);
-        let names = wanted
-            .iter()
-            .find(|(name, _)| name == status.exercise.name)
-            .map(|(_, names)| names.as_slice())
-            .unwrap_or_default();
-        if let Some(reporter) = reporter.as_mut() {
-            report(reporter, status, names);
-        }
-    });
+    status::check(
+        &course,
+        &Cargo::new(&course),
+        selected,
+        settings,
+        |status| {
+            start(&mut reporter);
+            let names = wanted
+                .iter()
+                .find(|(name, _)| name == status.exercise.name)
+                .map(|(_, names)| names.as_slice())
+                .unwrap_or_default();
+            if let Some(reporter) = reporter.as_mut() {
+                report(reporter, status, names);
+            }
+        },
+    );
     start(&mut reporter);
     reporter.map_or(ExitCode::SUCCESS, Reporter::finish)
 }

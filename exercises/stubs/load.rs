@@ -10,9 +10,10 @@
 //! - Keep reading while you send: a server echoes as it reads, and once its
 //!   replies fill the connection's buffers it stops reading until you read
 //!   them. A client that sends everything before it reads anything then
-//!   waits for ever (with a few thousand lines, not just in theory).
+//!   waits for ever: the checks send 20 000 lines of 1 KiB, more than a
+//!   connection holds.
 //! - A reply is everything up to a `\n`, however it was cut into pieces on
-//!   the way. (Bytes left without a `\n` when the server closes are a reply
+//!   the way. (Bytes left without a `\n` when reading stops are a reply
 //!   too.) Compare each reply with the lines, byte for byte:
 //!   - a reply that is a line still awaited came back *whole*: it counts in
 //!     `in_order` if no line sent after it has come back yet, else its
@@ -25,15 +26,17 @@
 //!   `in_order + reordered.len() + lost.len()` is the number of lines.
 //! - After the last line, shut down your side's writing
 //!   (`shutdown(Shutdown::Write)`), so the server knows that nothing more is
-//!   coming, but keep reading.
+//!   coming, but keep reading: a server may hold its last reply until it
+//!   has read the end of your stream.
 //! - A failed write or read (other than the timeout) is returned as the
 //!   error. Never panic.
 //!
 //! Run it with `cargo run -p exercises --bin load -- --addr 127.0.0.1:PORT
 //! --lines 10000` against an echo server (`cargo run -p solutions --bin
 //! echo_server` listens on 127.0.0.1:65432, the default). Check it with
-//! `cargo test -p exercises load`. Hints: `cargo run -p exercises -- hint
-//! load`. Time: about 40 minutes.
+//! `cargo test -p exercises load`. Hints: `exercises/src/load.hints.md`, or
+//! one at a time with `cargo run -p exercises -- hint load`. Time: about 40
+//! minutes.
 
 use std::io;
 use std::net::TcpStream;

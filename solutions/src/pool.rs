@@ -81,8 +81,14 @@ impl Pool {
     pub fn shutdown(&self) -> usize {
         // From here on `submit` finds no sender. The lock is released at the
         // end of this statement: `submit` must never wait for the joins.
-        drop(self.sender.lock().unwrap_or_else(PoisonError::into_inner).take());
-        let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(
+            self.sender
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let workers =
+            std::mem::take(&mut *self.workers.lock().unwrap_or_else(PoisonError::into_inner));
         if workers.is_empty() {
             return 0; // shut down already
         }

@@ -198,8 +198,11 @@ mod pools {
 
     /// Its own queue, a `Vec` behind a lock, taken with `pop`: last in,
     /// first out.
+    /// The jobs waiting, and whether the pool is shutting down.
+    type Waiting = Mutex<(Vec<Job>, bool)>;
+
     pub struct Stack {
-        shared: Arc<(Mutex<(Vec<Job>, bool)>, Condvar)>,
+        shared: Arc<(Waiting, Condvar)>,
         workers: Mutex<Vec<JoinHandle<()>>>,
         queue: usize,
     }
@@ -339,7 +342,10 @@ mod pool_is_rejected_when_it {
                     "shutdown_waits_for_the_running_job",
                     "returned while a job was still running",
                 ),
-                ("every_worker_has_ended_when_shutdown_returns", "`join` each one"),
+                (
+                    "every_worker_has_ended_when_shutdown_returns",
+                    "`join` each one",
+                ),
             ],
         );
     }
@@ -351,7 +357,10 @@ mod pool_is_rejected_when_it {
             pool::checks(api::<{ pools::JOIN_BEFORE_DROP }>()),
             &[
                 ("runs_every_job_it_accepts", "*before* you join them"),
-                ("shutdown_waits_for_the_running_job", "*before* you join them"),
+                (
+                    "shutdown_waits_for_the_running_job",
+                    "*before* you join them",
+                ),
             ],
         );
     }
@@ -412,7 +421,10 @@ mod pool_is_rejected_when_it {
         assert_rejected(
             "a stack for a queue",
             pool::checks(pools::stack()),
-            &[("jobs_start_in_the_order_they_were_submitted", "`Vec::pop` takes the last one")],
+            &[(
+                "jobs_start_in_the_order_they_were_submitted",
+                "`Vec::pop` takes the last one",
+            )],
         );
     }
 }
@@ -449,8 +461,11 @@ mod clients {
     }
 
     fn sort(replies: &[Vec<u8>], lines: &[String], sorting: Sorting) -> Report {
-        let index: HashMap<&[u8], usize> =
-            lines.iter().enumerate().map(|(i, l)| (l.as_bytes(), i)).collect();
+        let index: HashMap<&[u8], usize> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_bytes(), i))
+            .collect();
         let mut back = vec![false; lines.len()];
         let mut latest = None;
         let mut report = Report::default();
@@ -472,7 +487,9 @@ mod clients {
                         latest = Some(i);
                     }
                 }
-                _ => report.torn.push(String::from_utf8_lossy(reply).into_owned()),
+                _ => report
+                    .torn
+                    .push(String::from_utf8_lossy(reply).into_owned()),
             }
         }
         if sorting != Sorting::NothingLost {
@@ -491,7 +508,11 @@ mod clients {
         ReadIsReply,
     }
 
-    fn read_replies(server: &TcpStream, lines: &[String], reading: Reading) -> io::Result<Vec<Vec<u8>>> {
+    fn read_replies(
+        server: &TcpStream,
+        lines: &[String],
+        reading: Reading,
+    ) -> io::Result<Vec<Vec<u8>>> {
         let mut replies = Vec::new();
         if reading == Reading::ReadIsReply {
             let mut buf = [0u8; 4096];
@@ -499,7 +520,14 @@ mod clients {
                 let n = match (&*server).read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => n,
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => break,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        break;
+                    }
                     Err(e) => return Err(e),
                 };
                 let chunk = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
@@ -516,7 +544,14 @@ mod clients {
             match reader.read_until(b'\n', &mut reply) {
                 Ok(0) => break,
                 Ok(_) => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => break,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break;
+                }
                 Err(e) => return Err(e),
             }
             if reply.last() == Some(&b'\n') {
@@ -556,7 +591,11 @@ mod clients {
     }
 
     /// Sends everything first, then reads.
-    pub fn sends_everything_first(server: TcpStream, lines: &[String], timeout: Duration) -> io::Result<Report> {
+    pub fn sends_everything_first(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
         server.set_read_timeout(Some(timeout))?;
         send_all(&server, lines)?;
         server.shutdown(Shutdown::Write)?;
@@ -564,32 +603,116 @@ mod clients {
         Ok(sort(&replies, lines, Sorting::Right))
     }
 
-    pub fn counts_replies(server: TcpStream, lines: &[String], timeout: Duration) -> io::Result<Report> {
-        client(server, lines, timeout, true, true, Reading::Right, Sorting::CountOnly)
+    pub fn counts_replies(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::Right,
+            Sorting::CountOnly,
+        )
     }
 
-    pub fn ignores_the_order(server: TcpStream, lines: &[String], timeout: Duration) -> io::Result<Report> {
-        client(server, lines, timeout, true, true, Reading::Right, Sorting::IgnoreOrder)
+    pub fn ignores_the_order(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::Right,
+            Sorting::IgnoreOrder,
+        )
     }
 
-    pub fn reports_nothing_lost(server: TcpStream, lines: &[String], timeout: Duration) -> io::Result<Report> {
-        client(server, lines, timeout, true, true, Reading::Right, Sorting::NothingLost)
+    pub fn reports_nothing_lost(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::Right,
+            Sorting::NothingLost,
+        )
     }
 
-    pub fn takes_a_read_for_a_reply(server: TcpStream, lines: &[String], timeout: Duration) -> io::Result<Report> {
-        client(server, lines, timeout, true, true, Reading::ReadIsReply, Sorting::Right)
+    pub fn takes_a_read_for_a_reply(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::ReadIsReply,
+            Sorting::Right,
+        )
     }
 
-    pub fn reads_until_the_server_closes(server: TcpStream, lines: &[String], timeout: Duration) -> io::Result<Report> {
-        client(server, lines, timeout, true, true, Reading::UntilClose, Sorting::Right)
+    pub fn reads_until_the_server_closes(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::UntilClose,
+            Sorting::Right,
+        )
     }
 
-    pub fn has_no_read_timeout(server: TcpStream, lines: &[String], timeout: Duration) -> io::Result<Report> {
-        client(server, lines, timeout, false, true, Reading::Right, Sorting::Right)
+    pub fn has_no_read_timeout(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            false,
+            true,
+            Reading::Right,
+            Sorting::Right,
+        )
     }
 
-    pub fn never_shuts_down_writing(server: TcpStream, lines: &[String], timeout: Duration) -> io::Result<Report> {
-        client(server, lines, timeout, true, false, Reading::Right, Sorting::Right)
+    pub fn never_shuts_down_writing(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            false,
+            Reading::Right,
+            Sorting::Right,
+        )
     }
 }
 
@@ -628,7 +751,10 @@ mod load_client_is_rejected_when_it {
         assert_rejected(
             "ignores the order",
             load::checks(clients::ignores_the_order),
-            &[("two_lines_swapped_are_reported_reordered", "it is reordered")],
+            &[(
+                "two_lines_swapped_are_reported_reordered",
+                "it is reordered",
+            )],
         );
     }
 
@@ -649,7 +775,10 @@ mod load_client_is_rejected_when_it {
         assert_rejected(
             "a read is a reply",
             load::checks(clients::takes_a_read_for_a_reply),
-            &[("a_reply_that_arrives_in_pieces_is_still_whole", "TCP is a byte stream")],
+            &[(
+                "a_reply_that_arrives_in_pieces_is_still_whole",
+                "TCP is a byte stream",
+            )],
         );
     }
 
@@ -670,7 +799,10 @@ mod load_client_is_rejected_when_it {
         assert_rejected(
             "no read timeout",
             load::checks(clients::has_no_read_timeout),
-            &[("a_silent_server_ends_the_run_within_the_timeout", "Set a read timeout")],
+            &[(
+                "a_silent_server_ends_the_run_within_the_timeout",
+                "Set a read timeout",
+            )],
         );
     }
 

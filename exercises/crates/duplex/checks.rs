@@ -3,8 +3,5 @@
 //! this program; so does `cargo test -p exercise-duplex`.
 
 fn main() -> std::process::ExitCode {
-    checks::runner::main(
-        "duplex",
-        checks::duplex::checks(exercise_duplex::chat),
-    )
+    checks::runner::main("duplex", checks::duplex::checks(exercise_duplex::chat))
 }

@@ -3,8 +3,5 @@
 //! this program; so does `cargo test -p exercise-load`.
 
 fn main() -> std::process::ExitCode {
-    checks::runner::main(
-        "load",
-        checks::load::checks(exercise_load::run_load),
-    )
+    checks::runner::main("load", checks::load::checks(exercise_load::run_load))
 }

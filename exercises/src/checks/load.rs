@@ -76,7 +76,9 @@ fn serve(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let client = TcpStream::connect_timeout(&addr, WAIT)
         .map_err(|e| format!("the check could not connect to its server: {e}"))?;
-    let (conn, _) = listener.accept().map_err(|e| format!("the check could not accept: {e}"))?;
+    let (conn, _) = listener
+        .accept()
+        .map_err(|e| format!("the check could not accept: {e}"))?;
     let (tx, rx) = mpsc::channel();
     thread::Builder::new()
         .name("the check's echo server".into())
@@ -117,10 +119,10 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
         bytes.extend_from_slice(&line);
         if behaviour == Server::LastAfterTheEnd {
             // Each line's reply goes once the next one (or the end) is read.
-            if let Some(previous) = held.replace(line.clone()) {
-                if out.write_all(&previous).is_err() {
-                    break;
-                }
+            if let Some(previous) = held.replace(line.clone())
+                && out.write_all(&previous).is_err()
+            {
+                break;
             }
             continue;
         }
@@ -137,7 +139,10 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
                 torn
             }
             Server::Garbles(i) if i == index => {
-                let mut wrong: Vec<u8> = line.iter().map(|b| if *b == b'\n' { *b } else { b'#' }).collect();
+                let mut wrong: Vec<u8> = line
+                    .iter()
+                    .map(|b| if *b == b'\n' { *b } else { b'#' })
+                    .collect();
                 wrong.truncate(line.len());
                 wrong
             }
@@ -152,11 +157,10 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
         index += 1;
         let sent = if behaviour == Server::InPieces && reply.len() > 1 {
             let (first, second) = reply.split_at(reply.len() / 2);
-            out.write_all(first)
-                .and_then(|()| {
-                    thread::sleep(Duration::from_millis(3));
-                    out.write_all(second)
-                })
+            out.write_all(first).and_then(|()| {
+                thread::sleep(Duration::from_millis(3));
+                out.write_all(second)
+            })
         } else {
             out.write_all(&reply)
         };
@@ -279,9 +283,11 @@ pub fn sends_each_line_once_and_then_shuts_down_writing(subject: RunLoad) -> Res
         "",
     )?;
     if !heard.end_of_stream {
-        return Err("the server never saw the end of the stream: after the last line, call \
+        return Err(
+            "the server never saw the end of the stream: after the last line, call \
                     `shutdown(Shutdown::Write)`"
-            .to_string());
+                .to_string(),
+        );
     }
     Ok(())
 }
@@ -372,9 +378,10 @@ pub fn a_reply_that_arrives_in_pieces_is_still_whole(subject: RunLoad) -> Result
 }
 
 pub fn thousands_of_lines_do_not_deadlock(subject: RunLoad) -> Result<(), String> {
-    // 20 000 lines of 1 KiB: far more than a connection's buffers hold
-    // (a few MiB at most, on loopback), so a client that reads nothing
-    // while it sends stops.
+    // 20 000 lines of 1 KiB: about three times what a connection held on
+    // Linux's loopback before a client that sends everything first got
+    // stuck (between 6 and 8 MiB, found by trying this check with other
+    // counts against the fixture `sends_everything_first`).
     let lines = numbered(20_000, 1024);
     let within = Duration::from_secs(6);
     match run(subject, Server::Honest, &lines, TIMEOUT, within) {
@@ -406,17 +413,18 @@ pub fn thousands_of_lines_do_not_deadlock(subject: RunLoad) -> Result<(), String
 pub fn a_silent_server_ends_the_run_within_the_timeout(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(10, 30);
     let timeout = Duration::from_millis(500);
-    let (report, took, _) = run(subject, Server::Silent, &lines, timeout, 2 * WAIT).map_err(|e| {
-        if e.starts_with("run_load did not return") {
-            format!(
-                "{e}, against a server that reads everything, answers nothing and stays \
+    let (report, took, _) =
+        run(subject, Server::Silent, &lines, timeout, 2 * WAIT).map_err(|e| {
+            if e.starts_with("run_load did not return") {
+                format!(
+                    "{e}, against a server that reads everything, answers nothing and stays \
                  connected. Set a read timeout (`set_read_timeout(Some(timeout))`): when \
                  nothing arrives for `timeout`, stop reading; what has not come back is lost"
-            )
-        } else {
-            e
-        }
-    })?;
+                )
+            } else {
+                e
+            }
+        })?;
     let expected = Report {
         lost: (0..10).collect(),
         ..Report::default()

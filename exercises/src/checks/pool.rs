@@ -143,7 +143,8 @@ fn job(seen: &Shared, id: usize, kind: Kind) -> Job {
             s.threads.push(thread::current().id());
         });
         if kind == Kind::HeldUntilItsThreadEnds {
-            ENDS_WITH_THREAD.with(|slot| *slot.borrow_mut() = Some(EndsWithThread(Arc::clone(&seen))));
+            ENDS_WITH_THREAD
+                .with(|slot| *slot.borrow_mut() = Some(EndsWithThread(Arc::clone(&seen))));
         }
         if matches!(kind, Kind::Held | Kind::HeldUntilItsThreadEnds) {
             seen.wait_until(4 * WAIT, |s| s.open);
@@ -192,7 +193,11 @@ fn call<T: Send + 'static>(
 }
 
 /// Starts a pool.
-fn start<P: Send + Sync + 'static>(api: Api<P>, workers: usize, queue: usize) -> Result<Arc<P>, String> {
+fn start<P: Send + Sync + 'static>(
+    api: Api<P>,
+    workers: usize,
+    queue: usize,
+) -> Result<Arc<P>, String> {
     match call("Pool::new", WAIT, move || (api.new)(workers, queue))? {
         Some(Ok(pool)) => Ok(Arc::new(pool)),
         Some(Err(e)) => Err(format!("Pool::new({workers}, {queue}) failed: {e}")),
@@ -271,7 +276,9 @@ fn wait_running(seen: &Shared, n: usize, workers: usize) -> Result<(), String> {
     }
     let (running, started) = seen.read(|s| (s.running, s.started.len()));
     Err(if started == 0 {
-        format!("no job started within {WAIT:?} of being submitted: do the workers take jobs from the channel?")
+        format!(
+            "no job started within {WAIT:?} of being submitted: do the workers take jobs from the channel?"
+        )
     } else {
         format!(
             "only {running} job(s) ran at the same time, with {workers} workers and more jobs \
@@ -288,7 +295,12 @@ fn wait_finished(seen: &Shared, ids: &[usize], what: &str) -> Result<(), String>
     if seen.wait_until(WAIT, |s| ids.iter().all(|id| s.finished.contains(id))) {
         return Ok(());
     }
-    let missing: Vec<usize> = seen.read(|s| ids.iter().copied().filter(|id| !s.finished.contains(id)).collect());
+    let missing: Vec<usize> = seen.read(|s| {
+        ids.iter()
+            .copied()
+            .filter(|id| !s.finished.contains(id))
+            .collect()
+    });
     Err(format!(
         "{} of the {what} never ran to its end within {WAIT:?} (jobs {missing:?} of {ids:?})",
         missing.len()
@@ -320,14 +332,23 @@ pub fn runs_every_job_it_accepts<P: Send + Sync + 'static>(api: Api<P>) -> Resul
     let pool = start(api, 2, 8)?;
     let ids: Vec<usize> = (1..=6).collect();
     for &id in &ids {
-        accepted(api, &pool, job(&seen, id, Kind::Quick), "by a pool of 2 workers and a queue of 8")?;
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::Quick),
+            "by a pool of 2 workers and a queue of 8",
+        )?;
     }
     wait_finished(&seen, &ids, "6 jobs submitted").map_err(|e| {
-        format!("{e}. Does each worker loop, taking one job after the other until there are no more?")
+        format!(
+            "{e}. Does each worker loop, taking one job after the other until there are no more?"
+        )
     })?;
     match shut_down(api, &pool)? {
         0 => Ok(()),
-        n => Err(format!("`shutdown` returned {n}, but no job panicked: it should return 0")),
+        n => Err(format!(
+            "`shutdown` returned {n}, but no job panicked: it should return 0"
+        )),
     }
 }
 
@@ -339,7 +360,12 @@ pub fn runs_as_many_jobs_at_once_as_it_has_workers<P: Send + Sync + 'static>(
     let pool = start(api, 3, 8)?;
     let ids: Vec<usize> = (1..=6).collect();
     for &id in &ids {
-        accepted(api, &pool, job(&seen, id, Kind::Held), "by a pool of 3 workers and a queue of 8")?;
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::Held),
+            "by a pool of 3 workers and a queue of 8",
+        )?;
     }
     wait_running(&seen, 3, 3)?;
     // Nothing more may start while the 3 run: that cannot be signalled, so
@@ -363,7 +389,12 @@ pub fn uses_the_same_threads_for_every_job<P: Send + Sync + 'static>(
     let seen = shared();
     let pool = start(api, 2, 16)?;
     for id in 1..=10 {
-        accepted(api, &pool, job(&seen, id, Kind::Quick), "by a pool of 2 idle workers")?;
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::Quick),
+            "by a pool of 2 idle workers",
+        )?;
         wait_finished(&seen, &[id], "jobs submitted one after the other")?;
     }
     let mut threads = seen.read(|s| s.threads.clone());
@@ -390,7 +421,12 @@ pub fn a_full_queue_is_busy_at_once<P: Send + Sync + 'static>(api: Api<P>) -> Re
     accepted(api, &pool, job(&seen, 1, Kind::Held), "by an idle pool")?;
     wait_running(&seen, 1, 1)?;
     for id in [2, 3] {
-        accepted(api, &pool, job(&seen, id, Kind::Quick), "with a queue of 2 places")?;
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::Quick),
+            "with a queue of 2 places",
+        )?;
     }
     let blocked = "When every worker is busy and the queue is full, return \
                    Err(Refused::Busy) at once: `try_send` on a `sync_channel(queue)` says \
@@ -432,11 +468,17 @@ pub fn jobs_start_in_the_order_they_were_submitted<P: Send + Sync + 'static>(
     wait_running(&seen, 1, 1)?;
     let queued: Vec<usize> = (1..=5).collect();
     for &id in &queued {
-        accepted(api, &pool, job(&seen, id, Kind::Quick), "with a queue of 8 places")?;
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::Quick),
+            "with a queue of 8 places",
+        )?;
     }
     seen.update(|s| s.open = true);
     wait_finished(&seen, &queued, "5 queued jobs")?;
-    let order: Vec<usize> = seen.read(|s| s.started.iter().copied().filter(|id| *id != 0).collect());
+    let order: Vec<usize> =
+        seen.read(|s| s.started.iter().copied().filter(|id| *id != 0).collect());
     if order != queued {
         return Err(format!(
             "the jobs that waited in the queue started in the order {order:?}, not in the order \
@@ -571,7 +613,12 @@ pub fn jobs_still_queued_at_shutdown_run_too<P: Send + Sync + 'static>(
     wait_running(&seen, 1, 1)?;
     let mut queued: Vec<usize> = (1..=3).collect();
     for &id in &queued {
-        accepted(api, &pool, job(&seen, id, Kind::Quick), "with a queue of 64 places")?;
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::Quick),
+            "with a queue of 64 places",
+        )?;
     }
     let shutting = shutdown_in_background(api, &pool);
     // Jobs accepted until `shutdown` takes hold must run too.
@@ -583,7 +630,13 @@ pub fn jobs_still_queued_at_shutdown_run_too<P: Send + Sync + 'static>(
         Err(Waited::Panicked(why)) => return Err(why),
         Err(Waited::Running) => return Err(format!("`shutdown` did not return within {WAIT:?}")),
     }
-    let missing: Vec<usize> = seen.read(|s| queued.iter().copied().filter(|id| !s.finished.contains(id)).collect());
+    let missing: Vec<usize> = seen.read(|s| {
+        queued
+            .iter()
+            .copied()
+            .filter(|id| !s.finished.contains(id))
+            .collect()
+    });
     if !missing.is_empty() {
         return Err(format!(
             "`shutdown` returned, but {} of the {} jobs that waited in the queue never ran: \
@@ -645,7 +698,12 @@ pub fn every_worker_has_ended_when_shutdown_returns<P: Send + Sync + 'static>(
     let pool = start(api, 3, 3)?;
     let ids = [1, 2, 3];
     for id in ids {
-        accepted(api, &pool, job(&seen, id, Kind::HeldUntilItsThreadEnds), "by an idle pool of 3")?;
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::HeldUntilItsThreadEnds),
+            "by an idle pool of 3",
+        )?;
     }
     // All three at once: so each runs on a worker of its own.
     wait_running(&seen, 3, 3)?;
@@ -667,9 +725,20 @@ pub fn shutdown_counts_the_jobs_that_panicked<P: Send + Sync + 'static>(
 ) -> Result<(), String> {
     let seen = shared();
     let pool = start(api, 2, 8)?;
-    let kinds = [Kind::Panics, Kind::Quick, Kind::Panics, Kind::Panics, Kind::Quick];
+    let kinds = [
+        Kind::Panics,
+        Kind::Quick,
+        Kind::Panics,
+        Kind::Panics,
+        Kind::Quick,
+    ];
     for (id, kind) in kinds.into_iter().enumerate() {
-        accepted(api, &pool, job(&seen, id, kind), "by a pool of 2 workers and 8 places")?;
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, kind),
+            "by a pool of 2 workers and 8 places",
+        )?;
     }
     wait_finished(&seen, &[0, 1, 2, 3, 4], "5 jobs (3 of them panic)").map_err(|e| {
         format!("{e}. Does a panicking job end its worker? Run each job inside catch_unwind")

@@ -163,7 +163,12 @@ impl Options {
         }
         self.filters.is_empty()
             || self.filters.iter().any(|f| {
-                f == exercise || if self.exact { *f == name } else { name.contains(f.as_str()) }
+                f == exercise
+                    || if self.exact {
+                        *f == name
+                    } else {
+                        name.contains(f.as_str())
+                    }
             })
     }
 
@@ -243,7 +248,11 @@ impl Reporter {
                 println!("    {name}");
             }
         }
-        let verdict = if self.failed.is_empty() { "ok" } else { "FAILED" };
+        let verdict = if self.failed.is_empty() {
+            "ok"
+        } else {
+            "FAILED"
+        };
         println!(
             "\ntest result: {verdict}. {} passed; {} failed; 0 ignored; 0 measured; {} filtered \
              out; finished in {:.2}s\n",
@@ -344,7 +353,11 @@ fn suite_with(
         for (exercise, check, result) in results {
             let name = format!("{exercise}::{check}");
             reporter.result(&name, result.is_ok(), || {
-                format!("{}\n\n{}", result.err().unwrap_or_default(), advice(exercise))
+                format!(
+                    "{}\n\n{}",
+                    result.err().unwrap_or_default(),
+                    advice(exercise)
+                )
             });
         }
     });
