@@ -7,8 +7,8 @@
 //! it does not build everything twice: the inner cargo is told the same
 //! target directory and profile as the outer one, read from where this
 //! program's own executable is (`target/debug/progress`,
-//! `target/debug/deps/checks-HASH`), so it finds everything the outer
-//! build left there.
+//! `target/debug/deps/checks-HASH`; `CARGO_TARGET_DIR` if it is set), so
+//! it finds everything the outer build left there.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -77,7 +77,12 @@ impl Cargo {
         let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut flags = Vec::new();
         let mut profile_dir = None;
-        if let Some((target, profile)) = Self::own_target_dir() {
+        if let Some((own, profile)) = Self::own_target_dir() {
+            // As cargo does, CARGO_TARGET_DIR wins; it normally is where
+            // this program is anyway.
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .filter(|dir| !dir.is_empty())
+                .map_or(own, PathBuf::from);
             flags.push("--target-dir".into());
             flags.push(target.clone().into_os_string());
             match profile.as_str() {

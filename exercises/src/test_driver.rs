@@ -24,6 +24,7 @@ pub fn main() -> ExitCode {
     let course = Course::find();
     let all = checks::exercises();
     let total: usize = all.iter().map(|e| e.checks.len()).sum();
+    let names: Vec<&str> = all.iter().map(|e| e.name).collect();
     // The checks the filters chose, exercise by exercise.
     let selected: Vec<_> = all
         .into_iter()
@@ -32,7 +33,7 @@ pub fn main() -> ExitCode {
                 .checks
                 .iter()
                 .copied()
-                .filter(|c| options.selects(e.name, c))
+                .filter(|c| options.selects(&names, e.name, c))
                 .collect();
             (e, names)
         })

@@ -12,6 +12,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod exercises;
+
 /// How long a test waits for anything before it fails. Generous, because
 /// CI machines are slow, but finite: no test can hang.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -144,8 +146,14 @@ fn collect_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
 impl Program {
     /// Starts `name` with `args`; its stdin is a pipe the test can write to.
     pub fn start(name: &str, args: &[&str]) -> Program {
-        let mut child = Command::new(example_path(name))
-            .args(args)
+        let mut command = Command::new(example_path(name));
+        command.args(args);
+        Program::spawn(command, name)
+    }
+
+    /// Starts any program (`name` is for messages), with piped stdio.
+    pub fn spawn(mut command: Command, name: &str) -> Program {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -166,7 +174,12 @@ impl Program {
     /// Waits for a stdout line that contains `needle` and returns it. Lines
     /// before it are skipped.
     pub fn expect_stdout(&self, needle: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
+        self.expect_stdout_within(needle, DEADLINE)
+    }
+
+    /// [`Program::expect_stdout`] with a deadline of `within`.
+    pub fn expect_stdout_within(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stdout.recv_timeout(left) {
@@ -174,7 +187,7 @@ impl Program {
                 Ok(_) => continue,
                 Err(RecvTimeoutError::Timeout) => {
                     panic!(
-                        "{} printed no line containing {needle:?} within {DEADLINE:?}",
+                        "{} printed no line containing {needle:?} within {within:?}",
                         self.name
                     )
                 }
@@ -232,14 +245,19 @@ impl Program {
 
     /// Waits for the program to exit; fails the test if it does not in time.
     pub fn wait_for_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
+        self.wait_for_exit_within(DEADLINE)
+    }
+
+    /// [`Program::wait_for_exit`] with a deadline of `within`.
+    pub fn wait_for_exit_within(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 return status;
             }
             assert!(
                 Instant::now() < deadline,
-                "{} did not exit within {DEADLINE:?}",
+                "{} did not exit within {within:?}",
                 self.name
             );
             thread::sleep(Duration::from_millis(10));

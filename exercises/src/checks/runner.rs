@@ -54,9 +54,8 @@ impl Outcome {
 pub struct Options {
     /// Run only tests whose name contains one of these (or, with `exact`,
     /// equals it). A filter that is an exercise's name selects exactly
-    /// that exercise's checks: `cargo test -p exercises reverse` checks
-    /// `reverse` only, even if another exercise has a check with
-    /// "reverse" in its name.
+    /// that exercise's checks: `cargo test -p exercises threads` checks
+    /// `threads` only, not `pool::uses_the_same_threads_for_every_job`.
     pub filters: Vec<String>,
     pub skip: Vec<String>,
     pub exact: bool,
@@ -155,20 +154,23 @@ impl Options {
         Ok(options)
     }
 
-    /// True if the test `exercise::check` is to run.
-    pub fn selects(&self, exercise: &str, check: &str) -> bool {
+    /// True if the test `exercise::check` is to run. `exercises` are the
+    /// names of all exercises: a filter that is one of them selects that
+    /// exercise only (`threads` is not `pool::uses_the_same_threads...`).
+    pub fn selects(&self, exercises: &[&str], exercise: &str, check: &str) -> bool {
         let name = format!("{exercise}::{check}");
         if self.only_ignored || self.skip.iter().any(|s| name.contains(s.as_str())) {
             return false;
         }
         self.filters.is_empty()
             || self.filters.iter().any(|f| {
-                f == exercise
-                    || if self.exact {
-                        *f == name
-                    } else {
-                        name.contains(f.as_str())
-                    }
+                if exercises.contains(&f.as_str()) {
+                    f == exercise
+                } else if self.exact {
+                    *f == name
+                } else {
+                    name.contains(f.as_str())
+                }
             })
     }
 
@@ -324,10 +326,11 @@ fn suite_with(
     advice: Advice,
 ) -> ExitCode {
     let total: usize = exercises.iter().map(|(_, c)| c.len()).sum();
+    let names: Vec<&str> = exercises.iter().map(|(e, _)| *e).collect();
     let selected: Vec<(&'static str, Check)> = exercises
         .into_iter()
         .flat_map(|(e, checks)| checks.into_iter().map(move |c| (e, c)))
-        .filter(|(e, c)| options.selects(e, c.name))
+        .filter(|(e, c)| options.selects(&names, e, c.name))
         .collect();
     if options.list {
         for (exercise, check) in &selected {
