@@ -34,7 +34,8 @@ use std::sync::mpsc::Receiver;
 
 // ANCHOR: task
 /// What the room hears about, in the order it happened (defined in
-/// `exercises/src/checks/shared.rs`, because the checks send you these).
+/// `exercises/src/checks/shared/console_router.rs`, because the checks send
+/// you these).
 pub use checks::shared::console_router::Event;
 
 /// Routes console lines to the clients, until every sender is gone.
