@@ -27,6 +27,16 @@ pub fn serve_all(listener: TcpListener) -> io::Result<()> {
 }
 "#;
 
+/// An exercise 04 that takes its whole process down.
+const EXITS: &str = r#"//! Exercise 04, ending the program instead of the chat.
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+pub fn chat<R: Read + Send + 'static, W: Write>(input: R, output: W, peer: TcpStream) -> io::Result<()> {
+    std::process::exit(0)
+}
+"#;
+
 /// The block of a `list --json` line about `exercise`.
 fn json_of<'a>(json: &'a str, exercise: &str) -> &'a str {
     let start = json
@@ -44,6 +54,7 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
     copy.solve("threads");
     copy.solve("echo_server");
     copy.break_types("reverse");
+    copy.write("exercises/src/duplex.rs", EXITS);
 
     // `cargo test -p exercises`, as the student types it.
     let test = copy.cargo(&["test", "-p", "exercises"]);
@@ -77,6 +88,13 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
             && out.contains("mismatched types"),
         "the broken exercise is named with the compiler's first error:\n{out}"
     );
+    // A check whose process ends fails, and the others still run.
+    assert!(
+        out.contains(
+            "test duplex::returns_when_the_peer_closes_even_while_the_user_types_nothing ... FAILED"
+        ) && out.contains("the process that ran the checks ended (exit code 0) while the check"),
+        "duplex's checks each fail with what happened:\n{out}"
+    );
     // The stubs after it were checked too: their todo!() said so.
     assert!(
         out.contains("not done yet: exercise 06"),
@@ -102,7 +120,8 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
         ("threads", "done"),
         ("echo_server", "done"),
         ("reverse", "does not compile"),
-        ("duplex", "not started"),
+        ("duplex", "0 of 4 checks"),
+        ("fan_out", "not started"),
     ] {
         assert!(
             table

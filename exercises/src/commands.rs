@@ -122,7 +122,14 @@ fn check_all(course: &Course, exercises: Vec<Exercise>) -> Vec<Status> {
         nocapture: false,
         parallel: thread::available_parallelism().map_or(2, |n| n.get()),
     };
-    status::check(course, &Cargo::new(course), selected, settings, |_| {})
+    status::check(
+        course,
+        &Cargo::new(course),
+        selected,
+        settings,
+        || {},
+        |_| {},
+    )
 }
 
 // ANCHOR: overview
@@ -304,6 +311,7 @@ fn check_one(course: &Course, exercise: Exercise) -> ExitCode {
         &Cargo::new(course),
         vec![(exercise, names)],
         settings,
+        || {},
         |_| {},
     );
     let Some(status) = statuses.first() else {

@@ -104,13 +104,15 @@ pub struct Settings {
 }
 
 /// Checks `selected`: each exercise with the names of the checks to run
-/// (all of them, or those a filter chose). Calls `done` with each status
-/// as soon as it is known, in the order of `selected`, and returns them all.
+/// (all of them, or those a filter chose). Calls `built` once the build is
+/// over, then `done` with each status as soon as it is known, in the order
+/// of `selected`; returns them all.
 pub fn check(
     course: &Course,
     cargo: &Cargo,
     selected: Vec<(Exercise, Vec<&'static str>)>,
     settings: Settings,
+    built: impl FnOnce(),
     mut done: impl FnMut(&Status),
 ) -> Vec<Status> {
     let untouched: Vec<bool> = selected
@@ -124,6 +126,7 @@ pub fn check(
         .map(|((e, _), _)| e.name)
         .collect();
     let build = cargo.build(course, &to_build);
+    built();
     // Every exercise's first state: not started, not compiled, or its
     // checks program, to be run.
     let mut work = VecDeque::new();

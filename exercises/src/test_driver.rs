@@ -53,36 +53,34 @@ pub fn main() -> ExitCode {
         nocapture: options.nocapture,
         parallel: options.parallelism(),
     };
-    let mut reporter: Option<Reporter> = None;
-    let start = |reporter: &mut Option<Reporter>| {
-        // After the build, whose lines come first.
-        if reporter.is_none() {
-            *reporter = Some(Reporter::start(count, total - count, options.quiet));
-        }
-    };
-    let wanted: Vec<(String, Vec<&'static str>)> = selected
+    let names_of: Vec<(String, Vec<&'static str>)> = selected
         .iter()
         .map(|(e, names)| (e.name.to_string(), names.clone()))
         .collect();
+    // Started once the build is over: cargo's lines come first, and the
+    // time is the checks' own.
+    let reporter = std::cell::RefCell::new(None);
     status::check(
         &course,
         &Cargo::new(&course),
         selected,
         settings,
+        || *reporter.borrow_mut() = Some(Reporter::start(count, total - count, options.quiet)),
         |status| {
-            start(&mut reporter);
-            let names = wanted
+            let names = names_of
                 .iter()
                 .find(|(name, _)| name == status.exercise.name)
                 .map(|(_, names)| names.as_slice())
                 .unwrap_or_default();
-            if let Some(reporter) = reporter.as_mut() {
+            if let Some(reporter) = reporter.borrow_mut().as_mut() {
                 report(reporter, status, names);
             }
         },
     );
-    start(&mut reporter);
-    reporter.map_or(ExitCode::SUCCESS, Reporter::finish)
+    let reporter = reporter.into_inner();
+    reporter
+        .unwrap_or_else(|| Reporter::start(count, total - count, options.quiet))
+        .finish()
 }
 // ANCHOR_END: main
 
