@@ -1,8 +1,6 @@
-//! Just enough JSON: reading cargo's `--message-format=json` lines, and
-//! writing `list --json`. (The course's rule is std and a few named crates
-//! only, and this is small.)
-
-use std::fmt::Write as _;
+//! Just enough JSON: reading cargo's `--message-format=json` lines (the
+//! course's rule is std and a few named crates only, and this is small);
+//! strings for `list --json` are written by `lessons::load::json_str`.
 
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,28 +212,5 @@ impl Parser<'_> {
     }
 }
 
-/// `text` as a JSON string, quotes included.
-pub fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `Some(text)` as a JSON string, `None` as `null`.
-pub fn quote_or_null(text: Option<&str>) -> String {
-    text.map_or_else(|| "null".to_string(), quote)
-}
+/// `text` as a JSON string, quotes included: the course's one helper for it.
+pub use lessons::load::json_str as quote;

@@ -147,8 +147,9 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// A string as a JSON string literal.
-fn json_str(s: &str) -> String {
+/// A string as a JSON string literal (also used by the exercises'
+/// `list --json`).
+pub fn json_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
