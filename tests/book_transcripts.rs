@@ -537,9 +537,14 @@ fn lesson_04_session_matches_the_book() {
     s.out(t2, &client, 1);
     s.types(t2, &mut client, "héllo wörld, bye");
     s.out(t1, &server, 1);
+    // The server's operator is done: a half-close. The client's user is
+    // told, and can still answer; then the client leaves too.
     s.types(t1, &mut server, "exit");
-    // The server half-closes; the client sees the end and ends, which
-    // closes the connection, and then the server ends too.
+    s.err(t1, &server, 1); // you closed your side ...
+    s.err(t2, &client, 1); // ... closed its side; what you type still goes to it
+    s.types(t2, &mut client, "one more thing, after your exit");
+    s.out(t1, &server, 1);
+    s.types(t2, &mut client, "exit");
     let client_status = s.ends(t2, &mut client);
     let server_status = s.ends(t1, &mut server);
     assert!(client_status.success() && server_status.success());
@@ -579,8 +584,16 @@ fn lesson_05_session_matches_the_book() {
     s.types(t1, &mut server, "/kick 1");
     s.out(t1, &server, 1); // kicked
     s.out(t3, &two, 1); // #1 was kicked
+    // The chat client keeps its own direction open after the server's end
+    // of stream (lesson 04): its user leaves with `exit`.
+    s.out(t2, &one, 1); // you have been kicked
+    s.err(t2, &one, 1); // ... closed its side
+    s.types(t2, &mut one, "exit");
     s.ends(t2, &mut one);
     s.types(t1, &mut server, "/quit");
+    s.out(t3, &two, 1); // the server is shutting down
+    s.err(t3, &two, 1); // ... closed its side
+    s.types(t3, &mut two, "exit");
     s.ends(t3, &mut two);
     let status = s.ends(t1, &mut server);
     assert!(status.success(), "/quit should end the server with 0");
@@ -627,6 +640,8 @@ fn lesson_07_session_matches_the_book() {
     s.out(t1, &server, 2); // first disconnected; worker 0 serves the second
     s.out(t3, &second, 1); // the answer that waited
     s.types(t1, &mut server, "/quit");
+    s.err(t3, &second, 1); // ... closed its side
+    s.types(t3, &mut second, "exit");
     s.ends(t3, &mut second);
     let status = s.ends(t1, &mut server);
     assert!(status.success(), "/quit should end the server with 0");
