@@ -17,6 +17,7 @@ const SERVERS: &[&str] = &[
     "04_chat_server",
     "05_multi_server",
     "07_pool_server",
+    "09_proxy",
 ];
 const CLIENTS: &[&str] = &[
     "02_echo_client",
@@ -50,7 +51,8 @@ fn a_port_in_use_is_one_readable_line(
         "03_reverse_server",
         "04_chat_server",
         "05_multi_server",
-        "07_pool_server"
+        "07_pool_server",
+        "09_proxy"
     )]
     server: &str,
 ) {
@@ -310,7 +312,8 @@ fn a_bad_listening_address_is_one_readable_line(
         "03_reverse_server",
         "04_chat_server",
         "05_multi_server",
-        "07_pool_server"
+        "07_pool_server",
+        "09_proxy"
     )]
     server: &str,
 ) {

@@ -6,6 +6,7 @@
 pub mod closed_output;
 pub mod exercises;
 pub mod peers;
+pub mod pool;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
