@@ -52,14 +52,16 @@ struct Args {
     /// How many clients may be connected at once; the next one is refused
     /// with `error: server full`.
     #[arg(long, default_value_t = room::DEFAULT_MAX_CLIENTS, value_name = "N",
-          value_parser = cli::count(1..=10_000))]
+          value_parser = cli::count(1..=10_000),
+          allow_negative_numbers = true)]
     max_clients: usize,
 
     /// The longest line accepted from a client, in bytes. A longer one gets
     /// an error and the connection is closed. (The console has its own
     /// limit of 64 KiB.)
     #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES",
-          value_parser = cli::count(1..=1024 * 1024))]
+          value_parser = cli::count(1..=framing::MAX_LINE_LIMIT as u64),
+          allow_negative_numbers = true)]
     max_line: usize,
 
     /// Drop a client that sends nothing for this many seconds (one that
@@ -71,13 +73,15 @@ struct Args {
     /// It is also how much of a client's lines may be on the way to the
     /// others before the server stops reading that client.
     #[arg(long, default_value_t = flow::DEFAULT_SOFT, value_name = "BYTES",
-          value_parser = cli::count(1024..=16 * 1024 * 1024))]
+          value_parser = cli::count(1024..=16 * 1024 * 1024),
+          allow_negative_numbers = true)]
     soft_limit: usize,
 
     /// A client is dropped at once rather than have more than this many
     /// bytes waiting for it. At least --soft-limit.
     #[arg(long, default_value_t = flow::DEFAULT_HARD, value_name = "BYTES",
-          value_parser = cli::count(1024..=256 * 1024 * 1024))]
+          value_parser = cli::count(1024..=256 * 1024 * 1024),
+          allow_negative_numbers = true)]
     hard_limit: usize,
 
     /// A client that stays behind this many seconds, taking less than

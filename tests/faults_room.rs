@@ -13,8 +13,8 @@
 
 mod common;
 
-use common::room::{Client, Piped, Stdout, read_lines};
-use common::{DEADLINE, Server, memory_kib};
+use common::room::{Client, read_lines};
+use common::{DEADLINE, Launch, Server, Stdout, memory_kib};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
 use std::io::{BufRead, Write};
@@ -393,9 +393,13 @@ fn a_stdout_nobody_reads_does_not_freeze_the_room() {
     // lines, each of which the server logs: the pipe is full after a few
     // hundred. The room must go on, and /quit must still work.
     const LINES: usize = 5000;
-    let mut server = Piped::start(Stdout::NeverRead, &[]);
-    let talker = Client::join_at(server.addr);
-    let mut listener = Client::join_at(server.addr);
+    let unread = Launch {
+        stdout: Stdout::UnreadAfterFirstLine,
+        ..Launch::default()
+    };
+    let mut server = Server::launch("05_multi_server", &[], &unread);
+    let talker = Client::join(&server);
+    let mut listener = Client::join(&server);
     let text: String = (0..LINES).map(|i| format!("line {i}\n")).collect();
     talker.send_bytes(text.as_bytes());
     // The listener joined last, so no news comes before the lines.
@@ -407,26 +411,30 @@ fn a_stdout_nobody_reads_does_not_freeze_the_room() {
         got == want,
         "lines lost or out of order while stdout was full"
     );
-    let newcomer = Client::join_at(server.addr);
+    let newcomer = Client::join(&server);
     assert!(newcomer.id > listener.id, "a new client is welcomed");
-    server.type_in("/quit\n");
-    assert!(server.wait_for_exit().success());
+    server.program.type_in("/quit\n");
+    assert!(server.program.wait_for_exit().success());
 }
 
 #[test]
 fn a_closed_stdout_loses_no_client() {
-    // `05_multi_server | head -n 2`: every log line after the second fails.
-    let mut server = Piped::start(Stdout::ClosedAfterTwoLines, &[]);
-    let clients: Vec<Client> = (0..3).map(|_| Client::join_at(server.addr)).collect();
+    // `05_multi_server | head -n 1`: every log line after the first fails.
+    let closed = Launch {
+        stdout: Stdout::ClosedAfterFirstLine,
+        ..Launch::default()
+    };
+    let mut server = Server::launch("05_multi_server", &[], &closed);
+    let clients: Vec<Client> = (0..3).map(|_| Client::join(&server)).collect();
     let [a, mut b, mut c]: [Client; 3] = clients.try_into().unwrap_or_else(|_| unreachable!());
     a.say("still here");
     b.expect(&format!("[#{}] still here", a.id));
     c.expect(&format!("[#{}] still here", a.id));
-    server.type_in("/quit\n");
+    server.program.type_in("/quit\n");
     for client in [&mut b, &mut c] {
         client.expect("* the server is shutting down");
     }
-    assert!(server.wait_for_exit().success());
+    assert!(server.program.wait_for_exit().success());
     drop(a);
 }
 

@@ -1,14 +1,10 @@
 //! Lesson 05's room as its tests see it: a client made of one plain socket,
-//! the news lines (`* #3 to #5 joined; #2 left`) read back into numbers,
-//! and the server started with a stdout that nobody reads, or that closes.
+//! and the news lines (`* #3 to #5 joined; #2 left`) read back into numbers.
 
-use super::{
-    DEADLINE, Server, example_path, join_room_at, read_line, read_line_until, read_to_eof,
-};
+use super::{DEADLINE, Server, join_room, read_line, read_line_until, read_to_eof};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,11 +20,7 @@ pub struct Client {
 impl Client {
     /// Connects and reads the welcome line, which gives the client's number.
     pub fn join(server: &Server) -> Client {
-        Client::join_at(server.addr)
-    }
-
-    pub fn join_at(addr: SocketAddr) -> Client {
-        let (id, reader) = join_room_at(addr);
+        let (id, reader) = join_room(server);
         let addr = reader
             .get_ref()
             .local_addr()
@@ -165,90 +157,6 @@ pub fn joins_in(lines: &[String]) -> BTreeSet<usize> {
         }
     }
     all
-}
-
-/// How the room server's stdout is treated, as a shell pipe would.
-pub enum Stdout {
-    /// `05_multi_server | { read -r l; sleep 600; }`: the first line is
-    /// read, then nobody reads, and the pipe fills up.
-    NeverRead,
-    /// `05_multi_server | head -n 2`: two lines are read, then the pipe is
-    /// closed, and every later write fails.
-    ClosedAfterTwoLines,
-}
-
-/// Lesson 05's server with a stdout that nobody reads, or that is closed.
-pub struct Piped {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    /// Kept open (and unread) for `NeverRead`.
-    _stdout: Option<ChildStdout>,
-    pub addr: SocketAddr,
-}
-
-impl Piped {
-    pub fn start(stdout: Stdout, args: &[&str]) -> Piped {
-        let mut child = Command::new(example_path("05_multi_server"))
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start 05_multi_server");
-        let stdin = child.stdin.take();
-        // Read byte by byte, so that nothing past the lines we take is read.
-        let mut out = child.stdout.take().expect("stdout is piped");
-        let mut read_one_line = || {
-            let mut line = Vec::new();
-            let mut byte = [0u8];
-            while line.last() != Some(&b'\n') {
-                match out.read(&mut byte) {
-                    Ok(1) => line.push(byte[0]),
-                    _ => panic!("05_multi_server closed its stdout"),
-                }
-            }
-            String::from_utf8_lossy(&line).trim_end().to_string()
-        };
-        let first = read_one_line();
-        let addr = first
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("expected `listening on IP:PORT`, got {first:?}"));
-        let stdout = match stdout {
-            Stdout::NeverRead => Some(out),
-            Stdout::ClosedAfterTwoLines => {
-                // The second line comes with the first client.
-                drop(Client::join_at(addr));
-                read_one_line();
-                None // dropped: the pipe is closed
-            }
-        };
-        Piped {
-            child,
-            stdin,
-            _stdout: stdout,
-            addr,
-        }
-    }
-
-    pub fn type_in(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(text.as_bytes()).expect("type in");
-        stdin.flush().expect("type in");
-    }
-
-    /// Waits for the server to exit; fails the test if it does not in time.
-    pub fn wait_for_exit(&mut self) -> ExitStatus {
-        super::wait_for_exit(&mut self.child, "05_multi_server")
-    }
-}
-
-impl Drop for Piped {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Reads whole lines with a deadline, as fast as it can, until `n` have
