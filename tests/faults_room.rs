@@ -57,6 +57,18 @@ fn threads(server: &Server) -> Option<u64> {
     memory_kib(server.program.pid(), "Threads")
 }
 
+/// The server's threads once every thread of `client` runs: a welcome
+/// comes from its writer, but its reader starts a moment later, so wait
+/// for the server to log a line of the client's, which its reader read.
+fn threads_with(server: &Server, client: &Client) -> Option<u64> {
+    client.say("counting threads");
+    server.program.expect_stdout(&format!(
+        "[#{} {}] counting threads",
+        client.id, client.addr
+    ));
+    threads(server)
+}
+
 /// Waits until the server runs `want` threads or fewer; fails after the
 /// deadline. Returns false (after a SKIPPED line) where there is no /proc.
 fn threads_come_down_to(server: &Server, want: u64, why: &str) -> bool {
@@ -297,9 +309,8 @@ fn a_kicked_client_that_stays_connected_is_disconnected_and_its_threads_end() {
     // Issue 13: the kick half-closed, but the connection, its reader thread
     // and its descriptor stayed for as long as the client kept them.
     let mut server = room(&[]);
-    // A welcome means every thread of the server has started; count them.
-    let _witness = Client::join(&server);
-    let before = threads(&server);
+    let witness = Client::join(&server);
+    let before = threads_with(&server, &witness);
     let mut kicked = Client::join(&server);
     server.program.type_in(&format!("/kick {}\n", kicked.id));
     assert_eq!(kicked.next_line(), "* you have been kicked");
@@ -347,9 +358,8 @@ fn a_kicked_client_that_keeps_sending_is_disconnected() {
 fn a_client_dropped_for_not_reading_is_disconnected_and_its_threads_end() {
     let server = room(&["--soft-secs", "1"]);
     let stuck = Client::join(&server);
-    // A welcome means every thread of the server has started; count them
-    // (the stuck client's two are among them).
-    let with_stuck = threads(&server);
+    // (The stuck client's two threads are among them.)
+    let with_stuck = threads_with(&server, &stuck);
     let mut listener = Client::join(&server);
     let talker = Client::join(&server);
     let line = "z".repeat(8 * 1024);
