@@ -451,7 +451,7 @@ fn a_closed_stdout_loses_no_client() {
 // ---------------------------------------------------------------- done when
 
 #[test]
-#[ignore = "10 to 15 s in a release build: cargo test --release -p end-to-end --test faults_room -- --ignored"]
+#[ignore = "10 s to a minute in a release build: cargo test --release -p end-to-end --test faults_room -- --ignored"]
 fn a_million_line_flood_reaches_five_readers_and_a_slow_reader_is_dropped_in_64_mib() {
     // Issue 11's "done when", with the load generator's flood mode.
     let server = room(&[]);
