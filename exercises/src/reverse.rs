@@ -32,8 +32,9 @@ use std::io;
 use std::net::TcpStream;
 
 // ANCHOR: task
-/// The longest line accepted, in bytes (without its line end).
-pub const MAX_LINE: usize = 1024;
+/// The longest line accepted: 1024 bytes before the `\n` (defined in
+/// `exercises/src/checks/shared/reverse.rs`, because the checks probe it).
+pub use checks::shared::reverse::MAX_LINE;
 
 /// Answers every line `client` sends with the line reversed by characters,
 /// until the client closes the connection.

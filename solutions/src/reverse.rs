@@ -6,8 +6,9 @@ use std::net::TcpStream;
 
 use lessons::framing::{self, LineError};
 
-/// The longest line accepted, in bytes (without its line end).
-pub const MAX_LINE: usize = 1024;
+/// The longest line accepted: 1024 bytes before the `\n` (defined in
+/// `exercises/src/checks/shared/reverse.rs`, because the checks probe it).
+pub use checks::shared::reverse::MAX_LINE;
 
 // ANCHOR: solution
 /// Answers every line `client` sends with the line reversed by characters,

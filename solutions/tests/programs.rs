@@ -182,3 +182,56 @@ fn a_port_in_use_is_one_readable_line_and_a_non_zero_exit() {
         );
     }
 }
+
+#[test]
+fn the_pool_server_turns_a_client_away_when_busy_and_shuts_down_on_quit() {
+    let mut server = Server::start(env!("CARGO_BIN_EXE_pool_server"));
+    // Started with the defaults: 2 workers, 4 places. Two clients are
+    // served; four wait; the seventh is told the server is busy.
+    let served: Vec<TcpStream> = (0..2).map(|_| connect(server.addr)).collect();
+    for stream in &served {
+        (&*stream).write_all(b"abc\n").expect("send");
+        let mut reply = String::new();
+        BufReader::new(stream)
+            .read_line(&mut reply)
+            .expect("a reply");
+        assert_eq!(reply, "cba\n");
+    }
+    let waiting: Vec<TcpStream> = (0..4).map(|_| connect(server.addr)).collect();
+    let mut turned_away = String::new();
+    BufReader::new(connect(server.addr))
+        .read_line(&mut turned_away)
+        .expect("a line");
+    assert_eq!(turned_away, "error: server busy\n");
+    drop(waiting);
+    drop(served);
+    let stdin = server.child.stdin.as_mut().expect("stdin is piped");
+    stdin.write_all(b"/quit\n").expect("type /quit");
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool server did not shut down within {DEADLINE:?} of /quit"
+        );
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn the_load_client_finds_nothing_wrong_with_the_echo_server() {
+    let server = Server::start(env!("CARGO_BIN_EXE_echo_server"));
+    let out = run(
+        env!("CARGO_BIN_EXE_load"),
+        &["--addr", &server.addr.to_string(), "--lines", "5000"],
+        "",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "5000 lines sent: 5000 back in order, 0 reordered, 0 lost, 0 torn replies\n"
+    );
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::harness::{
     Ended, Output, QUIET, Task, WAIT, Waited, collect, show, show_str, socket_pair, spawn,
 };
-use crate::console_router::Event;
+use super::shared::console_router::Event;
 
 /// The function under test, with the checks' console.
 pub type RunRoom = fn(Receiver<Event>, Output) -> io::Result<()>;

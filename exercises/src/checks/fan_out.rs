@@ -191,6 +191,11 @@ fn server(
                 board.wait_until(Duration::from_millis(1500), |s| {
                     s.over || (n + 1..=count).all(|m| s.answered.contains(&m))
                 });
+                // Then a moment more, so that the client surely has the
+                // other answers before this one: they arrive apart.
+                if board.wait_until(Duration::from_millis(50), over) {
+                    return;
+                }
             }
             Behaviour::AnswerWhenAllAsked => {
                 if !board.wait_until(Duration::from_millis(1500), |s| s.over || s.asked == count) {

@@ -87,19 +87,15 @@ thread_local! {
 /// The threads that run code under test are named `checking ...`. A panic
 /// there is caught and explained by the check, so the usual report (and its
 /// backtrace) would only repeat it: keep its location and stay quiet.
-///
-/// A check that fails makes its test panic (`exercises/tests/`), and the
-/// usual report would say it "panicked at" the test's own source, which is
-/// not where anything is to be fixed. When the failure names the file to
-/// edit (`edit exercises/src/NAME.rs`), the report points there instead.
 /// Panics anywhere else are reported as usual.
 fn quiet_panics_of_checked_code() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let usual = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let name = thread::current().name().map(str::to_string);
-            let checked = name.as_deref().is_some_and(|n| n.starts_with("checking "));
+            let checked = thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("checking "));
             if checked {
                 let at = info
                     .location()
@@ -107,27 +103,9 @@ fn quiet_panics_of_checked_code() {
                 PANICKED_AT.with(|p| *p.borrow_mut() = at);
                 return;
             }
-            let text = panic_text(info.payload());
-            match students_file(&text) {
-                Some(file) => eprintln!(
-                    "thread '{}' failed: a check of {file} did not pass:\n{text}",
-                    name.as_deref().unwrap_or("<unnamed>")
-                ),
-                None => usual(info),
-            }
+            usual(info);
         }));
     });
-}
-
-/// `exercises/src/NAME.rs` from a failure that says `edit exercises/src/NAME.rs`.
-fn students_file(text: &str) -> Option<&str> {
-    let start = text.rfind("edit exercises/src/")? + "edit ".len();
-    let rest = &text[start..];
-    let end = rest.find(".rs")? + ".rs".len();
-    let file = &rest[..end];
-    let name = &file["exercises/src/".len()..file.len() - ".rs".len()];
-    let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    plain.then_some(file)
 }
 
 /// How a task that was waited for turned out, if it did not simply finish.

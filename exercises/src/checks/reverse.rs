@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::harness::{
     Ended, QUIET, Task, WAIT, Waited, collect, nothing_arrives, show, show_str, socket_pair, spawn,
 };
-use crate::reverse::MAX_LINE;
+use super::shared::reverse::MAX_LINE;
 
 /// The function under test.
 pub type ReverseLines = fn(TcpStream) -> io::Result<()>;
