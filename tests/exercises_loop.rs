@@ -100,7 +100,7 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
         out.contains("not done yet: exercise 06"),
         "fan_out was not checked:\n{out}"
     );
-    assert!(out.contains("test result: FAILED. 8 passed;"), "{out}");
+    assert!(out.contains("test result: FAILED. 10 passed;"), "{out}");
 
     // One exercise, by name, as the README says.
     let one = copy.cargo(&["test", "-p", "exercises", "threads"]);
@@ -120,7 +120,7 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
         ("threads", "done"),
         ("echo_server", "done"),
         ("reverse", "does not compile"),
-        ("duplex", "0 of 4 checks"),
+        ("duplex", "0 of 5 checks"),
         ("fan_out", "not started"),
     ] {
         assert!(
@@ -260,12 +260,12 @@ fn list_json_and_check_show_every_state() {
     };
     assert!(row("threads").contains("done"), "{}", list.all());
     assert!(
-        row("echo_server").contains(" of 5 checks"),
+        row("echo_server").contains(" of 7 checks"),
         "{}",
         list.all()
     );
     assert!(
-        !row("echo_server").contains(" 0 of 5"),
+        !row("echo_server").contains(" 0 of 7"),
         "some checks pass:\n{}",
         list.all()
     );
