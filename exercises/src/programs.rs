@@ -381,10 +381,10 @@ pub fn load(run_load: fn(TcpStream, &[String], Duration) -> io::Result<LoadRepor
     cli::exit_code(result)
 }
 
-/// Exercise 09: a proxy in front of any server of the course; every
-/// connection is forwarded by your `forward`. Try it in front of lesson
-/// 03's server: `cargo run --example 03_reverse_server`, then `nc 127.0.0.1
-/// 9000`.
+/// Exercise 09: a proxy in front of any server of the course, each
+/// connection forwarded by `forward`: yours with `-p exercises`, the
+/// reference answer with `-p solutions`. Try it in front of lesson 03's
+/// server (`cargo run --example 03_reverse_server`): `nc 127.0.0.1 9000`.
 #[derive(Parser)]
 #[command(version)]
 struct ProxyArgs {
