@@ -249,7 +249,9 @@ fn the_proxy_forwards_both_ways_and_passes_the_half_close_on() {
     let to = server.addr.to_string();
     let proxy = Server::start_with(env!("CARGO_BIN_EXE_proxy"), &["--to", &to]);
     let client = connect(proxy.addr);
-    (&client).write_all("héllo\nabc\n".as_bytes()).expect("send");
+    (&client)
+        .write_all("héllo\nabc\n".as_bytes())
+        .expect("send");
     // The client has said everything: the reverse server answers, sees the
     // end of the stream, and closes; the client reads to the end.
     client

@@ -35,11 +35,18 @@ mod proxies {
         let _ = b.shutdown(Shutdown::Both);
     }
 
-    /// The right way to end a direction (as in the reference answer).
-    fn ends_right(copied: io::Result<u64>, from: &TcpStream, to: &TcpStream) -> io::Result<()> {
+    /// How a direction ends once its copy is over: at the end of the
+    /// stream, `at_end(to)`; on an error, both sockets shut down and the
+    /// error returned (as in the reference answer).
+    fn ends(
+        copied: io::Result<u64>,
+        from: &TcpStream,
+        to: &TcpStream,
+        at_end: fn(&TcpStream),
+    ) -> io::Result<()> {
         match copied {
             Ok(_) => {
-                let _ = to.shutdown(Shutdown::Write);
+                at_end(to);
                 Ok(())
             }
             Err(e) => {
@@ -49,6 +56,13 @@ mod proxies {
         }
     }
 
+    /// The right way to end a direction: the end of the stream passed on.
+    fn ends_right(copied: io::Result<u64>, from: &TcpStream, to: &TcpStream) -> io::Result<()> {
+        ends(copied, from, to, |to| {
+            let _ = to.shutdown(Shutdown::Write);
+        })
+    }
+
     /// At the end of stream, `shutdown(Both)` on the receiver instead of
     /// `shutdown(Write)`: "the connection is over".
     pub fn shuts_down_both_ways_at_an_end_of_stream(
@@ -56,16 +70,9 @@ mod proxies {
         server: TcpStream,
     ) -> io::Result<()> {
         two_threads(client, server, |from, to| {
-            match io::copy(&mut &*from, &mut &*to) {
-                Ok(_) => {
-                    let _ = to.shutdown(Shutdown::Both);
-                    Ok(())
-                }
-                Err(e) => {
-                    close_both(from, to);
-                    Err(e)
-                }
-            }
+            ends(io::copy(&mut &*from, &mut &*to), from, to, |to| {
+                let _ = to.shutdown(Shutdown::Both);
+            })
         })
     }
 
@@ -88,13 +95,7 @@ mod proxies {
         server: TcpStream,
     ) -> io::Result<()> {
         two_threads(client, server, |from, to| {
-            match io::copy(&mut &*from, &mut &*to) {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    close_both(from, to);
-                    Err(e)
-                }
-            }
+            ends(io::copy(&mut &*from, &mut &*to), from, to, |_| {})
         })
     }
 

@@ -248,7 +248,8 @@ impl Pattern {
     const PERIOD: usize = 4099;
 
     fn new(seed: usize) -> Pattern {
-        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ\n";
+        const ALPHABET: &[u8] =
+            b"abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ\n";
         let block = (0..Pattern::PERIOD + CHUNK)
             .map(|i| {
                 let j = i % Pattern::PERIOD;
@@ -430,13 +431,26 @@ fn expect_end(session: &Session, from: Side, sent: &[u8], how: &str) -> Result<(
         End::Silent if n == all => Err(end_not_passed_on(from, sent, how)),
         End::Silent => Err(format!(
             "the {} sent {} and then {how}; the {} received {} of it, and then nothing more \
-             for {WAIT:?}: neither the rest ({}) nor the end of the stream. Forward every byte \
-             each read returns, up to the read that returns 0, and then pass the end on.",
+             for {WAIT:?}: neither the rest ({}) nor the end of the stream. {}",
             from.name(),
             amount(all),
             to.name(),
             amount(n),
-            amount(all - n)
+            amount(all - n),
+            if n == 0 {
+                format!(
+                    "Nothing came through while the {} was silent: is your code waiting for \
+                     the {} before it reads from the {}? Pump each direction on a thread of \
+                     its own.",
+                    to.name(),
+                    to.name(),
+                    from.name()
+                )
+            } else {
+                "Forward every byte each read returns, up to the read that returns 0, and then \
+                 pass the end on."
+                    .to_string()
+            }
         )),
         End::Broke(e) => Err(format!(
             "the {} sent {} and then {how}; the {} received {} of it, and then its connection \
@@ -498,11 +512,9 @@ fn late_bytes_arrive(
     match got.end {
         End::Closed if got.bytes.len() == late.len() => Ok(()),
         End::Closed | End::Broke(_) => Err(cut_off(from, late, &got, first_closed)),
-        End::Silent if got.bytes.len() == late.len() => Err(end_not_passed_on(
-            from,
-            late,
-            "closed its connection",
-        )),
+        End::Silent if got.bytes.len() == late.len() => {
+            Err(end_not_passed_on(from, late, "closed its connection"))
+        }
         End::Silent => Err(format!(
             "{first_closed}. After that the {} sent {} in two writes, {PIECES:?} apart, and \
              {WAIT:?} later the {} had received {}. Keep the {}'s direction running after the \
@@ -572,68 +584,69 @@ pub fn what_each_side_sends_arrives_unchanged_in_both_directions(
     exchange().map_err(|saw| session.fail(saw))
 }
 
+/// `first` says `said` and half-closes; the other side receives it and
+/// the end of the stream, and then, [`LATE`], sends `late` in two writes
+/// and closes: `first`, still reading, must receive it all, and `forward`
+/// must then return `Ok(())`. `story` tells the first part in words.
+fn half_close_then_late_bytes(
+    subject: Forward,
+    first: Side,
+    said: &[u8],
+    late: &[u8],
+    story: &str,
+) -> Result<(), String> {
+    let session = start(subject)?;
+    let second = first.other();
+    let steps = || -> Result<(), String> {
+        session.send(first, said)?;
+        session.half_close(first)?;
+        expect_end(
+            &session,
+            first,
+            said,
+            "half-closed its connection (shutdown(Write))",
+        )?;
+        thread::sleep(LATE);
+        send_in_two(&session, second, late);
+        let _ = session.peer(second).shutdown(Shutdown::Both);
+        late_bytes_arrive(&session, second, late, story)
+    };
+    steps().map_err(|saw| session.fail(saw))?;
+    session.returns_ok(&format!(
+        "the {} half-closed, the {} sent what it still had and closed",
+        first.name(),
+        second.name()
+    ))
+}
+
 pub fn a_half_close_from_the_client_reaches_the_server_and_the_late_reply_still_arrives(
     subject: Forward,
 ) -> Result<(), String> {
-    let session = start(subject)?;
-    let steps = || -> Result<(), String> {
-        // A client that sends its whole request and says so with a
-        // half-close, as `nc -N` or an HTTP/1.0 client do, then waits.
-        let request = b"LIST\nSIZE\n";
-        session.send(Side::Client, request)?;
-        session.half_close(Side::Client)?;
-        expect_end(
-            &session,
-            Side::Client,
-            request,
-            "half-closed its connection (shutdown(Write))",
-        )?;
-        // The server takes its time, answers in two writes, and closes.
-        thread::sleep(LATE);
-        let answer = b"LIST: a b c\nSIZE: 3\n";
-        send_in_two(&session, Side::Server, answer);
-        let _ = session.server.shutdown(Shutdown::Both);
-        late_bytes_arrive(
-            &session,
-            Side::Server,
-            answer,
-            "The client sent its request and half-closed its connection, and the server \
-             received both",
-        )
-    };
-    steps().map_err(|saw| session.fail(saw))?;
-    session.returns_ok("the client half-closed, the server answered and closed")
+    // A client that sends its whole request and says so with a half-close,
+    // as `nc -N` or an HTTP/1.0 client do, then waits; a server that takes
+    // its time, answers in two writes, and closes.
+    half_close_then_late_bytes(
+        subject,
+        Side::Client,
+        b"LIST\nSIZE\n",
+        b"LIST: a b c\nSIZE: 3\n",
+        "The client sent its request and half-closed its connection, and the server \
+         received both",
+    )
 }
 
 pub fn a_half_close_from_the_server_reaches_the_client_and_the_client_can_still_send(
     subject: Forward,
 ) -> Result<(), String> {
-    let session = start(subject)?;
-    let steps = || -> Result<(), String> {
-        // A server that has said all it will say, and still listens.
-        let greeting = b"WELCOME. Send your file, then close.\n";
-        session.send(Side::Server, greeting)?;
-        session.half_close(Side::Server)?;
-        expect_end(
-            &session,
-            Side::Server,
-            greeting,
-            "half-closed its connection (shutdown(Write))",
-        )?;
-        thread::sleep(LATE);
-        let file = b"line 1 of the file\nline 2 of the file\n";
-        send_in_two(&session, Side::Client, file);
-        let _ = session.client.shutdown(Shutdown::Both);
-        late_bytes_arrive(
-            &session,
-            Side::Client,
-            file,
-            "The server sent its greeting and half-closed its connection, and the client \
-             received both",
-        )
-    };
-    steps().map_err(|saw| session.fail(saw))?;
-    session.returns_ok("the server half-closed, the client sent its file and closed")
+    // A server that has said all it will say, and still listens.
+    half_close_then_late_bytes(
+        subject,
+        Side::Server,
+        b"WELCOME. Send your file, then close.\n",
+        b"line 1 of the file\nline 2 of the file\n",
+        "The server sent its greeting and half-closed its connection, and the client \
+         received both",
+    )
 }
 
 pub fn the_last_bytes_before_the_end_of_the_stream_all_arrive(
@@ -816,16 +829,22 @@ pub fn both_sides_sending_large_amounts_at_once_do_not_deadlock(
         let client_got = receive_pattern(client, &server_pattern, LARGE);
         let server = server.join().unwrap_or_else(|_| {
             let e = io::Error::other("the check's server panicked");
-            (Sent { count: 0, error: Some(e) }, None)
+            (
+                Sent {
+                    count: 0,
+                    error: Some(e),
+                },
+                None,
+            )
         });
         (server, client_got)
     });
     if server_sent.error.as_ref().is_some_and(is_timeout) {
         let saw = format!(
             "deadlock: the server sends {} before it reads anything (as many simple servers \
-             do), while the client sends as much and reads at the same time. After the server \
-             had sent {} (and the client received {}), the server could not send any more for \
-             {WAIT:?}: neither direction was moving, although the client kept reading. That is \
+             do), while the client sends as much and reads at the same time. The server had \
+             sent {}, and the client received {} of it, when the server could not send any \
+             more for {WAIT:?}: neither direction was moving, although the client kept reading. That is \
              what one thread that takes turns does: blocked writing the client's bytes to a \
              server that does not read yet, it no longer reads what the server sends, so the \
              server never gets to reading. Pump each direction on a thread of its own \
