@@ -576,6 +576,8 @@ fn lesson_05_session_matches_the_book() {
     s.out(t2, &one, 1);
     s.types(t1, &mut server, "/list");
     s.out(t1, &server, 3);
+    s.types(t1, &mut server, "/help");
+    s.out(t1, &server, 9); // the commands, then the rule for slow clients
     s.types(t1, &mut server, "/to 2 only #2 reads this");
     s.out(t3, &two, 1);
     s.types(t1, &mut server, "/to 3 anyone?");

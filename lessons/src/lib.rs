@@ -9,7 +9,7 @@
 //! | 02 | [`echo`] | one client at a time, `io::copy`, half-close |
 //! | 03 | [`reverse`] | a thread per client, line framing, UTF-8 |
 //! | 04 | [`chat`] | full duplex: `try_clone`, one thread per direction, `shutdown` |
-//! | 05 | [`room`] | many clients, one console: channels and ownership |
+//! | 05 | [`room`] | many clients, one console: channels, ownership, flow control |
 //! | 06 | [`fan_out`] | one client, several servers: scoped threads and timeouts |
 //! | 07 | [`pool`] | a bounded pool of worker threads |
 //! | 08 | [`load`] | a load generator that checks every reply |

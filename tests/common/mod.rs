@@ -7,6 +7,7 @@ pub mod closed_output;
 pub mod exercises;
 pub mod peers;
 pub mod pool;
+pub mod room;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
