@@ -311,11 +311,15 @@ fn garbled(sent: &[u8], got: &[u8], from: Side) -> Option<String> {
         .position(|(a, b)| a != b)
         .unwrap_or(sent.len().min(got.len()));
     let window = |bytes: &[u8]| show(&bytes[at.min(bytes.len())..(at + 40).min(bytes.len())]);
-    let differs = format!(
-        "from byte {at} on it differs: expected {}, got {}",
-        window(sent),
-        window(got)
-    );
+    let differs = if at >= sent.len() {
+        format!("after all of it came {}", window(got))
+    } else {
+        format!(
+            "from byte {at} on it differs: expected {}, got {}",
+            window(sent),
+            window(got)
+        )
+    };
     Some(if got.len() > sent.len() {
         format!(
             "the {} sent {}, but the {} received {}, {} more, and {differs}: bytes nobody \
