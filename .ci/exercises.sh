@@ -24,7 +24,7 @@ RUN_LIMIT=300   # seconds for checking every stub (each check has a 10 s deadlin
 # lines like `echo_server::echoes_what_one_client_sends: test`.
 listed=$(timeout "$BUILD_LIMIT" cargo test -q -p exercises --test checks -- --list)
 mapfile -t exercises < <(sed -n 's/^\([a-z_0-9]*\)::.*: test$/\1/p' <<<"$listed" | uniq)
-[ "${#exercises[@]}" -ge 9 ] || fail "found only ${#exercises[@]} exercises: ${exercises[*]}"
+[ "${#exercises[@]}" -ge 10 ] || fail "found only ${#exercises[@]} exercises: ${exercises[*]}"
 
 step "exercises: the files to edit are the stubs as shipped"
 for name in "${exercises[@]}"; do
@@ -42,7 +42,8 @@ step "exercises: the reference answers pass every check"
 timeout "$BUILD_LIMIT" cargo test -p solutions --test checks
 
 step "exercises: the wrong answers learners write are rejected"
-timeout "$BUILD_LIMIT" cargo test -p solutions --test wrong_solutions --test wrong_solutions_07_08
+timeout "$BUILD_LIMIT" cargo test -p solutions --test wrong_solutions --test wrong_solutions_07_08 \
+    --test wrong_solutions_09
 
 step "exercises: the untouched stubs fail every check"
 timeout "$BUILD_LIMIT" cargo test -p exercises --test checks --no-run

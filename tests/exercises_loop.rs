@@ -283,7 +283,7 @@ fn list_json_and_check_show_every_state() {
         json.starts_with("{\"format\":\"tcp-lessons-progress\",\"version\":1,"),
         "{json}"
     );
-    assert!(json.contains("\"done\":1,\"total\":9"), "{json}");
+    assert!(json.contains("\"done\":1,\"total\":10"), "{json}");
     assert!(
         json_of(json, "threads")
             .contains("\"state\":\"done\",\"label\":\"done\",\"passed\":3,\"checks\":3")
@@ -403,9 +403,9 @@ fn the_teachers_summary_reads_what_list_json_prints() {
     assert!(summary.status.success(), "{}", summary.all());
     assert_eq!(
         summary.stdout.trim(),
-        "progress-alice.json: 0/9 done; 01:not started, 02a:not started, 02b:not started, \
+        "progress-alice.json: 0/10 done; 01:not started, 02a:not started, 02b:not started, \
          03:not started, 04:not started, 05:not started, 06:not started, 07:not started, \
-         08:not started",
+         08:not started, 09:not started",
         "{}",
         summary.all()
     );

@@ -14,6 +14,7 @@
 //! | 06 | `fan_out.rs` | 06 one client, several servers |
 //! | 07 | `pool.rs` | 07 a bounded worker pool |
 //! | 08 | `load.rs` | 08 a load client that checks every reply |
+//! | 09 | `proxy.rs` | 09 a proxy: both directions, the half-close passed on |
 //!
 //! Keep each function's name and signature as they are: the checks call
 //! them. Add helper functions, modules and `use` lines as you like.

@@ -380,3 +380,72 @@ pub fn load(run_load: fn(TcpStream, &[String], Duration) -> io::Result<LoadRepor
     });
     cli::exit_code(result)
 }
+
+/// Exercise 09: a proxy in front of any server of the course, each
+/// connection forwarded by `forward`: yours with `-p exercises`, the
+/// reference answer with `-p solutions`. Try it in front of lesson 03's
+/// server (`cargo run --example 03_reverse_server`): `nc 127.0.0.1 9000`.
+#[derive(Parser)]
+#[command(version)]
+struct ProxyArgs {
+    #[arg(long, visible_alias = "listen", default_value = "127.0.0.1:9000", help = cli::LISTEN_HELP)]
+    addr: String,
+
+    /// The server every connection is forwarded to (the default is lesson
+    /// 03's reverse server). The proxy connects to it once for each client.
+    #[arg(long, default_value = "127.0.0.1:2002", value_name = "ADDR")]
+    to: String,
+
+    /// Give up connecting to the server after this many seconds (the
+    /// client is then disconnected).
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
+    connect_timeout: Duration,
+}
+
+pub fn proxy(forward: fn(TcpStream, TcpStream) -> io::Result<()>) -> ExitCode {
+    let args: ProxyArgs = cli::parse();
+    let timeout = args.connect_timeout;
+    // A server address that cannot work is refused before anyone connects.
+    if let Err(e) = cli::resolve(&args.to) {
+        return cli::exit_code(Err(cli::context(
+            e,
+            format!("cannot forward to {}", args.to),
+        )));
+    }
+    let listener = match cli::listen(&args.addr) {
+        Ok(listener) => listener,
+        Err(e) => return cli::exit_code(Err(e)),
+    };
+    lessons::log_line!("forwarding every connection to {}", args.to);
+    for (id, (client, peer)) in (1u64..).zip(cli::clients(&listener)) {
+        let to = args.to.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("#{id}"))
+            .spawn(move || {
+                // `cli::connect` gives the socket timeouts; a proxied
+                // connection may be quiet for an hour, so take them off.
+                let server = cli::connect(&to, timeout).and_then(|server| {
+                    server.set_read_timeout(None)?;
+                    server.set_write_timeout(None)?;
+                    Ok(server)
+                });
+                let server = match server {
+                    Ok(server) => server,
+                    Err(e) => {
+                        lessons::log_line!("#{id} {peer}: {}; closing it", cli::describe(&e));
+                        return;
+                    }
+                };
+                lessons::log_line!("#{id} client {peer} connected, forwarded to {to}");
+                match forward(client, server) {
+                    Ok(()) => lessons::log_line!("#{id} closed: both directions ended"),
+                    Err(e) => lessons::log_line!("#{id} closed: {}", cli::describe(&e)),
+                }
+            });
+        if let Err(e) = spawned {
+            lessons::log_error!("#{id} {peer}: cannot start a thread: {e}");
+        }
+    }
+    cli::exit_code(Ok(()))
+}

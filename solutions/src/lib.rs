@@ -16,6 +16,7 @@ pub mod exit_client;
 pub mod fan_out;
 pub mod load;
 pub mod pool;
+pub mod proxy;
 pub mod reverse;
 pub mod threads;
 
@@ -46,6 +47,7 @@ pub fn bound_checks() -> Vec<(&'static str, Vec<checks::Check>)> {
         ("fan_out", checks::fan_out::checks(fan_out::ask_all)),
         ("pool", checks::pool::checks(pool_api())),
         ("load", checks::load::checks(load::run_load)),
+        ("proxy", checks::proxy::checks(proxy::forward)),
     ]
 }
 

@@ -64,6 +64,7 @@ pub mod fan_out;
 pub mod harness;
 pub mod load;
 pub mod pool;
+pub mod proxy;
 pub mod reverse;
 pub mod runner;
 pub mod shared;
@@ -207,6 +208,14 @@ pub fn exercises() -> Vec<Exercise> {
             writes: "run_load",
             program: "load",
             checks: names(load::checks(|_, _, _| unreachable!("{NEVER}"))),
+        },
+        Exercise {
+            id: "09",
+            name: "proxy",
+            title: "a proxy's core: both directions, the half-close passed on",
+            writes: "forward",
+            program: "proxy",
+            checks: names(proxy::checks(|_, _| unreachable!("{NEVER}"))),
         },
     ]
 }
