@@ -151,6 +151,13 @@ impl Room {
         if self.console.wait_for(WAIT, has_error) {
             return Ok(());
         }
+        // A room that has stopped (a panic, say) explains the silence.
+        if let Some(why) = self.ended(Duration::from_millis(100)) {
+            return Err(format!(
+                "{why}\n(What the check saw: no error on the console after {}.)",
+                show_str(typed)
+            ));
+        }
         let shown = self.console.text();
         let written = self.console.written();
         if has_error(&written) {

@@ -112,6 +112,9 @@ impl Session {
         if self.shows(sent) {
             return self.shown_as_sent(sent);
         }
+        if let Some(Err(why)) = self.outcome(Duration::ZERO) {
+            return Err(why);
+        }
         let shown = self.output.text();
         let written = self.output.written();
         if written.starts_with(sent) {
@@ -194,6 +197,10 @@ impl Session {
             return Ok(());
         }
         let got = show(&heard);
+        // A chat that has stopped (a panic, say) explains the silence.
+        if let Some(Err(why)) = self.outcome(Duration::ZERO) {
+            return Err(why);
+        }
         if heard.is_empty() && ended == Ended::TimedOut {
             if self.typist.taken() == 0 {
                 return Err(format!(

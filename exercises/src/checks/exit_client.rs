@@ -599,6 +599,9 @@ impl Conversation {
     /// Explains why the outcome of item `at` did not come in time.
     fn why_stuck(&mut self, at: usize) -> String {
         self.look_at_outcome(Duration::ZERO);
+        if let Some(Err(panicked)) = &self.outcome {
+            return panicked.clone();
+        }
         if at == self.script.len() {
             // The input ended and the client did not return.
             return format!(
