@@ -146,6 +146,23 @@ def open_fds(pid):
         return None
 
 
+def established_to(port):
+    """How many client sockets on this machine are connected to `port`
+    (Linux: /proc/net/tcp and tcp6, state 01)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port:
+                        count += 1
+        except OSError:
+            pass
+    return count
+
+
 def option(words, flag, default):
     """The value after `flag` in a scenario's words."""
     if flag in words:
@@ -177,19 +194,19 @@ def run_load(args, server, words):
         argv += ["--pid", str(server.proc.pid)]
         clients = int(option(words, "--clients", "1000"))
         before = meminfo()
-        fds_before = open_fds(server.proc.pid)
+        has_proc = open_fds(server.proc.pid) is not None  # Linux
         load = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # Wait until the server holds every connection (one descriptor
-        # each) and its thread count has not changed for a second, then
-        # read the memory while the load generator still holds them (its
-        # --hold must leave time for this).
+        # Wait until every connection is established, and the server's
+        # threads and descriptors have not changed for a second (it has
+        # taken them all in), then read the memory while the load generator
+        # still holds them (its --hold must leave time for this).
+        port = int(server.addr.rsplit(":", 1)[1])
         deadline = time.monotonic() + args.run_timeout
-        stable_since, last_threads = None, None
-        while fds_before is not None and time.monotonic() < deadline and load.poll() is None:
-            fds = open_fds(server.proc.pid)
-            threads = proc_status(server.proc.pid).get("Threads")
-            if fds is None or fds < fds_before + clients or threads != last_threads:
-                stable_since, last_threads = time.monotonic(), threads
+        stable_since, last = None, None
+        while has_proc and time.monotonic() < deadline and load.poll() is None:
+            now = (open_fds(server.proc.pid), proc_status(server.proc.pid).get("Threads"))
+            if established_to(port) < clients or now != last:
+                stable_since, last = time.monotonic(), now
             elif time.monotonic() - stable_since >= 1.0:
                 held = meminfo()
                 sample = proc_status(server.proc.pid)

@@ -411,6 +411,43 @@ fn shutdown_ends_the_stream_whatever_other_handles_exist() {
     expect_eof(&client, "shutdown(Write) sends the FIN at once");
 }
 
+// Linux only: on Windows `shutdown` does not wake a blocked `read`, and the
+// course never relies on it elsewhere.
+#[test]
+fn shutdown_from_another_thread_wakes_a_read_blocked_on_the_same_socket() {
+    if !on_linux("waking a blocked read with shutdown") {
+        return;
+    }
+    let (_listener, _client, server) = connected_pair();
+    let reader = server.try_clone().expect("try_clone");
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        // "PID/task/TID": which thread to watch in /proc.
+        let _ = tid_tx.send(std::fs::read_link("/proc/thread-self"));
+        let _ = done_tx.send((&reader).read(&mut [0u8; 16]));
+    });
+    let tid = tid_rx.recv_timeout(DEADLINE).expect("the reader starts");
+    let stat = format!("/proc/{}/stat", tid.expect("/proc/thread-self").display());
+    // Wait until the reader sleeps (state S), which it does only in `read`.
+    let deadline = Instant::now() + DEADLINE;
+    while std::fs::read_to_string(&stat)
+        .ok()
+        .and_then(|s| s.rsplit(')').next().map(|rest| rest.trim_start().starts_with('S')))
+        != Some(true)
+    {
+        assert!(Instant::now() < deadline, "the reader never blocked in read");
+        thread::sleep(Duration::from_millis(5));
+    }
+    let start = Instant::now();
+    server.shutdown(Shutdown::Read).expect("shutdown");
+    let read = done_rx
+        .recv_timeout(DEADLINE / 2)
+        .expect("shutdown(Read) wakes the blocked read");
+    assert_eq!(read.expect("the woken read"), 0, "it returns the end of the stream");
+    assert!(start.elapsed() < DEADLINE / 2);
+}
+
 // ---------------------------------------------------------------------------
 // IPv6 and dual stack (book: outside.md).
 
