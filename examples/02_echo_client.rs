@@ -10,7 +10,9 @@
 
 use clap::Parser;
 use lessons::{cli, echo};
+use std::io;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Send a message to an echo server and print the reply.
 #[derive(Parser)]
@@ -24,17 +26,22 @@ struct Args {
     #[arg(long, default_value = "Hello, server")]
     message: String,
 
-    /// Give up if connecting or any read or write takes longer (seconds).
-    #[arg(long, default_value_t = 5.0)]
-    timeout: f64,
+    /// The longest the whole exchange may take, in seconds: connecting,
+    /// sending, and the echo up to its end. At most one day.
+    #[arg(long, default_value = "5", value_name = "SECS",
+          value_parser = cli::parse_secs, allow_negative_numbers = true)]
+    timeout: Duration,
 }
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    let result = cli::timeout_secs(args.timeout).and_then(|timeout| {
-        let reply = echo::send_and_receive(&args.addr, args.message.as_bytes(), timeout)?;
-        println!("received: {}", String::from_utf8_lossy(&reply));
-        Ok(())
-    });
-    cli::exit_code(result)
+    // The echo goes to stdout as it arrives, not into memory first: a
+    // server that sends 50 MiB cannot make this client 50 MiB big.
+    let result = echo::send_and_print(
+        &args.addr,
+        args.message.as_bytes(),
+        args.timeout,
+        io::stdout().lock(),
+    );
+    cli::exit_code(result.map(drop))
 }

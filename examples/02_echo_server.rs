@@ -8,7 +8,8 @@
 //! ```text
 //! cargo run --example 02_echo_server
 //! cargo run --example 02_echo_client -- --message "Hello, server"
-//! nc 127.0.0.1 65432          # type lines; Ctrl-D (or Ctrl-C) to leave
+//! nc -N 127.0.0.1 65432       # type lines; Ctrl-D to leave (-N: netcat-openbsd)
+//!                              # or Ctrl-C, with any nc
 //! ```
 
 use clap::Parser;

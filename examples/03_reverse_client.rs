@@ -12,6 +12,7 @@ use clap::Parser;
 use lessons::{cli, reverse};
 use std::io;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Send a line to the reverse server, print the reply, ask to continue.
 #[derive(Parser)]
@@ -25,21 +26,22 @@ struct Args {
     #[arg(long, default_value = "Go Coding Ninjas.")]
     message: String,
 
-    /// Give up if connecting or waiting for a reply takes longer (seconds).
-    #[arg(long, default_value_t = 5.0)]
-    timeout: f64,
+    /// Give up if connecting, or one line and its whole reply, takes longer
+    /// than this many seconds (at most one day). The time you take to
+    /// answer y or n does not count.
+    #[arg(long, default_value = "5", value_name = "SECS",
+          value_parser = cli::parse_secs, allow_negative_numbers = true)]
+    timeout: Duration,
 }
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    let result = cli::timeout_secs(args.timeout).and_then(|timeout| {
-        reverse::ask_repeatedly(
-            &args.addr,
-            &args.message,
-            timeout,
-            io::stdin().lock(),
-            io::stdout(),
-        )
-    });
+    let result = reverse::ask_repeatedly(
+        &args.addr,
+        &args.message,
+        args.timeout,
+        io::stdin().lock(),
+        io::stdout(),
+    );
     cli::exit_code(result)
 }

@@ -25,9 +25,11 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:2002", help = cli::LISTEN_HELP)]
     addr: String,
 
-    /// The longest line accepted, in bytes. A longer one gets an error and the
-    /// connection is closed.
-    #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES")]
+    /// The longest line accepted, in bytes (1 to 16 MiB). A longer one gets an
+    /// error and the connection is closed.
+    #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES",
+          value_parser = cli::count(1..=framing::MAX_LINE_LIMIT as u64),
+          allow_negative_numbers = true)]
     max_line: usize,
 
     /// Behave like the original: reverse the bytes of each `read` as if it
@@ -35,9 +37,11 @@ struct Args {
     #[arg(long)]
     raw: bool,
 
-    /// Drop a client that sends nothing (or reads none of its replies) for
-    /// this many seconds. Off by default: an idle client may stay forever.
-    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs)]
+    /// Drop a client that takes longer than this many seconds to send a
+    /// whole line, or to read its reply (at most one day). Off by default:
+    /// an idle client may stay forever.
+    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     idle_timeout: Option<Duration>,
 }
 // ANCHOR_END: args

@@ -10,6 +10,12 @@
 //! cargo run --release --example 08_load -- idle --addr 127.0.0.1:6666 --probe greeting
 //! ```
 //!
+//! `--timeout` bounds each exchange (a connect, or a line and its whole
+//! reply) and `--max-secs` the whole run, whatever it is waiting for, so a
+//! server that drips one byte at a time cannot stretch either. Replies are
+//! read through the line framing's limit, so a server that floods cannot
+//! make the load generator grow.
+//!
 //! Build both sides with `--release` when you measure: a debug build is
 //! several times slower and measures the compiler's checks, not the design.
 //! It prints one line per run (`--json` for a script), and exits 1 if any
@@ -26,7 +32,7 @@
 use clap::{Args, Parser, Subcommand};
 use lessons::cli;
 use lessons::load::{self, Expect, Probe, Target};
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -44,14 +50,18 @@ enum Mode {
     Pingpong {
         #[command(flatten)]
         common: Common,
-        /// How many clients run at once.
-        #[arg(long, default_value_t = 50)]
+        /// How many clients run at once (1 to 10000).
+        #[arg(long, default_value_t = 50, value_parser = cli::count(1..=10_000),
+              allow_negative_numbers = true)]
         clients: usize,
-        /// How many lines each client sends.
-        #[arg(long, default_value_t = 2000)]
+        /// How many lines each client sends (1 to 1000000; and at most
+        /// 10000000 for all clients together: each round trip's time is kept).
+        #[arg(long, default_value_t = 2000, value_parser = cli::count(1..=1_000_000),
+              allow_negative_numbers = true)]
         messages: usize,
-        /// The length of each line in bytes (without the newline).
-        #[arg(long, default_value_t = 32)]
+        /// The length of each line in bytes, without the newline (0 to 1 MiB).
+        #[arg(long, default_value_t = 32, value_parser = cli::count(0..=MAX_SIZE),
+              allow_negative_numbers = true)]
         size: usize,
         /// What the server answers: the line itself, or the line reversed.
         #[arg(long, value_enum, default_value_t = Expect::Reverse)]
@@ -61,18 +71,22 @@ enum Mode {
     Idle {
         #[command(flatten)]
         common: Common,
-        /// How many idle connections to open and hold.
-        #[arg(long, default_value_t = 1000)]
+        /// How many idle connections to open and hold (1 to 20000).
+        #[arg(long, default_value_t = 1000, value_parser = cli::count(1..=20_000),
+              allow_negative_numbers = true)]
         clients: usize,
-        /// Keep them open this many seconds after the probe.
-        #[arg(long, default_value = "0.1", value_name = "SECS", value_parser = cli::parse_secs)]
+        /// Keep them open this many seconds after the probe (at most one day).
+        #[arg(long, default_value = "0.1", value_name = "SECS", value_parser = cli::parse_secs,
+              allow_negative_numbers = true)]
         hold: Duration,
         /// Wait this many seconds after opening them before the probe, for
-        /// the server to catch up with the burst of connections.
-        #[arg(long, default_value = "0", value_name = "SECS", value_parser = parse_secs_or_zero)]
+        /// the server to catch up with the burst of connections (0 to one day).
+        #[arg(long, default_value = "0", value_name = "SECS", value_parser = parse_secs_or_zero,
+              allow_negative_numbers = true)]
         settle: Duration,
-        /// How many lines the probe client sends.
-        #[arg(long, default_value_t = 100)]
+        /// How many lines the probe client sends (1 to 1000000).
+        #[arg(long, default_value_t = 100, value_parser = cli::count(1..=1_000_000),
+              allow_negative_numbers = true)]
         probe_messages: usize,
         /// How the probe checks the answer: each line echoed, reversed, or
         /// only a first line from the server (lesson 05's welcome).
@@ -80,8 +94,8 @@ enum Mode {
         probe: Probe,
         /// Linux: the server's process id, to report its resident memory
         /// (VmRSS) before and while the connections are held.
-        #[arg(long)]
-        pid: Option<u32>,
+        #[arg(long, value_parser = cli::count(1..=u32::MAX as u64), allow_negative_numbers = true)]
+        pid: Option<usize>,
     },
     /// Lesson 05's chat room: every line must reach every other client, in order.
     Room {
@@ -103,11 +117,15 @@ struct Common {
     /// listens on 2007, lesson 02 on 65432.
     #[arg(long)]
     addr: Option<String>,
-    /// Give up on any one connect, read or write after this many seconds.
-    #[arg(long, default_value = "10", value_name = "SECS", value_parser = cli::parse_secs)]
+    /// The longest one exchange may take, in seconds: a connect, or a line
+    /// and its whole reply, however slowly it trickles in (at most one day).
+    #[arg(long, default_value = "10", value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     timeout: Duration,
-    /// Stop the whole run after this many seconds, finished or not.
-    #[arg(long, default_value = "300", value_name = "SECS", value_parser = cli::parse_secs)]
+    /// Stop the whole run after this many seconds, finished or not, whatever
+    /// it is waiting for (at most one day).
+    #[arg(long, default_value = "300", value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     max_secs: Duration,
     /// Print the result as one line of JSON instead of a sentence.
     #[arg(long)]
@@ -117,28 +135,49 @@ struct Common {
 impl Common {
     fn target(&self, default_addr: &str) -> io::Result<Target> {
         let addr = self.addr.as_deref().unwrap_or(default_addr);
-        let target = Target::new(addr, self.timeout, self.max_secs)
-            .map_err(|e| cli::context(e, format!("cannot load {addr}")))?;
+        let target = Target::new(addr, self.timeout, self.max_secs)?;
         target.check()?;
         Ok(target)
     }
 }
 
-/// Prints the report and turns "some check failed" into an error.
-fn print(json: bool, summary: String, as_json: String, passed: bool) -> io::Result<()> {
-    println!("{}", if json { as_json } else { summary });
-    if passed {
-        Ok(())
-    } else {
-        Err(io::Error::other("some replies were wrong or missing"))
+/// The longest line `pingpong --size` sends: 1 MiB.
+const MAX_SIZE: u64 = 1024 * 1024;
+
+/// The most round trips one run keeps the times of (16 bytes each).
+const MAX_ROUND_TRIPS: usize = 10_000_000;
+
+/// Prints the report and turns "some check failed" into an error that
+/// says what failed first.
+fn print(
+    json: bool,
+    summary: String,
+    as_json: String,
+    passed: bool,
+    first_error: Option<&str>,
+) -> io::Result<()> {
+    // Not println!: it panics when stdout is closed (`08_load ... | head -c 1`).
+    writeln!(io::stdout(), "{}", if json { as_json } else { summary })
+        .map_err(|e| cli::context(e, "cannot print the report"))?;
+    match (passed, first_error) {
+        (true, _) => Ok(()),
+        (false, Some(e)) => Err(io::Error::other(format!(
+            "some replies were wrong or missing; the first: {e}"
+        ))),
+        (false, None) => Err(io::Error::other("some replies were wrong or missing")),
     }
 }
 
 /// Like `cli::parse_secs`, but 0 is allowed: "do not wait".
 fn parse_secs_or_zero(text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>() {
+    match text.trim().parse::<f64>() {
         Ok(0.0) => Ok(Duration::ZERO),
-        _ => cli::parse_secs(text),
+        _ => cli::parse_secs(text).map_err(|_| {
+            format!(
+                "{text} is not a number of seconds from 0 to {}",
+                cli::MAX_SECS
+            )
+        }),
     }
 }
 
@@ -151,6 +190,16 @@ fn run(mode: Mode) -> io::Result<()> {
             size,
             expect,
         } => {
+            if clients * messages > MAX_ROUND_TRIPS {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "--clients x --messages must be at most {MAX_ROUND_TRIPS} \
+                         (the time of each round trip is kept), not {}",
+                        clients * messages
+                    ),
+                ));
+            }
             let scenario = load::PingPong {
                 clients,
                 messages,
@@ -158,7 +207,8 @@ fn run(mode: Mode) -> io::Result<()> {
                 expect,
             };
             let r = load::pingpong(&common.target("127.0.0.1:2002")?, &scenario)?;
-            print(common.json, r.summary(), r.json(), r.passed())
+            let first = r.first_error.as_deref();
+            print(common.json, r.summary(), r.json(), r.passed(), first)
         }
         Mode::Idle {
             common,
@@ -175,10 +225,12 @@ fn run(mode: Mode) -> io::Result<()> {
                 settle,
                 probe_messages,
                 probe,
-                pid,
+                // In range: the parser took 1 to u32::MAX.
+                pid: pid.and_then(|p| u32::try_from(p).ok()),
             };
             let r = load::idle(&common.target("127.0.0.1:2002")?, &scenario)?;
-            print(common.json, r.summary(), r.json(), r.passed())
+            let first = r.first_error.as_deref();
+            print(common.json, r.summary(), r.json(), r.passed(), first)
         }
         Mode::Room {
             common,
@@ -189,7 +241,8 @@ fn run(mode: Mode) -> io::Result<()> {
                 &common.target("127.0.0.1:6666")?,
                 &load::Room { clients, messages },
             )?;
-            print(common.json, r.summary(), r.json(), r.passed())
+            let first = r.first_error.as_deref();
+            print(common.json, r.summary(), r.json(), r.passed(), first)
         }
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! Each fault runs against every server it applies to (02 echo, 03 thread
 //! per client, 05 chat room, 07 pool), and every test ends the same way: a
-//! new client is still served correctly. Each test is bounded in count and time (a few
+//! new client is still served correctly. The last section turns to what
+//! surrounds the programs of lessons 02, 03 and 08: their stdout, their
+//! flags, servers that drip or flood, and a process out of descriptors or
+//! threads. Each test is bounded in count and time (a few
 //! seconds at most), so this file runs in CI with the README's `cargo test`.
 //!
 //! The 1 000-connection scale checks at the bottom need about 2 100 open
@@ -708,4 +711,281 @@ fn scale_05_at_its_default_limit_refuses_the_65th_client_cleanly() {
     let newcomer = RoomClient::join(&server);
     newcomer.say("took the free place");
     last.expect(&format!("[#{}] took the free place", newcomer.id));
+}
+
+// ------------------------------------------- hostile surroundings (02, 03, 08)
+//
+// The faults above come from clients. These come from everything else: a
+// terminal or pipe that is closed or never read, a flag with an absurd
+// value, a server that drips or floods, a process out of file descriptors
+// or out of threads. Each names the defect it guards against, and fails on
+// the behaviour before the fix (checked by running it against the old
+// binaries with COURSE_EXAMPLES_DIR, see tests/common/mod.rs).
+
+use common::peers::Peer;
+use common::{Launch, Program, Stdout, finish, peak_memory_kib};
+
+#[rstest]
+fn a_server_whose_stdout_is_closed_keeps_serving(#[values(Echo02, Reverse03)] kind: Kind) {
+    // Guards "`02_echo_server | head -n 2` panics: failed printing to
+    // stdout". Here the reader of stdout goes away after the first line.
+    let name = match kind {
+        Echo02 => "02_echo_server",
+        _ => "03_reverse_server",
+    };
+    let how = Launch {
+        stdout: Stdout::ClosedAfterFirstLine,
+        ..Launch::default()
+    };
+    let mut server = Server::launch(name, &[], &how);
+    for _ in 0..50 {
+        assert_still_serves(&server, kind);
+    }
+    assert!(
+        server.program.is_running(),
+        "{name} exited once its stdout was closed: {:?}",
+        server.program.stderr_so_far()
+    );
+    let stderr = server.program.stderr_so_far();
+    assert!(
+        !stderr.iter().any(|l| l.contains("panicked")),
+        "{name} panicked: {stderr:?}"
+    );
+}
+
+#[rstest]
+fn a_server_whose_stdout_nobody_reads_keeps_serving(#[values(Echo02, Reverse03)] kind: Kind) {
+    // Guards "02 and 03 stop accepting new clients once their log pipe is
+    // full": each client logs two lines (about 90 bytes), so 1 500 clients
+    // fill a 64 KiB pipe twice over. Batches of 16 and a probe after each,
+    // as in `survives_1000_connect_and_close_cycles`.
+    let name = match kind {
+        Echo02 => "02_echo_server",
+        _ => "03_reverse_server",
+    };
+    let how = Launch {
+        stdout: Stdout::UnreadAfterFirstLine,
+        ..Launch::default()
+    };
+    let server = Server::launch(name, &[], &how);
+    for batch in 0..1500 / 16 {
+        for i in 0..15 {
+            let c = TcpStream::connect_timeout(&server.addr, DEADLINE)
+                .unwrap_or_else(|e| panic!("connect {i} of batch {batch} failed: {e}"));
+            drop(c);
+        }
+        assert_still_serves(&server, kind);
+    }
+}
+
+/// What a user sees when a flag is out of range: one line on stderr that
+/// names the range, exit code 2, and nothing started.
+#[rstest]
+#[case::max_line_beyond_usize("03_reverse_server", &["--max-line", "18446744073709551615"], "from 1 to 16777216")]
+#[case::max_line_zero("03_reverse_server", &["--max-line", "0"], "from 1 to 16777216")]
+#[case::max_line_negative("03_reverse_server", &["--max-line", "-1"], "from 1 to 16777216")]
+#[case::idle_timeout_beyond_a_day("03_reverse_server", &["--idle-timeout", "1e19"], "above 0 and at most 86400")]
+#[case::idle_timeout_nan("03_reverse_server", &["--idle-timeout", "NaN"], "above 0 and at most 86400")]
+#[case::echo_timeout_beyond_a_day("02_echo_client", &["--timeout", "1e19"], "above 0 and at most 86400")]
+#[case::echo_timeout_zero("02_echo_client", &["--timeout", "0"], "above 0 and at most 86400")]
+#[case::echo_timeout_negative("02_echo_client", &["--timeout", "-1"], "above 0 and at most 86400")]
+#[case::echo_timeout_nan("02_echo_client", &["--timeout", "NaN"], "above 0 and at most 86400")]
+#[case::reverse_timeout_infinite("03_reverse_client", &["--timeout", "inf"], "above 0 and at most 86400")]
+#[case::reverse_timeout_negative("03_reverse_client", &["--timeout", "-0.5"], "above 0 and at most 86400")]
+#[case::load_max_secs_beyond_a_day("08_load", &["pingpong", "--max-secs", "1e19"], "above 0 and at most 86400")]
+#[case::load_timeout_zero("08_load", &["idle", "--timeout", "0"], "above 0 and at most 86400")]
+#[case::load_hold_nan("08_load", &["idle", "--hold", "NaN"], "above 0 and at most 86400")]
+#[case::load_settle_negative("08_load", &["idle", "--settle", "-1"], "from 0 to 86400")]
+#[case::load_clients_zero("08_load", &["pingpong", "--clients", "0"], "from 1 to 10000")]
+#[case::load_clients_beyond_usize("08_load", &["pingpong", "--clients", "18446744073709551616"], "from 1 to 10000")]
+#[case::load_messages_huge("08_load", &["pingpong", "--messages", "1000000000000"], "from 1 to 1000000")]
+#[case::load_size_huge("08_load", &["pingpong", "--size", "18446744073709551615"], "from 0 to 1048576")]
+#[case::load_idle_clients_negative("08_load", &["idle", "--clients", "-5"], "from 1 to 20000")]
+#[case::load_pid_beyond_u32("08_load", &["idle", "--pid", "4294967296"], "from 1 to 4294967295")]
+#[case::load_probe_messages_zero("08_load", &["idle", "--probe-messages", "0"], "from 1 to 1000000")]
+fn a_flag_out_of_range_is_one_line_that_names_the_range(
+    #[case] program: &str,
+    #[case] args: &[&str],
+    #[case] range: &str,
+) {
+    // Guards the panics and aborts of huge values ("overflow when adding
+    // duration to instant", a --max-line of usize::MAX that closes every
+    // connection) and the bare "unexpected argument '-1'" of a negative one.
+    let (status, stdout, stderr) = common::run(program, args, "");
+    assert_eq!(status.code(), Some(2), "{program} {args:?}: {stderr:?}");
+    assert_eq!(stderr.len(), 1, "one line: {stderr:?}");
+    assert!(
+        stderr[0].starts_with("error: invalid value ") && stderr[0].contains(range),
+        "{program} {args:?} should name the range {range:?}: {stderr:?}"
+    );
+    assert!(
+        !stdout.iter().any(|l| l.starts_with("listening on")),
+        "{stdout:?}"
+    );
+}
+
+#[test]
+fn a_product_of_flags_too_large_to_keep_is_one_line() {
+    let (status, _, stderr) = common::run(
+        "08_load",
+        &["pingpong", "--clients", "10000", "--messages", "1000000"],
+        "",
+    );
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        vec![
+            "error: --clients x --messages must be at most 10000000 (the time of each round \
+             trip is kept), not 10000000000"
+        ]
+    );
+}
+
+/// Runs a client against a dripping server and checks it gives up by its
+/// deadline, with `expected` as its one error line.
+fn gives_up_on_a_dripping_server(program: &str, args: &[&str], limit: Duration, expected: &str) {
+    let dripper = Peer::dripping(Duration::from_millis(500));
+    let addr = dripper.addr.to_string();
+    let mut all = vec![];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--addr", &addr]);
+    let started = Instant::now();
+    let mut client = Program::start(program, &all);
+    let (status, _, stderr) = finish(&mut client, "");
+    let took = started.elapsed();
+    assert!(!status.success(), "{program} should fail: {stderr:?}");
+    assert!(
+        took >= limit.mul_f64(0.9) && took < limit + Duration::from_secs(3),
+        "{program} {args:?} gave up after {took:?}, not about {limit:?}"
+    );
+    assert_eq!(stderr, vec![expected.to_string()], "{program} {args:?}");
+}
+
+#[rstest]
+#[case::echo_client("02_echo_client", &["--timeout", "2"], 2.0, "error: no complete echo within 2 s")]
+#[case::reverse_client("03_reverse_client", &["--timeout", "2"], 2.0, "error: no reply within 2 s")]
+#[case::load_timeout("08_load", &["pingpong", "--clients", "2", "--messages", "3", "--timeout", "1.5"], 1.5,
+    "error: some replies were wrong or missing; the first: no reply within 1.5 s")]
+#[case::load_max_secs("08_load", &["pingpong", "--clients", "2", "--messages", "3", "--max-secs", "2"], 2.0,
+    "error: some replies were wrong or missing; the first: the run's time limit (--max-secs 2 s) was reached")]
+fn a_server_that_drips_one_byte_every_half_second_cannot_stretch_a_deadline(
+    #[case] program: &str,
+    #[case] args: &[&str],
+    #[case] secs: f64,
+    #[case] expected: &str,
+) {
+    // Guards "a server that sends one byte every 0.5 s keeps
+    // `--timeout 2` clients running past 10 s, and `08_load --max-secs 5`
+    // at 15 s": the read timeout restarted with every byte.
+    gives_up_on_a_dripping_server(program, args, Duration::from_secs_f64(secs), expected);
+}
+
+#[rstest]
+#[case::echo_client("02_echo_client", &["--timeout", "30"])]
+#[case::load("08_load", &["pingpong", "--clients", "1", "--messages", "1"])]
+fn a_server_that_floods_50_mib_without_a_newline_leaves_the_client_small(
+    #[case] program: &str,
+    #[case] args: &[&str],
+) {
+    // Guards "02_echo_client keeps a server's whole reply in memory (53 MiB
+    // RSS for 50 MiB)" and "08_load reads replies with no length limit".
+    if !std::path::Path::new("/proc/self/status").exists() {
+        common::skip("no /proc on this system: client memory is checked on Linux only");
+        return;
+    }
+    let flood = Peer::flooding(50 << 20);
+    let addr = flood.addr.to_string();
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--addr", &addr]);
+    let how = Launch {
+        stdout: Stdout::Null,
+        ..Launch::default()
+    };
+    let mut client = Program::launch(program, &all, &how);
+    let peak = peak_memory_kib(&mut client, || flood.flooded());
+    flood.finish();
+    let (status, _, stderr) = finish(&mut client, "");
+    let peak = peak.expect("/proc exists, so the client's VmHWM can be read");
+    assert!(
+        peak < 10 * 1024,
+        "{program} peaked at {peak} KiB while a server sent it 50 MiB"
+    );
+    match program {
+        // The echo is streamed to stdout: every byte is taken, and then the
+        // server's clean close ends it.
+        "02_echo_client" => assert!(status.success(), "{stderr:?}"),
+        // A reply longer than the line sent is wrong, and ends the client.
+        _ => assert_eq!(
+            stderr,
+            vec![
+                "error: some replies were wrong or missing; the first: a reply longer than \
+                 the 32 bytes sent"
+            ]
+        ),
+    }
+}
+
+#[test]
+fn out_of_file_descriptors_the_accept_loop_pauses_instead_of_spinning_and_recovers() {
+    // Guards "under `ulimit -n 256` with 400 connections open, 03's accept
+    // loop spins: 211 000 'accept failed' lines a second and a full core".
+    // Linux only: the CPU time comes from /proc.
+    if !cfg!(target_os = "linux") || !std::path::Path::new("/proc/self/stat").exists() {
+        common::skip("the CPU time of a process is read from /proc on Linux only");
+        return;
+    }
+    let how = Launch {
+        open_files: Some(64),
+        ..Launch::default()
+    };
+    let server = Server::launch("03_reverse_server", &[], &how);
+    // More connections than the server can have descriptors: the rest wait
+    // in the system's queue (128 with std), where `accept` fails on them.
+    let held: Vec<TcpStream> = (0..100).map(|_| server.connect()).collect();
+    server.program.expect_stderr("accept failed: ");
+    let before = server.program.cpu_time().expect("/proc/PID/stat");
+    // The one wait on purpose: a spinning loop cannot be signalled.
+    thread::sleep(Duration::from_secs(1));
+    let used = server.program.cpu_time().expect("/proc/PID/stat") - before;
+    assert!(
+        used < Duration::from_millis(200),
+        "the server used {used:?} of CPU in 1 s while out of file descriptors"
+    );
+    let lines = server.program.stderr_so_far();
+    assert!(
+        !lines.iter().any(|l| l.contains("accept failed")),
+        "one line per pause, not one per failure: {} more",
+        lines.len()
+    );
+    // Free the descriptors: the server carries on by itself.
+    drop(held);
+    server.program.expect_stderr("accepting again after ");
+    assert_still_serves(&server, Reverse03);
+}
+
+#[test]
+fn a_client_whose_thread_cannot_start_is_told_before_the_connection_closes() {
+    // Guards "a thread that cannot be started closes the client with no
+    // error line to it". RUST_MIN_STACK asks std for a 1 PB stack for
+    // every thread started without a size of its own: more address space
+    // than a 64-bit Linux process has, so every client thread fails.
+    if !cfg!(all(target_os = "linux", target_pointer_width = "64")) {
+        common::skip("a thread that cannot start is provoked on 64-bit Linux only");
+        return;
+    }
+    let how = Launch {
+        env: &[("RUST_MIN_STACK", "1000000000000000")],
+        ..Launch::default()
+    };
+    let server = Server::launch("03_reverse_server", &[], &how);
+    let c = server.connect();
+    let me = c.local_addr().expect("local_addr");
+    (&c).write_all(b"hello\n").expect("send");
+    assert_eq!(
+        String::from_utf8_lossy(&read_until_closed(&c)),
+        "error: server busy, try again later\n"
+    );
+    server
+        .program
+        .expect_stderr(&format!("client {me} refused: cannot start a thread: "));
 }

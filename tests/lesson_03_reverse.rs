@@ -285,5 +285,213 @@ fn the_client_gives_up_on_a_silent_server_after_its_timeout() {
         "the client took {:?} to give up",
         started.elapsed()
     );
-    assert_eq!(stderr, vec!["error: no reply within 500ms".to_string()]);
+    assert_eq!(stderr, vec!["error: no reply within 0.5 s".to_string()]);
+}
+
+#[test]
+fn the_idle_timeout_drops_a_client_that_drips_a_line_one_byte_at_a_time() {
+    // Guards "lesson 03's idle timeout misses a client that sends one byte
+    // per period": a read timeout restarts with every byte, a deadline for
+    // the whole line does not.
+    let server = reverse_server(&["--idle-timeout", "1"]);
+    let stream = server.connect();
+    let dripper = stream.try_clone().expect("try_clone");
+    let started = std::time::Instant::now();
+    let drip = std::thread::spawn(move || {
+        // One byte every 0.3 s, never a newline, for at most 6 s.
+        for _ in 0..20 {
+            if (&dripper).write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let mut got = String::new();
+    let _ = (&stream).read_to_string(&mut got);
+    let took = started.elapsed();
+    assert_eq!(got, "error: idle for 1 s; closing the connection\n");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "dropped after {took:?}, not after about 1 s"
+    );
+    drip.join().expect("the dripping thread");
+}
+
+#[test]
+fn the_idle_timeout_drops_a_client_that_reads_its_reply_a_little_at_a_time() {
+    // The same for writes: a write timeout restarts with every write that
+    // makes progress, so a client that reads 64 KiB every quarter second
+    // would hold a 16 MiB reply (and its thread) for a minute. The round's
+    // deadline covers the whole reply. (The reader stops after 12 s, longer
+    // than the harness waits for the log line.)
+    // 2 s: time enough to read and reverse the line itself on a slow
+    // machine, so it is the reply that runs out of time.
+    let server = reverse_server(&["--idle-timeout", "2", "--max-line", "16777216"]);
+    let stream = server.connect();
+    let me = stream.local_addr().expect("local_addr");
+    let mut line = vec![b'x'; 16 * 1024 * 1024];
+    line.push(b'\n');
+    (&stream).write_all(&line).expect("send a 16 MiB line");
+    let started = std::time::Instant::now();
+    let reader = stream.try_clone().expect("try_clone");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = std::sync::Arc::clone(&stop);
+    let slow = std::thread::spawn(move || {
+        let mut chunk = vec![0u8; 64 * 1024];
+        for _ in 0..48 {
+            if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            match (&reader).read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => std::thread::sleep(Duration::from_millis(250)),
+            }
+        }
+    });
+    server.program.expect_stdout(&format!(
+        "client {me} disconnected: the client stopped reading its replies"
+    ));
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(6),
+        "a client reading its reply slowly was dropped after {took:?}"
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    drop(stream);
+    slow.join().expect("the slow reader");
+}
+
+#[test]
+fn each_client_costs_the_reverse_server_one_file_descriptor() {
+    // Backs lesson 02 and 03's claim: reading and writing through
+    // `&TcpStream` needs no `try_clone`, so a client costs one descriptor,
+    // not two, and `ulimit -n 1024` holds about 1000 clients, not 500.
+    let Ok(before) = std::fs::read_dir("/proc/self/fd") else {
+        common::skip("the open descriptors of a process are listed in /proc on Linux only");
+        return;
+    };
+    drop(before);
+    let server = reverse_server(&[]);
+    let count = || {
+        std::fs::read_dir(format!("/proc/{}/fd", server.program.pid()))
+            .expect("/proc/PID/fd")
+            .count()
+    };
+    let idle = count();
+    let clients: Vec<_> = (0..40)
+        .map(|i| {
+            let c = server.connect();
+            (&c).write_all(b"ab\n").expect("send");
+            let mut replies = BufReader::new(c);
+            assert_eq!(read_line(&mut replies, &format!("reply {i}")), "ba");
+            replies
+        })
+        .collect();
+    let held = count();
+    assert_eq!(
+        held - idle,
+        40,
+        "40 clients should cost 40 descriptors ({idle} before, {held} with them)"
+    );
+    drop(clients);
+}
+
+/// The median time of 20 request/reply round trips (after 10 to warm up)
+/// with a local server that writes each reply in one piece or in two
+/// (`olleh`, then `\n`), with or without Nagle's algorithm.
+fn median_round_trip(reply_in_two_writes: bool, nodelay: bool) -> Duration {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local_addr");
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream.set_nodelay(nodelay).expect("set_nodelay");
+        stream
+            .set_read_timeout(Some(common::DEADLINE))
+            .expect("timeout");
+        let mut requests = BufReader::new(&stream);
+        let mut line = String::new();
+        for _ in 0..30 {
+            line.clear();
+            if !matches!(std::io::BufRead::read_line(&mut requests, &mut line), Ok(n) if n > 0) {
+                return;
+            }
+            let written = if reply_in_two_writes {
+                (&stream)
+                    .write_all(b"olleh")
+                    .and_then(|()| (&stream).write_all(b"\n"))
+            } else {
+                (&stream).write_all(b"olleh\n")
+            };
+            if written.is_err() {
+                return;
+            }
+        }
+    });
+    let client = common::connect(addr);
+    let mut replies = BufReader::new(&client);
+    let mut times = Vec::new();
+    for round in 0..30 {
+        let start = std::time::Instant::now();
+        (&client).write_all(b"hello\n").expect("send");
+        assert_eq!(read_line(&mut replies, "a reply"), "olleh");
+        if round >= 10 {
+            times.push(start.elapsed());
+        }
+    }
+    server.join().expect("the server thread");
+    times.sort();
+    times[times.len() / 2]
+}
+
+#[test]
+fn a_reply_written_in_two_pieces_waits_for_the_delayed_ack_unless_nagle_is_off() {
+    // Backs lesson 03's "one write_all per reply": the second small write
+    // waits (Nagle) for the acknowledgement of the first, which the client
+    // delays (about 40 ms on Linux) because it has no whole line to answer.
+    if !cfg!(target_os = "linux") {
+        common::skip("the delayed-ACK time differs by system: checked on Linux only");
+        return;
+    }
+    let two_writes = median_round_trip(true, false);
+    let one_write = median_round_trip(false, false);
+    let two_writes_nodelay = median_round_trip(true, true);
+    // Shown with `-- --nocapture`; lesson 03 quotes it.
+    println!(
+        "median round trip: two writes {two_writes:?}, one write {one_write:?}, \
+         two writes with TCP_NODELAY {two_writes_nodelay:?}"
+    );
+    assert!(
+        two_writes >= Duration::from_millis(30),
+        "two writes with Nagle on: {two_writes:?}"
+    );
+    assert!(
+        one_write < Duration::from_millis(15),
+        "one write: {one_write:?}"
+    );
+    assert!(
+        two_writes_nodelay < Duration::from_millis(15),
+        "two writes with TCP_NODELAY: {two_writes_nodelay:?}"
+    );
+}
+
+#[test]
+fn the_reverse_server_answers_without_the_nagle_stall() {
+    let server = reverse_server(&[]);
+    let stream = server.connect();
+    let mut replies = BufReader::new(&stream);
+    let mut times = Vec::new();
+    for round in 0..30 {
+        let start = std::time::Instant::now();
+        (&stream).write_all(b"hello\n").expect("send");
+        assert_eq!(read_line(&mut replies, "a reply"), "olleh");
+        if round >= 10 {
+            times.push(start.elapsed());
+        }
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    assert!(
+        median < Duration::from_millis(15),
+        "the median round trip took {median:?}: a reply waited for an ACK"
+    );
 }

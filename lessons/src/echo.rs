@@ -6,11 +6,13 @@
 //! thread, so a second client waits until the first has left. That is the
 //! limit lesson 03 removes.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::thread;
 use std::time::Duration;
 
 use crate::cli;
+use crate::deadline::{Deadline, Within};
 
 /// The buffer the server copies through. Bigger buffers mean fewer system
 /// calls per byte, up to the point where they stop fitting in the CPU cache.
@@ -24,10 +26,12 @@ pub const COPY_BUFFER: usize = 64 * 1024;
 /// Echoes everything one client sends until it closes its side, and returns
 /// the number of bytes echoed.
 pub fn echo_client(stream: TcpStream) -> io::Result<u64> {
-    // One socket, two roles: `try_clone` gives a second handle to the same
-    // connection, so one can be the reader and the other the writer.
-    let mut reader = BufReader::with_capacity(COPY_BUFFER, stream.try_clone()?);
-    let mut writer = stream;
+    // One socket, two roles. `Read` and `Write` are implemented for
+    // `&TcpStream`, so two shared borrows of one stream can be the reader
+    // and the writer at the same time: the system keeps the two directions
+    // of a connection apart. No `try_clone` (a second descriptor) needed.
+    let mut reader = BufReader::with_capacity(COPY_BUFFER, &stream);
+    let mut writer = &stream;
     // `io::copy` loops until end of stream and uses `write_all` inside: a
     // `write` may accept only part of a buffer, and the rest must not be lost.
     io::copy(&mut reader, &mut writer)
@@ -42,7 +46,7 @@ pub fn serve(listener: &TcpListener, once: bool) -> io::Result<()> {
         match echo_client(stream) {
             Ok(bytes) => crate::log_line!("client {peer} disconnected after {bytes} bytes"),
             // A reset or a broken pipe ends this client, never the server.
-            Err(e) => crate::log_line!("client {peer} disconnected: {e}"),
+            Err(e) => crate::log_line!("client {peer} disconnected: {}", cli::describe(&e)),
         }
         if once {
             break;
@@ -53,31 +57,63 @@ pub fn serve(listener: &TcpListener, once: bool) -> io::Result<()> {
 // ANCHOR_END: accept_loop
 
 // ANCHOR: client
-/// Sends `message`, closes the sending direction, and returns everything the
-/// server sends back before it closes.
-pub fn send_and_receive(addr: &str, message: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
-    let stream = cli::connect(addr, timeout)?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = stream;
+/// Sends `message`, closes the sending direction, and copies everything the
+/// server sends back to `out` (after `received: `, with a newline at the
+/// end) as it arrives, until the server closes. Returns the bytes received.
+///
+/// `timeout` bounds the whole exchange: connecting, sending and the whole
+/// echo, however slowly its bytes trickle in.
+pub fn send_and_print(
+    addr: &str,
+    message: &[u8],
+    timeout: Duration,
+    mut out: impl Write,
+) -> io::Result<u64> {
+    let deadline = Deadline::after(timeout, "complete echo");
+    let stream = cli::connect_before(addr, &deadline)?;
     // Send on one thread while reading on this one. Sending everything first
     // and reading afterwards deadlocks on a big message: the server stops
     // reading when its replies pile up unread, and then our writes block.
-    std::thread::scope(|s| {
-        let sender = s.spawn(move || -> io::Result<()> {
-            writer.write_all(message)?;
+    // A scoped thread may borrow `stream`: the scope ends before it does.
+    thread::scope(|s| {
+        let sender = s.spawn(|| -> io::Result<()> {
+            let mut to_server = Within {
+                stream: &stream,
+                deadline: &deadline,
+            };
+            to_server.write_all(message)?;
             // Half-close: "I have nothing more to send". The server's read
-            // then returns 0, it finishes echoing and closes, and our
-            // `read_to_end` ends. Without it both sides would wait forever.
-            writer.shutdown(Shutdown::Write)
+            // then returns 0, it finishes echoing and closes, and our copy
+            // below ends. Without it both sides would wait forever.
+            stream.shutdown(Shutdown::Write)
         });
-        let mut reply = Vec::new();
-        let received = reader.read_to_end(&mut reply);
+        let received = print_echo(&stream, &deadline, &mut out);
         let sent = sender
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        sent?;
-        received?;
-        Ok(reply)
+        // The reading side's error first: it is what ended the exchange.
+        let received = received?;
+        sent.map_err(|e| cli::context(e, "cannot send"))?;
+        Ok(received)
     })
+}
+
+/// Copies the echo to `out` as it comes, so the client's memory stays the
+/// size of one buffer however much the server sends.
+fn print_echo(stream: &TcpStream, deadline: &Deadline, out: &mut impl Write) -> io::Result<u64> {
+    let mut echo = BufReader::with_capacity(COPY_BUFFER, Within { stream, deadline });
+    // Wait for the first bytes (or the end) before printing anything, so a
+    // failure prints only its error.
+    echo.fill_buf()?;
+    // Reading a socket never fails with BrokenPipe, writing a closed stdout
+    // does (`02_echo_client | head -c 5`): say which end broke.
+    let to_out = |e: io::Error| match e.kind() {
+        io::ErrorKind::BrokenPipe => cli::context(e, "cannot print the echo"),
+        _ => e,
+    };
+    out.write_all(b"received: ").map_err(to_out)?;
+    let n = io::copy(&mut echo, out).map_err(to_out)?;
+    writeln!(out).and_then(|()| out.flush()).map_err(to_out)?;
+    Ok(n)
 }
 // ANCHOR_END: client

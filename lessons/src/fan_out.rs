@@ -19,7 +19,7 @@
 //! closes: reading to the end would wait for the timeout every time.
 
 use std::io::{self, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -91,14 +91,11 @@ pub fn ask_one(
 /// Connects to the first address `addr` resolves to that answers in time.
 fn connect_before(addr: &str, deadline: Instant, timeout: Duration) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to");
-    for candidate in addr.to_socket_addrs()? {
+    for candidate in cli::resolve(addr)? {
         match TcpStream::connect_timeout(&candidate, time_left(deadline, timeout)?) {
             Ok(stream) => return Ok(stream),
             Err(e) if cli::is_timeout(&e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("no connection within {timeout:?}"),
-                ));
+                return Err(cli::timed_out("connection", timeout));
             }
             Err(e) => last = e,
         }
@@ -107,7 +104,8 @@ fn connect_before(addr: &str, deadline: Instant, timeout: Duration) -> io::Resul
 }
 
 /// The time left before `deadline`, or a timeout error if there is none:
-/// socket timeouts treat zero as "no timeout at all".
+/// std refuses a zero socket timeout (`set_read_timeout(Some(ZERO))` and
+/// `connect_timeout` with zero are errors), so none left must be said here.
 fn time_left(deadline: Instant, timeout: Duration) -> io::Result<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
@@ -118,10 +116,7 @@ fn time_left(deadline: Instant, timeout: Duration) -> io::Result<Duration> {
 }
 
 fn no_reply(timeout: Duration) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::TimedOut,
-        format!("no reply within {timeout:?}"),
-    )
+    cli::timed_out("reply", timeout)
 }
 
 // ANCHOR: deadline
@@ -151,10 +146,7 @@ impl Read for UntilDeadline<'_> {
 pub fn report(addr: &str, result: &io::Result<String>) -> String {
     match result {
         Ok(reply) => format!("{addr}: {reply}"),
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            format!("{addr}: failed: connection refused (is the server running?)")
-        }
-        Err(e) => format!("{addr}: failed: {e}"),
+        Err(e) => format!("{addr}: failed: {}", cli::describe(e)),
     }
 }
 
@@ -199,7 +191,7 @@ mod tests {
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         assert_eq!(
             report("127.0.0.1:1", &Err(refused)),
-            "127.0.0.1:1: failed: connection refused (is the server running?)"
+            "127.0.0.1:1: failed: connection refused: nothing is listening there"
         );
     }
 
@@ -207,7 +199,7 @@ mod tests {
     fn no_time_left_is_a_timeout_not_an_endless_wait() {
         let past = Instant::now();
         let e = time_left(past, Duration::from_secs(3)).expect_err("the deadline has passed");
-        assert_eq!(e.to_string(), "no reply within 3s");
+        assert_eq!(e.to_string(), "no reply within 3 s");
         assert!(cli::is_timeout(&e));
     }
 }

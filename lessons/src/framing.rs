@@ -16,6 +16,12 @@ use std::time::{Duration, Instant};
 /// The default longest line the servers accept: 64 KiB.
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
 
+/// The largest `--max-line` a server accepts: 16 MiB. Each client may make
+/// the server hold one line this long, so a limit of many gigabytes would
+/// let a few clients take all the memory; the servers check the flag with
+/// `cli::count(1..=framing::MAX_LINE_LIMIT as u64)`.
+pub const MAX_LINE_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Why [`read_line`] could not hand over a line.
 #[derive(Debug)]
 pub enum LineError {
@@ -57,8 +63,11 @@ pub fn read_line<R: BufRead>(reader: &mut R, max: usize) -> Result<Option<String
     let mut line = Vec::new();
     // `take` stops `read_until` after max + 1 bytes (the line and its `\n`,
     // where a `\r` counts as part of the line), so memory stays bounded
-    // however much a client sends without a newline.
-    let limit = max as u64 + 1;
+    // however much a client sends without a newline. `saturating_add`: a
+    // plain `+ 1` on `usize::MAX` would panic where `overflow-checks` is on
+    // (the dev profile's default) and wrap to 0 where it is off (release),
+    // and a limit of 0 would end every connection at once.
+    let limit = (max as u64).saturating_add(1);
     let n = reader.by_ref().take(limit).read_until(b'\n', &mut line)?;
     if n == 0 {
         return Ok(None);
@@ -176,6 +185,14 @@ mod tests {
         ));
         // Only max + 1 bytes were taken from the stream.
         assert_eq!(reader.len(), input.len() - 1025);
+    }
+
+    #[test]
+    fn the_largest_possible_limit_reads_lines_instead_of_overflowing() {
+        assert_eq!(
+            all_lines(b"a\nb\n", usize::MAX),
+            vec![Ok("a".to_string()), Ok("b".to_string())]
+        );
     }
 
     #[test]

@@ -14,8 +14,10 @@
 //! - A full queue (nobody reads the output, or not fast enough) drops the
 //!   line and counts it; the logger reports the count once it can write
 //!   again: `... 1234 log lines dropped`.
-//! - A closed stdout or stderr (a write fails) ends logging, not the server:
-//!   later lines are dropped without a word, as there is nobody to tell.
+//! - A closed stdout or stderr (a write fails) ends logging there, not the
+//!   server: later lines for it are dropped without a word, as there is
+//!   nobody to tell. The other stream goes on (`02_echo_server | head -n 2`
+//!   still shows its errors on stderr).
 //!
 //! This is the rule lesson 05's hub follows too: the thread that serves
 //! must never wait for a slow reader.
@@ -69,8 +71,11 @@ fn logger() -> &'static Logger {
         let shared = Arc::clone(&counts);
         // If the thread cannot start, the queue's receiver is dropped and
         // every line is dropped with it: still no panic, and still serving.
+        // A small stack of its own: the logger needs little, and a stack
+        // size given here does not depend on `RUST_MIN_STACK`.
         let _ = thread::Builder::new()
             .name("logger".into())
+            .stack_size(64 * 1024)
             .spawn(move || write_lines(lines, &shared));
         Logger {
             queue,
@@ -81,18 +86,18 @@ fn logger() -> &'static Logger {
 }
 
 /// The logger thread: writes every line, and the count of lines dropped
-/// since the last write, until a write fails.
+/// since the last write, until a write to its stream fails.
 fn write_lines(lines: Receiver<(Stream, String)>, counts: &Counts) {
     let mut out = io::stdout();
     let mut err = io::stderr();
-    let mut open = true;
+    let (mut out_open, mut err_open) = (true, true);
     for (stream, text) in lines {
-        if open {
+        let (target, open): (&mut dyn Write, &mut bool) = match stream {
+            Stream::Stdout => (&mut out, &mut out_open),
+            Stream::Stderr => (&mut err, &mut err_open),
+        };
+        if *open {
             let dropped = counts.dropped.swap(0, Ordering::Relaxed);
-            let target: &mut dyn Write = match stream {
-                Stream::Stdout => &mut out,
-                Stream::Stderr => &mut err,
-            };
             let written = (|| -> io::Result<()> {
                 if dropped > 0 {
                     writeln!(target, "... {dropped} log lines dropped")?;
@@ -100,10 +105,10 @@ fn write_lines(lines: Receiver<(Stream, String)>, counts: &Counts) {
                 writeln!(target, "{text}")?;
                 target.flush()
             })();
-            // A failed write means the output is closed: nobody can read
-            // us any more. Keep taking lines off the queue (so nobody ever
-            // waits for it) but write nothing.
-            open = written.is_ok();
+            // A failed write means this output is closed: nobody can read
+            // it any more. Keep taking lines off the queue (so nobody ever
+            // waits for it) but write nothing more there.
+            *open = written.is_ok();
         }
         let mut done = counts.done.lock().unwrap_or_else(PoisonError::into_inner);
         *done += 1;

@@ -10,10 +10,12 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use crate::cli;
+use crate::deadline::{Deadline, Within};
 use crate::framing::{self, LineError};
 
 /// How the server treats what a client sends.
@@ -23,8 +25,8 @@ pub struct Config {
     pub max_line: usize,
     /// Reproduce the original: reverse the bytes of whatever one `read` returned.
     pub raw: bool,
-    /// Drop a client that sends nothing, or reads none of its replies, for
-    /// this long. `None` (the default of the example) waits forever.
+    /// Drop a client that takes longer than this to send a whole line, or
+    /// to take its reply. `None` (the default of the example) waits forever.
     pub idle_timeout: Option<Duration>,
 }
 
@@ -36,11 +38,14 @@ pub fn reverse_chars(line: &str) -> String {
 // ANCHOR_END: reverse
 
 // ANCHOR: idle_timeout
-/// Makes every read and write on `stream` give up after `timeout` (`None`:
-/// never). A client that sends nothing for that long, or stops reading its
-/// replies until our writes block, then ends with a timeout error instead
-/// of holding its thread forever. The setting belongs to the socket, so it
-/// also applies to every `try_clone` of it.
+/// Gives the client on `stream` at most `timeout` (`None`: forever) for each
+/// round of the conversation: to send a whole line, and then to take its
+/// reply. [`serve_lines`] reads the setting back from the socket.
+///
+/// The socket's own timeouts would not be enough: they restart with every
+/// call that makes progress, so a client that sends (or reads) one byte per
+/// period would never trip them. `serve_lines` turns the setting into one
+/// [`Deadline`] per round instead.
 pub fn set_idle_timeout(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
     stream.set_read_timeout(timeout)?;
     stream.set_write_timeout(timeout)
@@ -50,10 +55,15 @@ pub fn set_idle_timeout(stream: &TcpStream, timeout: Option<Duration>) -> io::Re
 // ANCHOR: serve_lines
 /// Answers every line of one client until it disconnects.
 pub fn serve_lines(stream: TcpStream, max_line: usize) -> io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = &stream;
-    // A write only times out if `set_idle_timeout` was used: the client has
-    // not read its replies for that long.
+    // The idle timeout that `set_idle_timeout` left on the socket, if any.
+    let idle = stream.read_timeout()?;
+    let round = || idle.map_or_else(Deadline::none, |t| Deadline::after(t, "complete line"));
+    // Reading and writing through one `&TcpStream`: no `try_clone`, so no
+    // second descriptor per client.
+    let mut client = BufReader::new(Within {
+        stream: &stream,
+        deadline: round(),
+    });
     let stalled = |e: io::Error| {
         if cli::is_timeout(&e) {
             io::Error::new(e.kind(), "the client stopped reading its replies")
@@ -62,22 +72,35 @@ pub fn serve_lines(stream: TcpStream, max_line: usize) -> io::Result<()> {
         }
     };
     loop {
-        match framing::read_line(&mut reader, max_line) {
+        // Each round starts the clock again: a line, then its reply.
+        client.get_mut().deadline = round();
+        match framing::read_line(&mut client, max_line) {
             Ok(Some(line)) => {
-                // One `write_all` per reply: the reply and its newline leave
-                // in one piece, and `write_all` retries partial writes.
+                // One `write_all` for the reply and its newline. Not so that
+                // they "leave in one piece": TCP keeps no message boundaries,
+                // and the client may still read them in several parts. But
+                // one system call is cheaper than two, and two small writes
+                // would meet Nagle's algorithm: the second (the `\n`) waits
+                // until the first is acknowledged, while the client, which
+                // has no whole line yet, delays its acknowledgement (about
+                // 40 ms on Linux). Every reply would wait for that timer.
+                // `stream.set_nodelay(true)` (TCP_NODELAY) turns Nagle off;
+                // one write per reply makes that unnecessary here.
                 let reply = reverse_chars(&line) + "\n";
-                writer.write_all(reply.as_bytes()).map_err(stalled)?;
+                client
+                    .get_mut()
+                    .write_all(reply.as_bytes())
+                    .map_err(stalled)?;
             }
             Ok(None) => return Ok(()),
             // The bad line has been consumed, so the connection can go on.
-            Err(LineError::NotUtf8) => writer
+            Err(LineError::NotUtf8) => client
+                .get_mut()
                 .write_all(b"error: line is not valid UTF-8\n")
                 .map_err(stalled)?,
-            // A read only times out if `set_idle_timeout` was used.
+            // The round's deadline passed before a whole line came.
             Err(LineError::Io(e)) if cli::is_timeout(&e) => {
-                let idle = stream.read_timeout().ok().flatten().unwrap_or_default();
-                let why = format!("idle for {} s", idle.as_secs_f64());
+                let why = format!("idle for {}", cli::seconds(idle.unwrap_or_default()));
                 framing::say_and_close(&stream, &format!("error: {why}; closing the connection"));
                 return Err(io::Error::new(e.kind(), why));
             }
@@ -116,15 +139,22 @@ pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
     for (stream, peer) in cli::clients(listener) {
         crate::log_line!("client {peer} connected");
         if let Err(e) = set_idle_timeout(&stream, config.idle_timeout) {
-            crate::log_line!("client {peer} disconnected: {e}");
+            crate::log_line!("client {peer} disconnected: {}", cli::describe(&e));
             continue;
         }
+        // The stream is handed to the thread through a channel, once the
+        // thread exists. Moved into the closure, it would be dropped with
+        // the closure if the thread could not start, and the client would
+        // see its connection close without a word.
+        let (hand_over, handed) = mpsc::sync_channel::<TcpStream>(1);
         // `thread::Builder` instead of `thread::spawn`: spawning can fail
-        // (too many threads), and `spawn` would panic and take the whole
-        // server down. Here only the new client is turned away.
+        // (too many threads, no memory for a stack), and `spawn` would panic
+        // and take the whole server down. Here only the new client is
+        // turned away.
         let spawned = thread::Builder::new()
             .name(format!("client {peer}"))
             .spawn(move || {
+                let Ok(stream) = handed.recv() else { return };
                 let result = if config.raw {
                     serve_raw(stream)
                 } else {
@@ -132,11 +162,18 @@ pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
                 };
                 match result {
                     Ok(()) => crate::log_line!("client {peer} disconnected"),
-                    Err(e) => crate::log_line!("client {peer} disconnected: {e}"),
+                    Err(e) => crate::log_line!("client {peer} disconnected: {}", cli::describe(&e)),
                 }
             });
-        if let Err(e) = spawned {
-            crate::log_error!("client {peer} refused: cannot start a thread: {e}");
+        match spawned {
+            // A channel of one, empty: this send never waits.
+            Ok(_) => drop(hand_over.send(stream)),
+            Err(e) => {
+                crate::log_error!("client {peer} refused: cannot start a thread: {e}");
+                // This holds the accept loop for at most a second: while no
+                // thread can start, accepting more clients would not help.
+                framing::say_and_close(&stream, "error: server busy, try again later");
+            }
         }
     }
     Ok(())
@@ -146,6 +183,10 @@ pub fn serve(listener: &TcpListener, config: Config) -> io::Result<()> {
 // ANCHOR: client
 /// Sends `message`, prints the reply, and asks whether to go on, until the
 /// answer is not `y` or the input ends.
+///
+/// `timeout` bounds the connect, and then each round on its own: sending
+/// the line and receiving the whole reply, however slowly it trickles in.
+/// The time the user takes to answer does not count.
 pub fn ask_repeatedly(
     addr: &str,
     message: &str,
@@ -154,12 +195,16 @@ pub fn ask_repeatedly(
     mut out: impl Write,
 ) -> io::Result<()> {
     framing::one_line(message)?;
-    let stream = cli::connect(addr, timeout)?;
-    let mut replies = BufReader::new(stream.try_clone()?);
-    let mut requests = &stream;
+    let stream = cli::connect_before(addr, &Deadline::after(timeout, "connection"))?;
+    let request = format!("{message}\n");
+    let mut server = BufReader::new(Within {
+        stream: &stream,
+        deadline: Deadline::none(),
+    });
     loop {
-        requests.write_all(format!("{message}\n").as_bytes())?;
-        match framing::read_line(&mut replies, framing::DEFAULT_MAX_LINE) {
+        server.get_mut().deadline = Deadline::after(timeout, "reply");
+        server.get_mut().write_all(request.as_bytes())?;
+        match framing::read_line(&mut server, framing::DEFAULT_MAX_LINE) {
             Ok(Some(reply)) => writeln!(out, "reply: {reply}")?,
             Ok(None) => {
                 return Err(io::Error::new(
@@ -167,13 +212,15 @@ pub fn ask_repeatedly(
                     "the server closed the connection",
                 ));
             }
-            Err(LineError::Io(e)) if cli::is_timeout(&e) => {
+            // A reset, a timeout (already in words: "no reply within 2 s"):
+            // the connection failed, the reply was not bad.
+            Err(LineError::Io(e)) => return Err(e),
+            Err(e) => {
                 return Err(io::Error::new(
-                    e.kind(),
-                    format!("no reply within {timeout:?}"),
+                    io::ErrorKind::InvalidData,
+                    format!("bad reply: {e}"),
                 ));
             }
-            Err(e) => return Err(io::Error::other(format!("bad reply: {e}"))),
         }
         write!(out, "continue? (y/n) ")?;
         out.flush()?;

@@ -3,6 +3,8 @@
 //! TCP with timeouts, and kill it when the test ends, pass or fail.
 #![allow(dead_code)] // each test file uses a different part of it
 
+pub mod peers;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -88,7 +90,17 @@ pub fn tools_installed(tools: &[&str]) -> bool {
 /// stale binary, or none. So the first test to ask builds them, with the same
 /// cargo and profile that built this test; when they are already up to date
 /// this takes a moment only.
+///
+/// `COURSE_EXAMPLES_DIR=/some/target/debug/examples` runs the binaries there
+/// instead, without building: how to check that a new test fails on the old
+/// behaviour (build the old commit's examples into another target dir, and
+/// point the new tests at them).
 pub fn example_path(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("COURSE_EXAMPLES_DIR") {
+        let path = Path::new(&dir).join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        assert!(path.exists(), "{} does not exist", path.display());
+        return path;
+    }
     static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let test_exe = std::env::current_exe().expect("the test binary knows its own path");
     // target/<profile>/deps/lesson_03-1234 -> target/<profile>/examples/NAME
@@ -126,41 +138,145 @@ pub struct Program {
     stdout: Receiver<String>,
     stderr: Receiver<String>,
     name: String,
+    /// Dropped with the program: lets go of a stdout nobody reads.
+    _hold: mpsc::Sender<()>,
 }
 
-fn collect_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
+/// Reads `pipe` line by line onto a channel. `after_first` says what to do
+/// once the first line has been sent: go on, close the pipe, or stop
+/// reading but keep it open (until `hold` is dropped).
+fn collect_lines(
+    pipe: impl Read + Send + 'static,
+    after_first: Stdout,
+    hold: Option<Receiver<()>>,
+) -> Receiver<String> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
+        let mut lines = BufReader::new(pipe).lines();
+        let mut first = true;
+        while let Some(Ok(line)) = lines.next() {
             if tx.send(line).is_err() {
                 break;
+            }
+            if std::mem::take(&mut first) {
+                match after_first {
+                    Stdout::ClosedAfterFirstLine => return, // drops the pipe
+                    Stdout::UnreadAfterFirstLine => {
+                        if let Some(hold) = &hold {
+                            let _ = hold.recv(); // until the Program is dropped
+                        }
+                        return;
+                    }
+                    Stdout::Collected | Stdout::Null => {}
+                }
             }
         }
     });
     rx
 }
 
+/// What a program's stdout is connected to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Stdout {
+    /// A pipe the test reads line by line (see `expect_stdout`).
+    #[default]
+    Collected,
+    /// Nowhere: for a program whose output would only fill the test's memory.
+    Null,
+    /// A pipe whose reader goes away after the first line (`| head -n 1`).
+    ClosedAfterFirstLine,
+    /// A pipe that nobody reads after the first line: it fills up, and then
+    /// every write to it blocks.
+    UnreadAfterFirstLine,
+}
+
+/// How to start a program, beyond its arguments.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Launch<'a> {
+    pub stdout: Stdout,
+    /// Unix: run it under `ulimit -n N` (the most file descriptors it may
+    /// have open), through `sh`.
+    pub open_files: Option<u32>,
+    /// Extra environment variables.
+    pub env: &'a [(&'a str, &'a str)],
+}
+
 impl Program {
     /// Starts `name` with `args`; its stdin is a pipe the test can write to.
     pub fn start(name: &str, args: &[&str]) -> Program {
-        let mut child = Command::new(example_path(name))
-            .args(args)
+        Program::launch(name, args, &Launch::default())
+    }
+
+    /// Starts `name` with `args`, set up as `how` says.
+    pub fn launch(name: &str, args: &[&str], how: &Launch) -> Program {
+        let exe = example_path(name);
+        let mut command = match how.open_files {
+            None => Command::new(&exe),
+            Some(n) => {
+                if !cfg!(unix) {
+                    panic!("ulimit needs a Unix shell: skip this test elsewhere");
+                }
+                let mut sh = Command::new("sh");
+                // `exec`: the shell becomes the program, with the same pid.
+                sh.arg("-c")
+                    .arg(format!("ulimit -n {n} || exit 125; exec \"$0\" \"$@\""))
+                    .arg(&exe);
+                sh
+            }
+        };
+        command.args(args).envs(how.env.iter().copied());
+        let stdout = match how.stdout {
+            Stdout::Null => Stdio::null(),
+            _ => Stdio::piped(),
+        };
+        let mut child = command
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let stdin = child.stdin.take();
-        let stdout = collect_lines(child.stdout.take().expect("stdout is piped"));
-        let stderr = collect_lines(child.stderr.take().expect("stderr is piped"));
+        let (hold, held) = mpsc::channel();
+        let stdout = match child.stdout.take() {
+            Some(pipe) => collect_lines(pipe, how.stdout, Some(held)),
+            None => mpsc::channel().1, // Null: nothing ever comes
+        };
+        let stderr = collect_lines(
+            child.stderr.take().expect("stderr is piped"),
+            Stdout::Collected,
+            None,
+        );
         Program {
             child,
             stdin,
             stdout,
             stderr,
             name: name.to_string(),
+            _hold: hold,
         }
+    }
+
+    /// The CPU time the program has used so far (user and system), from
+    /// `/proc/PID/stat` (Linux; `None` elsewhere or once it has exited).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // Fields after the command name, which is in brackets and may hold
+        // spaces: state is the first, utime the 12th, stime the 13th.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // Clock ticks of USER_HZ, which Linux fixes at 100 for user space.
+        Some(Duration::from_millis(ticks * 10))
+    }
+
+    /// True while the program is running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Every stderr line printed so far, without waiting.
+    pub fn stderr_so_far(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
     }
 
     /// Waits for a stdout line that contains `needle` and returns it. Lines
@@ -290,9 +406,15 @@ impl Server {
     /// Starts a server example on `127.0.0.1:0` and reads the real port from
     /// its first line, `listening on IP:PORT`.
     pub fn start(name: &str, extra_args: &[&str]) -> Server {
+        Server::launch(name, extra_args, &Launch::default())
+    }
+
+    /// [`Server::start`], set up as `how` says (its stdout must be a pipe at
+    /// least until the `listening on` line).
+    pub fn launch(name: &str, extra_args: &[&str], how: &Launch) -> Server {
         let mut args = vec!["--addr", "127.0.0.1:0"];
         args.extend_from_slice(extra_args);
-        let program = Program::start(name, &args);
+        let program = Program::launch(name, &args, how);
         let line = program.expect_stdout("listening on ");
         let addr = line
             .strip_prefix("listening on ")
@@ -372,6 +494,12 @@ pub fn assert_silent(stream: &TcpStream, quiet: Duration, why: &str) {
 /// Runs a program to completion with `stdin` as its input, under a deadline.
 pub fn run(name: &str, args: &[&str], stdin: &str) -> (ExitStatus, Vec<String>, Vec<String>) {
     let mut program = Program::start(name, args);
+    finish(&mut program, stdin)
+}
+
+/// Types `stdin` into a running program, closes its input, and waits for it
+/// to exit: its status and everything it printed.
+pub fn finish(program: &mut Program, stdin: &str) -> (ExitStatus, Vec<String>, Vec<String>) {
     if !stdin.is_empty() {
         program.type_in(stdin);
     }
@@ -442,6 +570,28 @@ pub fn memory_kib(pid: u32, field: &str) -> Option<u64> {
         .lines()
         .find(|l| l.starts_with(&format!("{field}:")))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The highest peak memory (`VmHWM`, KiB) seen for a running program,
+/// polled every 10 ms until `done()` says so or the program exits, for at
+/// most three [`DEADLINE`]s. `None` if `/proc` could never be read (not
+/// Linux): the caller skips the memory check there.
+pub fn peak_memory_kib(program: &mut Program, mut done: impl FnMut() -> bool) -> Option<u64> {
+    let end = Instant::now() + DEADLINE * 3;
+    let mut peak = None;
+    while program.is_running() && !done() {
+        assert!(
+            Instant::now() < end,
+            "{} neither exited nor finished in time",
+            program.name
+        );
+        if let Some(kib) = memory_kib(program.pid(), "VmHWM") {
+            peak = peak.max(Some(kib));
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    // One last look, in case it is still running.
+    peak.max(memory_kib(program.pid(), "VmHWM"))
 }
 
 /// Joins lesson 05's room: connects and reads the welcome line, which gives

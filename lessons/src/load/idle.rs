@@ -191,15 +191,14 @@ pub fn idle(target: &Target, scenario: &Idle) -> io::Result<IdleReport> {
             Ok(stream) => held.push(stream),
             Err(e) => {
                 report.failures += 1;
-                report.first_error.get_or_insert(e.to_string());
+                report.first_error.get_or_insert(crate::cli::describe(&e));
             }
         }
     }
     report.connected = held.len();
     report.connect_secs = start.elapsed().as_secs_f64();
 
-    let settle_until = (Instant::now() + scenario.settle).min(target.deadline);
-    thread::sleep(settle_until.saturating_duration_since(Instant::now()));
+    thread::sleep(target.left_at_most(scenario.settle));
 
     // The probe: how long until a new client gets its first answer?
     let connect_start = Instant::now();
@@ -210,14 +209,23 @@ pub fn idle(target: &Target, scenario: &Idle) -> io::Result<IdleReport> {
         Probe::Reverse => Expect::Reverse,
         Probe::Greeting => {
             let mut tally = Tally::default();
-            let greeting = stream.and_then(|s| {
-                let mut line = Vec::new();
-                match BufReader::new(s).read_until(b'\n', &mut line)? {
-                    0 => Err(io::Error::new(
+            let greeting = stream.and_then(|stream| {
+                let deadline = target.exchange("greeting");
+                let mut server = BufReader::new(Within {
+                    stream: &stream,
+                    deadline: &deadline,
+                });
+                match framing::read_line(&mut server, framing::DEFAULT_MAX_LINE) {
+                    Ok(Some(_)) => Ok(()),
+                    Ok(None) => Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the server closed the connection",
                     )),
-                    _ => Ok(()),
+                    Err(LineError::Io(e)) => Err(e),
+                    Err(e) => Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("bad greeting: {e}"),
+                    )),
                 }
             });
             match greeting {
@@ -225,7 +233,7 @@ pub fn idle(target: &Target, scenario: &Idle) -> io::Result<IdleReport> {
                     tally.ok = 1;
                     tally.latencies.push(connect_start.elapsed() - connect_time);
                 }
-                Err(e) => tally.error = Some(e.to_string()),
+                Err(e) => tally.error = Some(crate::cli::describe(&e)),
             }
             return finish_idle(report, tally, connect_time, held, target, scenario);
         }
@@ -266,8 +274,7 @@ fn finish_idle(
         report.threads_held = proc_status(pid, "Threads");
     }
 
-    let hold_until = (Instant::now() + scenario.hold).min(target.deadline);
-    thread::sleep(hold_until.saturating_duration_since(Instant::now()));
+    thread::sleep(target.left_at_most(scenario.hold));
     report.alive_after_hold = held.iter().filter(|s| still_open(s)).count();
     Ok(report)
 }

@@ -18,6 +18,9 @@ mod idle;
 mod pingpong;
 mod room;
 
+use crate::deadline::{Deadline, Within};
+use crate::framing::{self, LineError};
+
 pub use idle::{Idle, IdleReport, Probe, idle, proc_status};
 pub use pingpong::{PingPong, PingPongReport, pingpong};
 pub use room::{Room, RoomReport, room};
@@ -25,7 +28,7 @@ pub use room::{Room, RoomReport, room};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{PoisonError, RwLock};
 use std::thread;
@@ -35,29 +38,47 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// (std's default is 2 MiB) keeps a run with 2 000 clients light.
 const CLIENT_STACK: usize = 128 * 1024;
 
-/// Where to send the load, and how long any one socket operation may take.
-#[derive(Debug, Clone, Copy)]
+/// Where to send the load, and how long each exchange and the whole run
+/// may take.
+#[derive(Debug, Clone)]
 pub struct Target {
     pub addr: SocketAddr,
-    /// Timeout for each connect, read and write.
+    /// The longest one exchange may take: a connect, or a line and its
+    /// whole reply, however slowly the bytes trickle in.
     pub timeout: Duration,
     /// The whole run stops at this instant, finished or not.
     pub deadline: Instant,
+    /// The same instant, as a [`Deadline`] with its own error.
+    run: Deadline,
 }
 
 impl Target {
     /// Resolves `addr`, refusing anything that is not this machine.
     pub fn new(addr: &str, timeout: Duration, max: Duration) -> io::Result<Target> {
-        let resolved: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        let resolved = crate::cli::resolve(addr)
+            .map_err(|e| crate::cli::context(e, format!("cannot connect to {addr}")))?;
         match resolved.first() {
-            Some(a) if resolved.iter().all(|a| a.ip().is_loopback()) => Ok(Target {
-                addr: *a,
-                timeout,
-                deadline: Instant::now() + max,
-            }),
+            Some(a) if resolved.iter().all(|a| a.ip().is_loopback()) => {
+                let run = Deadline::saying(
+                    max,
+                    format!(
+                        "the run's time limit (--max-secs {}) was reached",
+                        crate::cli::seconds(max)
+                    ),
+                );
+                Ok(Target {
+                    addr: *a,
+                    timeout,
+                    deadline: Instant::now() + run.timeout(),
+                    run,
+                })
+            }
             _ => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{addr} is not a loopback address: 08_load only loads this machine"),
+                format!(
+                    "cannot load {addr}: {addr} is not a loopback address: 08_load only loads \
+                     this machine"
+                ),
             )),
         }
     }
@@ -65,30 +86,41 @@ impl Target {
     /// Connects once and hangs up, so that a server that is not there is
     /// one clear error instead of thousands of failed clients.
     pub fn check(&self) -> io::Result<()> {
-        TcpStream::connect_timeout(&self.addr, self.timeout)
+        crate::cli::connect_to(self.addr, &self.exchange("connection"))
             .map(drop)
             .map_err(|e| crate::cli::context(e, format!("cannot connect to {}", self.addr)))
     }
 
+    /// The deadline of one exchange: `--timeout` from now, or the end of
+    /// the run if that comes first.
+    pub fn exchange(&self, what: &str) -> Deadline {
+        Deadline::after(self.timeout, what).sooner(&self.run)
+    }
+
+    /// Connects within one exchange's deadline. The socket's read and write
+    /// timeouts are what is left of it, so even a reader that does not use
+    /// [`Within`](crate::deadline::Within) cannot wait past the run's end
+    /// for one call.
     fn connect(&self) -> io::Result<TcpStream> {
-        let stream = TcpStream::connect_timeout(&self.addr, self.timeout)?;
-        stream.set_read_timeout(Some(self.timeout))?;
-        stream.set_write_timeout(Some(self.timeout))?;
+        let stream = crate::cli::connect_to(self.addr, &self.exchange("connection"))?;
         // Each message is one small write that must leave at once: without
         // this, Nagle's algorithm may hold it back waiting for an ACK.
         stream.set_nodelay(true)?;
         Ok(stream)
     }
 
+    /// The error that ends the run once `--max-secs` has passed.
     fn check_deadline(&self) -> io::Result<()> {
-        if Instant::now() >= self.deadline {
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the run's time limit (--max-secs) was reached",
-            ))
+        if self.run.passed() {
+            Err(self.run.expired())
         } else {
             Ok(())
         }
+    }
+
+    /// How long is left of the run, at most `most`.
+    fn left_at_most(&self, most: Duration) -> Duration {
+        self.run.left().unwrap_or(Duration::ZERO).min(most)
     }
 }
 
@@ -102,12 +134,12 @@ pub enum Expect {
 }
 
 impl Expect {
+    /// The reply expected to `line`, without its newline.
     fn reply(self, line: &[u8]) -> Vec<u8> {
         let mut reply = line.to_vec();
         if self == Expect::Reverse {
             reply.reverse(); // the payload is ASCII, so bytes are characters
         }
-        reply.push(b'\n');
         reply
     }
 }
@@ -193,7 +225,9 @@ mod tests {
     fn only_loopback_addresses_are_loaded() {
         let t = Duration::from_secs(1);
         assert!(Target::new("127.0.0.1:1", t, t).is_ok());
-        let e = Target::new("10.0.0.1:1", t, t).unwrap_err();
+        // 0.0.0.0 stands for every address of this machine, and is not
+        // loopback: no other machine's address is needed to test this.
+        let e = Target::new("0.0.0.0:1", t, t).unwrap_err();
         assert!(e.to_string().contains("not a loopback address"), "{e}");
     }
 

@@ -104,45 +104,56 @@ pub(super) fn pingpong_client(
     };
     let result = (|| -> io::Result<()> {
         let stream = stream?;
-        let mut replies = BufReader::new(stream.try_clone()?);
-        let mut reply = Vec::new();
+        // One deadline per exchange (the line and its whole reply), set
+        // before each; the reply is read through the framing limit: a line
+        // longer than the one we sent is wrong anyway, and a server that
+        // never sends a newline cannot make us grow.
+        let mut replies = BufReader::new(Within {
+            stream: &stream,
+            deadline: Deadline::none(),
+        });
         for index in 0..scenario.messages {
             target.check_deadline()?;
+            replies.get_mut().deadline = target.exchange("reply");
             let line = payload(id, index, scenario.size);
             let expected = scenario.expect.reply(&line);
             let mut request = line;
             request.push(b'\n');
-            reply.clear();
             let start = Instant::now();
-            (&stream).write_all(&request)?;
-            if replies.read_until(b'\n', &mut reply)? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the server closed the connection",
-                ));
-            }
-            tally.latencies.push(start.elapsed());
-            if reply == expected {
-                tally.ok += 1;
-            } else {
-                tally.wrong += 1;
-                if tally.error.is_none() {
-                    tally.error = Some(format!(
-                        "wrong reply {:?}",
-                        String::from_utf8_lossy(&reply).trim_end()
+            replies.get_mut().write_all(&request)?;
+            let wrong = match framing::read_line(&mut replies, scenario.size) {
+                Ok(Some(reply)) => {
+                    tally.latencies.push(start.elapsed());
+                    if reply.as_bytes() == expected {
+                        tally.ok += 1;
+                        continue;
+                    }
+                    format!("wrong reply {reply:?}")
+                }
+                Ok(None) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
                     ));
                 }
-            }
+                Err(LineError::Io(e)) => return Err(e),
+                Err(LineError::NotUtf8) => "a reply that is not UTF-8".to_string(),
+                Err(LineError::TooLong { max }) => {
+                    // The rest of that reply is still unread: out of step.
+                    tally.wrong += 1;
+                    tally
+                        .error
+                        .get_or_insert(format!("a reply longer than the {max} bytes sent"));
+                    return Ok(());
+                }
+            };
+            tally.wrong += 1;
+            tally.error.get_or_insert(wrong);
         }
         Ok(())
     })();
     if let Err(e) = result {
-        let why = if crate::cli::is_timeout(&e) {
-            format!("no reply within {:?} (--timeout)", target.timeout)
-        } else {
-            e.to_string()
-        };
-        tally.error.get_or_insert(why);
+        tally.error.get_or_insert(crate::cli::describe(&e));
     }
     tally
 }
@@ -180,8 +191,10 @@ pub fn pingpong(target: &Target, scenario: &PingPong) -> io::Result<PingPongRepo
             }
             for _ in 0..n {
                 // Each client signals once its connect has succeeded or failed,
-                // which takes at most the connect timeout.
-                let _ = connected.recv_timeout(target.timeout + Duration::from_secs(1));
+                // which takes at most the connect timeout, and never waits
+                // past the end of the run.
+                let wait = target.left_at_most(target.timeout + Duration::from_secs(1));
+                let _ = connected.recv_timeout(wait);
             }
             drop(shut);
             let start = Instant::now();
