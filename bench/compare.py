@@ -10,7 +10,8 @@ docs/measurements.md.
         python="python3 bench/py_threaded.py --mode reverse"
 
 Run it from the course's root. Each server is NAME=COMMAND, one simple
-command (no shell), that prints `listening on IP:PORT` when it is ready: the
+command (no shell, and no wrapper such as strace: stopping a wrapper can
+leave its child running), that prints `listening on IP:PORT` when it is ready: the
 course's servers, `bench/tokio-peer` and `bench/py_threaded.py` all do, and
 with port 0 the system picks a free port. A COMMAND containing `{port}` gets
 a free port chosen here instead, and is ready when it prints a line with

@@ -620,6 +620,23 @@ fn nc_n_half_closes_at_the_end_of_its_input_and_still_prints_the_reply() {
     assert_eq!(finish_nc(nc), "olleh\n");
 }
 
+#[test]
+fn netcat_openbsd_q_1_half_closes_too_and_still_prints_a_late_reply() {
+    if !openbsd_nc() {
+        return;
+    }
+    let (server, nc) = pipe_into_nc(&["-q", "1"], "hello\n");
+    let mut reader = BufReader::new(&server);
+    assert_eq!(common::read_line(&mut reader, "nc's line"), "hello");
+    expect_eof(&server, "nc -q 1 half-closes when its input ends");
+    // Longer than the one second of -q 1, on purpose: nc is still there.
+    thread::sleep(Duration::from_millis(1500));
+    (&server).write_all(b"olleh\n").expect("a reply 1.5 s after the end");
+    drop(reader);
+    drop(server);
+    assert_eq!(finish_nc(nc), "olleh\n");
+}
+
 /// A Python program that runs `nc` in a pseudo-terminal, as if typed in a
 /// terminal: each line of its stdin is hex of bytes to type (`0a` is Enter,
 /// `04` is Ctrl-D). At the end of its stdin it stops nc.
