@@ -26,14 +26,20 @@ use std::time::{Duration, Instant};
 fn connected_pair() -> (TcpListener, TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let client = common::connect(listener.local_addr().expect("local_addr"));
-    let (server, _) = listener.accept().expect("accept");
-    server
-        .set_read_timeout(Some(DEADLINE))
-        .expect("set_read_timeout");
-    server
-        .set_write_timeout(Some(DEADLINE))
-        .expect("set_write_timeout");
+    let server = accept(&listener, "the client's connection");
     (listener, client, server)
+}
+
+/// The next connection to `listener`, with the harness's read and write
+/// timeouts, as `common::connect` gives the client's end.
+fn accept(listener: &TcpListener, what: &str) -> TcpStream {
+    let (stream, _) = listener
+        .accept()
+        .unwrap_or_else(|e| panic!("accept {what}: {e}"));
+    for set in [TcpStream::set_read_timeout, TcpStream::set_write_timeout] {
+        set(&stream, Some(DEADLINE)).expect("set a timeout");
+    }
+    stream
 }
 
 /// Waits for the end of stream on `stream`: a read that returns 0.
@@ -87,24 +93,38 @@ fn tcp_sockets() -> Vec<(u16, u16, String)> {
     sockets
 }
 
-/// Waits until a socket with this local and remote port is in `state`.
-fn wait_for_state(local: u16, remote: u16, state: &str, what: &str) {
+/// Polls `ready` until it is true; fails with `what` (and `details()`)
+/// after the harness's deadline. For states only /proc can show, which no
+/// signal announces.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool, details: impl Fn() -> String) {
     let deadline = Instant::now() + DEADLINE;
-    while !tcp_sockets()
-        .iter()
-        .any(|(l, r, s)| (*l, *r) == (local, remote) && s == state)
-    {
+    while !ready() {
         assert!(
             Instant::now() < deadline,
-            "{what}: no socket {local} -> {remote} in state {state} within {DEADLINE:?}; \
-             this machine's sockets on those ports: {:?}",
+            "{what} within {DEADLINE:?}{}",
+            details()
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until a socket with this local and remote port is in `state`.
+fn wait_for_state(local: u16, remote: u16, state: &str, what: &str) {
+    wait_until(
+        &format!("{what}: expected socket {local} -> {remote} in state {state}"),
+        || {
             tcp_sockets()
+                .iter()
+                .any(|(l, r, s)| (*l, *r) == (local, remote) && s == state)
+        },
+        || {
+            let near: Vec<_> = tcp_sockets()
                 .into_iter()
                 .filter(|(l, r, _)| [*l, *r].contains(&local))
-                .collect::<Vec<_>>()
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
+                .collect();
+            format!("; this machine's sockets on those ports: {near:?}")
+        },
+    );
 }
 
 /// A counter of `/proc/net/netstat`, such as `TcpExt` `ListenOverflows`.
@@ -229,14 +249,17 @@ fn accept_queue_capacity() -> usize {
     128.min(somaxconn) + 1
 }
 
-/// Connects to a listener that never accepts until a connect times out;
-/// returns the connections made, and the error that stopped it.
-fn fill_accept_queue(addr: SocketAddr, limit: usize) -> (Vec<TcpStream>, io::Error) {
+/// A listener that never accepts, connected to until a connect times out:
+/// the listener, the connections made, and the error that stopped them.
+fn full_listener() -> (TcpListener, Vec<TcpStream>, io::Error) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local_addr");
+    let limit = accept_queue_capacity() + 10;
     let mut held = Vec::new();
     for _ in 0..limit {
         match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
             Ok(stream) => held.push(stream),
-            Err(e) => return (held, e),
+            Err(e) => return (listener, held, e),
         }
     }
     panic!("{limit} connections were all accepted by a listener that never calls accept");
@@ -248,10 +271,8 @@ fn a_listener_that_never_accepts_holds_129_connections_and_ignores_the_next() {
     if !on_linux("the accept queue's length") {
         return;
     }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("local_addr");
+    let (_listener, held, error) = full_listener();
     let capacity = accept_queue_capacity();
-    let (held, error) = fill_accept_queue(addr, capacity + 10);
     assert_eq!(
         held.len(),
         capacity,
@@ -270,9 +291,8 @@ fn a_connection_request_dropped_by_a_full_queue_succeeds_on_the_retry_a_second_l
     if !on_linux("the accept queue's retries") {
         return;
     }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let (listener, _held, _) = full_listener();
     let addr = listener.local_addr().expect("local_addr");
-    let (_held, _) = fill_accept_queue(addr, accept_queue_capacity() + 10);
 
     let overflows = netstat("TcpExt", "ListenOverflows").expect("TcpExt ListenOverflows");
     let (done, result) = mpsc::channel();
@@ -283,19 +303,19 @@ fn a_connection_request_dropped_by_a_full_queue_succeeds_on_the_retry_a_second_l
     });
     // Wait until its SYN is on its way (the socket is in SYN_SENT) and the
     // system has counted a dropped request, then make room in the queue.
-    let deadline = Instant::now() + DEADLINE;
-    while !tcp_sockets()
-        .iter()
-        .any(|(_, r, s)| *r == addr.port() && s == SYN_SENT)
-        || netstat("TcpExt", "ListenOverflows").unwrap_or(0) <= overflows
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the extra connect never waited in SYN_SENT with a dropped SYN"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
-    let _accepted = listener.accept().expect("accept one: the queue has room again");
+    wait_until(
+        "the extra connect should wait in SYN_SENT with a dropped SYN",
+        || {
+            tcp_sockets()
+                .iter()
+                .any(|(_, r, s)| *r == addr.port() && s == SYN_SENT)
+                && netstat("TcpExt", "ListenOverflows").unwrap_or(0) > overflows
+        },
+        String::new,
+    );
+    let _accepted = listener
+        .accept()
+        .expect("accept one: the queue has room again");
 
     let (connected, took) = result
         .recv_timeout(DEADLINE + Duration::from_secs(1))
@@ -430,21 +450,27 @@ fn shutdown_from_another_thread_wakes_a_read_blocked_on_the_same_socket() {
     let tid = tid_rx.recv_timeout(DEADLINE).expect("the reader starts");
     let stat = format!("/proc/{}/stat", tid.expect("/proc/thread-self").display());
     // Wait until the reader sleeps (state S), which it does only in `read`.
-    let deadline = Instant::now() + DEADLINE;
-    while std::fs::read_to_string(&stat)
-        .ok()
-        .and_then(|s| s.rsplit(')').next().map(|rest| rest.trim_start().starts_with('S')))
-        != Some(true)
-    {
-        assert!(Instant::now() < deadline, "the reader never blocked in read");
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        "the reader should block in read",
+        || {
+            std::fs::read_to_string(&stat).ok().is_some_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('S'))
+            })
+        },
+        String::new,
+    );
     let start = Instant::now();
     server.shutdown(Shutdown::Read).expect("shutdown");
     let read = done_rx
         .recv_timeout(DEADLINE / 2)
         .expect("shutdown(Read) wakes the blocked read");
-    assert_eq!(read.expect("the woken read"), 0, "it returns the end of the stream");
+    assert_eq!(
+        read.expect("the woken read"),
+        0,
+        "it returns the end of the stream"
+    );
     assert!(start.elapsed() < DEADLINE / 2);
 }
 
@@ -506,7 +532,10 @@ fn an_ipv6_socket_serves_ipv4_clients_as_mapped_addresses_on_linux() {
         Ipv4Addr::LOCALHOST,
         "an IPv4 client seen by an IPv6 socket as {peer}"
     );
-    assert!(peer.is_ipv6(), "the address comes as IPv6 (::ffff:a.b.c.d): {peer}");
+    assert!(
+        peer.is_ipv6(),
+        "the address comes as IPv6 (::ffff:a.b.c.d): {peer}"
+    );
 }
 
 // Every platform.
@@ -559,7 +588,11 @@ fn openbsd_nc() -> bool {
 /// here; returns the server's end of the connection and nc itself.
 fn pipe_into_nc(args: &[&str], input: &str) -> (TcpStream, std::process::Child) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("local_addr").port().to_string();
+    let port = listener
+        .local_addr()
+        .expect("local_addr")
+        .port()
+        .to_string();
     let mut nc = Command::new("nc")
         .args(args)
         .args(["127.0.0.1", &port])
@@ -571,11 +604,7 @@ fn pipe_into_nc(args: &[&str], input: &str) -> (TcpStream, std::process::Child) 
     let mut stdin = nc.stdin.take().expect("piped");
     stdin.write_all(input.as_bytes()).expect("feed nc");
     drop(stdin); // the end of nc's input
-    let (server, _) = listener.accept().expect("nc connects");
-    server
-        .set_read_timeout(Some(DEADLINE))
-        .expect("set_read_timeout");
-    (server, nc)
+    (accept(&listener, "nc's connection"), nc)
 }
 
 /// Kills `nc` if it is still running, and returns what it printed.
@@ -614,7 +643,9 @@ fn nc_n_half_closes_at_the_end_of_its_input_and_still_prints_the_reply() {
     let mut reader = BufReader::new(&server);
     assert_eq!(common::read_line(&mut reader, "nc's line"), "hello");
     expect_eof(&server, "nc -N half-closes when its input ends");
-    (&server).write_all(b"olleh\n").expect("reply after the end");
+    (&server)
+        .write_all(b"olleh\n")
+        .expect("reply after the end");
     drop(reader);
     drop(server);
     assert_eq!(finish_nc(nc), "olleh\n");
@@ -631,7 +662,9 @@ fn netcat_openbsd_q_1_half_closes_too_and_still_prints_a_late_reply() {
     expect_eof(&server, "nc -q 1 half-closes when its input ends");
     // Longer than the one second of -q 1, on purpose: nc is still there.
     thread::sleep(Duration::from_millis(1500));
-    (&server).write_all(b"olleh\n").expect("a reply 1.5 s after the end");
+    (&server)
+        .write_all(b"olleh\n")
+        .expect("a reply 1.5 s after the end");
     drop(reader);
     drop(server);
     assert_eq!(finish_nc(nc), "olleh\n");
@@ -668,7 +701,11 @@ impl Typist {
     /// `nc ARGS 127.0.0.1 PORT` in a terminal of its own, and the server's end.
     fn start(args: &[&str]) -> (Typist, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("local_addr").port().to_string();
+        let port = listener
+            .local_addr()
+            .expect("local_addr")
+            .port()
+            .to_string();
         let mut child = Command::new("python3")
             .args(["-c", TYPE_INTO_NC])
             .args(args)
@@ -685,10 +722,7 @@ impl Typist {
                 let _ = tx.send(line);
             }
         });
-        let (server, _) = listener.accept().expect("nc connects");
-        server
-            .set_read_timeout(Some(DEADLINE))
-            .expect("set_read_timeout");
+        let server = accept(&listener, "nc's connection");
         (Typist { child, typed }, server)
     }
 
@@ -757,5 +791,8 @@ fn ctrl_d_sends_half_a_line_as_it_is_and_at_the_start_of_a_line_ends_the_input()
         "that Ctrl-D was not the end of the input",
     );
     typist.types(b"\x04");
-    expect_eof(&server, "Ctrl-D on an empty line is the end of nc's input, and -N half-closes");
+    expect_eof(
+        &server,
+        "Ctrl-D on an empty line is the end of nc's input, and -N half-closes",
+    );
 }

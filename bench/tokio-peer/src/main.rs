@@ -34,7 +34,9 @@ fn parse_args() -> (SocketAddr, Mode) {
     let mut mode = Mode::Echo;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let value = args
+            .next()
+            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         match flag.as_str() {
             "--addr" => match value.parse::<SocketAddr>() {
                 Ok(a) if a.ip().is_loopback() => addr = Some(a),

@@ -45,7 +45,9 @@ const PERIOD: u64 = 251;
 /// `position % PERIOD`. Sending and checking are then plain copies and
 /// comparisons, fast enough not to be what is measured.
 fn pattern(len: usize) -> Vec<u8> {
-    (0..len as u64 + PERIOD).map(|i| (i % PERIOD) as u8).collect()
+    (0..len as u64 + PERIOD)
+        .map(|i| (i % PERIOD) as u8)
+        .collect()
 }
 
 fn at(pattern: &[u8], position: u64, len: usize) -> &[u8] {
@@ -90,7 +92,9 @@ fn run(args: &Args) -> io::Result<()> {
             }
             got += n as u64;
         };
-        let sent = sender.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let sent = sender
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         sent.and(checked)
     })?;
     let secs = start.elapsed().as_secs_f64();
