@@ -13,12 +13,15 @@
 
 use clap::Parser;
 use lessons::{cli, threads};
+use std::io::{self, Write};
+use std::process::ExitCode;
 
 /// Compute a square and a cube on two threads.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The number to square and cube.
+    /// The number to square and cube: any 64-bit integer, from
+    /// -9223372036854775808 to 9223372036854775807.
     #[arg(long, default_value_t = 4, allow_negative_numbers = true)]
     number: i64,
 
@@ -28,15 +31,20 @@ struct Args {
 }
 
 // ANCHOR: main
-fn main() {
+fn main() -> ExitCode {
     let args: Args = cli::parse();
     let results = if args.scoped {
         threads::with_scope(&args.number)
     } else {
         threads::with_spawn(args.number)
     };
-    for line in threads::report(args.number, results) {
-        println!("{line}");
-    }
+    // `writeln!`, not `println!`: `println!` panics when stdout is closed;
+    // `writeln!` returns the error, which `exit_code` prints as one line.
+    let mut out = io::stdout().lock();
+    let printed = threads::report(args.number, results)
+        .iter()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .map_err(cli::stdout_error);
+    cli::exit_code(printed)
 }
 // ANCHOR_END: main

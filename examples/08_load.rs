@@ -7,6 +7,7 @@
 //! cargo run --release --example 08_load -- idle --clients 1000 --pid PID   # PID of the server
 //! cargo run --release --example 05_multi_server -- --max-clients 2000   # lesson 05
 //! cargo run --release --example 08_load -- room --clients 50 --messages 100
+//! cargo run --release --example 08_load -- room --flood 1000000 --readers 5 --slow-readers 1
 //! cargo run --release --example 08_load -- idle --addr 127.0.0.1:6666 --probe greeting
 //! ```
 //!
@@ -27,7 +28,10 @@
 //! - `idle`: N connections that send nothing, then a fresh client that must
 //!   still be answered. With `--pid` (Linux), the server's memory as well.
 //! - `room`: for lesson 05: every client's lines must reach every other
-//!   client, complete, in order, and never mixed with another line.
+//!   client, complete, in order, and never mixed with another line. With
+//!   `--flood N`, one client sends N lines as fast as it can: the readers
+//!   must get every one in order, and slow readers (one line a second) must
+//!   be dropped by the server's rule, with a goodbye and no half line.
 
 use clap::{Args, Parser, Subcommand};
 use lessons::cli;
@@ -98,15 +102,42 @@ enum Mode {
         pid: Option<usize>,
     },
     /// Lesson 05's chat room: every line must reach every other client, in order.
+    /// With --flood: one client floods, the readers must get every line, and
+    /// slow readers must be dropped by the server's rule.
     Room {
         #[command(flatten)]
         common: Common,
         /// How many clients join the room.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = cli::count(2..=10_000),
+              allow_negative_numbers = true)]
         clients: usize,
         /// How many lines each client sends.
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 100, value_parser = cli::count(1..=1_000_000),
+              allow_negative_numbers = true)]
         messages: usize,
+        /// Flood instead: one client sends this many lines as fast as the
+        /// server takes them, to --readers and --slow-readers (--clients and
+        /// --messages are then not used).
+        #[arg(long, value_name = "LINES", value_parser = cli::count(1..=100_000_000),
+              allow_negative_numbers = true)]
+        flood: Option<usize>,
+        /// With --flood: clients that read as fast as they can; each must
+        /// get every line, in order.
+        #[arg(long, default_value_t = 5, value_parser = cli::count(1..=1000),
+              allow_negative_numbers = true)]
+        readers: usize,
+        /// With --flood: clients that read one line per --slow-interval;
+        /// each must be dropped with a goodbye line and no half line.
+        #[arg(long, default_value_t = 0, value_parser = cli::count(0..=100),
+              allow_negative_numbers = true)]
+        slow_readers: usize,
+        /// With --flood: how long a slow reader waits between two lines.
+        #[arg(long, default_value = "1", value_name = "SECS", value_parser = cli::parse_secs)]
+        slow_interval: Duration,
+        /// With --flood, on Linux: the server's process id, to report its
+        /// peak resident memory (VmHWM).
+        #[arg(long, value_parser = cli::count(1..=u32::MAX as u64), allow_negative_numbers = true)]
+        pid: Option<usize>,
     },
 }
 
@@ -236,6 +267,30 @@ fn run(mode: Mode) -> io::Result<()> {
             common,
             clients,
             messages,
+            flood: Some(lines),
+            readers,
+            slow_readers,
+            slow_interval,
+            pid,
+        } => {
+            let _ = (clients, messages);
+            let scenario = load::Flood {
+                lines,
+                readers,
+                slow_readers,
+                slow_interval,
+                pid: pid.and_then(|p| u32::try_from(p).ok()),
+            };
+            let r = load::flood(&common.target("127.0.0.1:6666")?, &scenario)?;
+            let first = r.first_error.as_deref();
+            print(common.json, r.summary(), r.json(), r.passed(), first)
+        }
+        Mode::Room {
+            common,
+            clients,
+            messages,
+            flood: None,
+            ..
         } => {
             let r = load::room(
                 &common.target("127.0.0.1:6666")?,

@@ -6,7 +6,9 @@
 //! the same input, and compares what the programs print with the file. Only
 //! ports are normalised: every `127.0.0.1:NUMBER` becomes `127.0.0.1:<port>`
 //! on both sides, because the tests listen on port 0 and the system picks
-//! both the servers' ports and the clients' ephemeral ports.
+//! both the servers' ports and the clients' ephemeral ports. (And the clock
+//! that starts each line of lesson 09's wire view, `    12.3 ms  #1 up ...`,
+//! becomes `<time> ms`: the rest of such a line is compared as it is.)
 //!
 //! How a session is run:
 //! - `cargo run -q --example NAME [-- ARGS]` runs the example binary that
@@ -288,8 +290,8 @@ impl Session {
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
             .replace("\r\n", "\n");
         assert_eq!(
-            normalise_ports(&expected),
-            normalise_ports(&self.render(false)),
+            normalise_wire_times(&normalise_ports(&expected)),
+            normalise_wire_times(&normalise_ports(&self.render(false))),
             "{} no longer matches what the programs print (left: the book, right: now). \
              If the change is deliberate, run `BLESS_TRANSCRIPTS=1 cargo test --test \
              book_transcripts` and review the diff.",
@@ -537,9 +539,14 @@ fn lesson_04_session_matches_the_book() {
     s.out(t2, &client, 1);
     s.types(t2, &mut client, "héllo wörld, bye");
     s.out(t1, &server, 1);
+    // The server's operator is done: a half-close. The client's user is
+    // told, and can still answer; then the client leaves too.
     s.types(t1, &mut server, "exit");
-    // The server half-closes; the client sees the end and ends, which
-    // closes the connection, and then the server ends too.
+    s.err(t1, &server, 1); // you closed your side ...
+    s.err(t2, &client, 1); // ... closed its side; what you type still goes to it
+    s.types(t2, &mut client, "one more thing, after your exit");
+    s.out(t1, &server, 1);
+    s.types(t2, &mut client, "exit");
     let client_status = s.ends(t2, &mut client);
     let server_status = s.ends(t1, &mut server);
     assert!(client_status.success() && server_status.success());
@@ -569,6 +576,8 @@ fn lesson_05_session_matches_the_book() {
     s.out(t2, &one, 1);
     s.types(t1, &mut server, "/list");
     s.out(t1, &server, 3);
+    s.types(t1, &mut server, "/help");
+    s.out(t1, &server, 9); // the commands, then the rule for slow clients
     s.types(t1, &mut server, "/to 2 only #2 reads this");
     s.out(t3, &two, 1);
     s.types(t1, &mut server, "/to 3 anyone?");
@@ -579,8 +588,16 @@ fn lesson_05_session_matches_the_book() {
     s.types(t1, &mut server, "/kick 1");
     s.out(t1, &server, 1); // kicked
     s.out(t3, &two, 1); // #1 was kicked
+    // The chat client keeps its own direction open after the server's end
+    // of stream (lesson 04): its user leaves with `exit`.
+    s.out(t2, &one, 1); // you have been kicked
+    s.err(t2, &one, 1); // ... closed its side
+    s.types(t2, &mut one, "exit");
     s.ends(t2, &mut one);
     s.types(t1, &mut server, "/quit");
+    s.out(t3, &two, 1); // the server is shutting down
+    s.err(t3, &two, 1); // ... closed its side
+    s.types(t3, &mut two, "exit");
     s.ends(t3, &mut two);
     let status = s.ends(t1, &mut server);
     assert!(status.success(), "/quit should end the server with 0");
@@ -626,7 +643,11 @@ fn lesson_07_session_matches_the_book() {
     s.ends(t2, &mut first);
     s.out(t1, &server, 2); // first disconnected; worker 0 serves the second
     s.out(t3, &second, 1); // the answer that waited
+    s.types(t1, &mut server, "/help");
+    s.out(t1, &server, 5); // the five lines of /help
     s.types(t1, &mut server, "/quit");
+    s.err(t3, &second, 1); // ... closed its side
+    s.types(t3, &mut second, "exit");
     s.ends(t3, &mut second);
     let status = s.ends(t1, &mut server);
     assert!(status.success(), "/quit should end the server with 0");
@@ -750,4 +771,132 @@ fn the_transcript_files_are_all_checked() {
             path.display()
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Lesson 09: the proxy.
+
+/// The clock at the start of a line of `09_proxy`'s wire view (`    12.3 ms
+/// #1 up ...`) becomes `<time> ms`; every other line stays as it is.
+fn normalise_wire_times(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start_matches(' ');
+        let number = trimmed.len()
+            - trimmed
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
+                .len();
+        let rest = &trimmed[number..];
+        if number > 0 && rest.starts_with(" ms  #") {
+            out.push_str("<time>");
+            out.push_str(rest);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+impl Session {
+    /// Starts `09_proxy` in terminal `t`, like `server`, but with the
+    /// addresses in its flags (`--to`, and `--addr` if the command gives
+    /// one) replaced by the real ones of this session. Its shown address
+    /// is its `--addr`, or its default, 127.0.0.1:9000.
+    fn proxy(&mut self, t: usize, command: &str) -> Server {
+        self.terminals[t].push(format!("$ {command}"));
+        let run = parse_cargo_run(command);
+        assert!(run.stdin.is_empty(), "a proxy reads no input: {command}");
+        let mut shown = default_addrs(&run.example).swap_remove(0);
+        let mut args = Vec::new();
+        let mut words = run.args.iter();
+        while let Some(word) = words.next() {
+            if word == "--addr" {
+                shown = words.next().expect("an address after --addr").clone();
+            } else {
+                args.push(self.real_text(word));
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let proxy = Server::start(&run.example, &args);
+        self.terminals[t].push(format!("listening on {}", proxy.addr));
+        self.addrs.push((shown, proxy.addr.to_string()));
+        proxy
+    }
+}
+
+#[test]
+fn wire_view_clocks_are_normalised_and_nothing_else() {
+    assert_eq!(
+        normalise_wire_times("     0.4 ms  #1 up    @0  1 B  \"h\"\n  12.5 ms  no\n7 ms  #1\n"),
+        "<time> ms  #1 up    @0  1 B  \"h\"\n  12.5 ms  no\n<time> ms  #1\n"
+    );
+}
+
+#[test]
+fn lesson_09_session_matches_the_book() {
+    let mut s = Session::new();
+    let (t1, t2, t3) = (s.terminal(), s.terminal(), s.terminal());
+    let server = s.server(t1, "cargo run -q --example 03_reverse_server");
+    let proxy = s.proxy(
+        t2,
+        "cargo run -q --example 09_proxy -- --to 127.0.0.1:2002 --slice 1 --show",
+    );
+    s.run(
+        t3,
+        r"printf 'n\n' | cargo run -q --example 03_reverse_client -- --addr 127.0.0.1:9000 --message 'héllo'",
+    );
+    s.log_until(t2, &proxy.program, "closed", 1);
+    s.log_until(t1, &server.program, "disconnected", 1);
+    s.check("lesson-09");
+}
+
+#[test]
+fn lesson_09_stall_session_matches_the_book() {
+    let mut s = Session::new();
+    let (t1, t2, t3) = (s.terminal(), s.terminal(), s.terminal());
+    let server = s.server(t1, "cargo run -q --example 03_reverse_server");
+    let proxy = s.proxy(
+        t2,
+        "cargo run -q --example 09_proxy -- --to 127.0.0.1:2002 --up --stall-after 3",
+    );
+    let status = s.run(
+        t3,
+        r"printf 'y\n' | cargo run -q --example 03_reverse_client -- --addr 127.0.0.1:9000 --timeout 1",
+    );
+    s.echo_status(t3, status);
+    // The proxy said what it did; the server only saw a client arrive.
+    s.log_until(t2, &proxy.program, "stalled", 1);
+    s.log_until(t1, &server.program, "connected", 1);
+    s.check("lesson-09-stall");
+}
+
+// The system's wording of a reset differs between platforms.
+#[cfg(target_os = "linux")]
+#[test]
+fn lesson_09_reset_session_matches_the_book() {
+    let mut s = Session::new();
+    let (t1, t2, t3) = (s.terminal(), s.terminal(), s.terminal());
+    let mut server = s.open(t1, "cargo run -q --example 04_chat_server");
+    let proxy = s.proxy(
+        t2,
+        "cargo run -q --example 09_proxy -- --to 127.0.0.1:12345 --up --reset-after 6",
+    );
+    let mut client = s.open(
+        t3,
+        "cargo run -q --example 04_chat_client -- --addr 127.0.0.1:9000",
+    );
+    s.err(t3, &client, 1); // connected to ...
+    s.log_until(t2, &proxy.program, "connected", 1);
+    s.err(t1, &server, 1); // client ... connected
+    s.types(t3, &mut client, "hello");
+    s.out(t1, &server, 1);
+    s.types(t3, &mut client, "still there?");
+    let client_status = s.ends(t3, &mut client);
+    s.echo_status(t3, client_status);
+    s.log_until(t2, &proxy.program, "closed", 1);
+    s.err(t1, &server, 1); // client ... closed its side
+    s.types(t1, &mut server, "exit");
+    let server_status = s.ends(t1, &mut server);
+    assert!(!client_status.success() && server_status.success());
+    s.check("lesson-09-reset");
 }

@@ -17,6 +17,7 @@ const SERVERS: &[&str] = &[
     "04_chat_server",
     "05_multi_server",
     "07_pool_server",
+    "09_proxy",
 ];
 const CLIENTS: &[&str] = &[
     "02_echo_client",
@@ -50,7 +51,8 @@ fn a_port_in_use_is_one_readable_line(
         "03_reverse_server",
         "04_chat_server",
         "05_multi_server",
-        "07_pool_server"
+        "07_pool_server",
+        "09_proxy"
     )]
     server: &str,
 ) {
@@ -204,7 +206,7 @@ fn error_codes_are_replaced_whatever_the_platform() {
 #[case::chat_refused("04_chat_client", &[], "", Failure::Refused,
     "error: cannot connect to {addr}: connection refused: nothing is listening there (os error N)")]
 #[case::chat_reset("04_chat_client", &[], "hello\n", Failure::Reset,
-    "error: connection reset by the other side (os error N)")]
+    "error: cannot receive: connection reset by the other side (os error N)")]
 #[case::chat_bad_address("04_chat_client", &[], "", Failure::BadAddress,
     "error: cannot connect to {addr}: \"notaport\" is not a port: expected a number from 0 to 65535")]
 // 06: one line per server on stdout, then `error: 1 of 1 servers failed`.
@@ -310,7 +312,8 @@ fn a_bad_listening_address_is_one_readable_line(
         "03_reverse_server",
         "04_chat_server",
         "05_multi_server",
-        "07_pool_server"
+        "07_pool_server",
+        "09_proxy"
     )]
     server: &str,
 ) {

@@ -2,9 +2,13 @@
 
 mod common;
 
+use common::closed_output::{ClosedOutput, assert_failed_cleanly, assert_says_stdout_is_closed};
 use common::{Server, run};
 use pretty_assertions::assert_eq;
+use rstest::rstest;
+use std::io::Write;
 use std::net::TcpListener;
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// An address where nobody listens: bound, then released.
@@ -110,6 +114,142 @@ fn the_message_must_be_one_line() {
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout, Vec::<String>::new());
     assert_eq!(stderr, vec!["error: the message must be a single line"]);
+}
+
+#[rstest]
+#[case::one(1)]
+#[case::three(3)]
+fn silent_servers_cost_the_timeout_once_however_many(#[case] silent: usize) {
+    // The chapter's "Try this": one silent server, then three, with
+    // `--timeout 1`; local listeners that never answer play the silent
+    // servers (as `nc -l` does until you type).
+    let listeners: Vec<TcpListener> = (0..silent)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let mut args = vec!["--timeout".to_string(), "1".to_string()];
+    for listener in &listeners {
+        args.push("--addr".to_string());
+        args.push(listener.local_addr().expect("addr").to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let (status, stdout, _) = run("06_multi_connect", &args, "");
+    let elapsed = started.elapsed();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stdout.len(), silent);
+    assert!(
+        stdout
+            .iter()
+            .all(|l| l.ends_with(": failed: no reply within 1 s"))
+    );
+    assert!(
+        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(2),
+        "{silent} silent servers took {elapsed:?}, not about the 1 s timeout"
+    );
+}
+
+#[test]
+fn a_server_that_drips_its_reply_is_cut_off_at_the_deadline() {
+    // A read timeout alone would restart with every byte: the deadline
+    // (lessons::deadline::Within) ends the exchange on time anyway.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let dripper = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        // One byte every 100 ms, never a newline, for at most 5 s.
+        for _ in 0..50 {
+            if stream.write_all(b"x").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let started = Instant::now();
+    let (status, stdout, _) = run("06_multi_connect", &["--timeout", "1", "--addr", &addr], "");
+    let elapsed = started.elapsed();
+    assert_eq!(stdout, vec![format!("{addr}: failed: no reply within 1 s")]);
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "a dripping server stretched the 1 s timeout to {elapsed:?}"
+    );
+    dripper.join().expect("the dripping server");
+}
+
+#[test]
+fn giving_addr_replaces_the_default_list() {
+    let reverse = Server::start("03_reverse_server", &[]);
+    let (status, stdout, _) = run("06_multi_connect", &["--addr", &reverse.addr_arg()], "");
+    assert!(status.success());
+    // Only the server named: not the two defaults as well.
+    assert_eq!(stdout, vec![format!("{}: revres ,olleH", reverse.addr)]);
+    let (_, help, _) = run("06_multi_connect", &["--help"], "");
+    assert!(
+        help.join(" ").contains("replaces the default list"),
+        "--help should say that --addr replaces the defaults: {help:?}"
+    );
+}
+
+#[test]
+fn a_bad_address_fails_before_any_lookup_and_is_said_in_words() {
+    let (status, stdout, stderr) = run("06_multi_connect", &["--addr", "127.0.0.1:notaport"], "");
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stdout,
+        vec![
+            "127.0.0.1:notaport: failed: \"notaport\" is not a port: expected a number from 0 to 65535"
+        ]
+    );
+    assert_eq!(stderr, vec!["error: 1 of 1 servers failed"]);
+}
+
+#[rstest]
+#[case::overflowing_timeout(&["--timeout", "1e19"], "is not a number of seconds above 0 and at most 86400")]
+#[case::zero_timeout(&["--timeout", "0"], "is not a number of seconds above 0 and at most 86400")]
+#[case::negative_timeout(&["--timeout", "-1"], "unexpected argument '-1'")]
+#[case::not_a_number(&["--timeout", "soon"], "soon is not a number of seconds above 0")]
+#[case::not_a_number_either(&["--timeout", "NaN"], "is not a number of seconds above 0")]
+fn a_bad_flag_is_one_line_with_the_range(#[case] args: &[&str], #[case] expected: &str) {
+    let (status, stdout, stderr) = run("06_multi_connect", args, "");
+    assert_eq!(status.code(), Some(2), "{stderr:?}");
+    assert_eq!(stdout, Vec::<String>::new());
+    assert_eq!(stderr.len(), 1, "one line, got {stderr:?}");
+    assert!(
+        stderr[0].contains(expected),
+        "expected {expected:?} in {stderr:?}"
+    );
+}
+
+#[test]
+fn too_many_servers_or_too_long_a_message_is_one_line_before_anything_starts() {
+    let addrs: Vec<String> = (0..1001)
+        .flat_map(|_| ["--addr".to_string(), "127.0.0.1:1".to_string()])
+        .collect();
+    let args: Vec<&str> = addrs.iter().map(String::as_str).collect();
+    let (status, stdout, stderr) = run("06_multi_connect", &args, "");
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stdout, Vec::<String>::new());
+    assert_eq!(
+        stderr,
+        vec!["error: at most 1000 servers (--addr) at once, not 1001"]
+    );
+
+    let long = "x".repeat(65_537);
+    let (status, _, stderr) = run("06_multi_connect", &["--message", &long], "");
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        vec!["error: --message must be at most 65536 bytes, not 65537"]
+    );
+}
+
+#[test]
+fn a_closed_stdout_is_one_error_line_not_a_panic() {
+    let reverse = Server::start("03_reverse_server", &[]);
+    let mut program =
+        ClosedOutput::start("06_multi_connect", &["--addr", &reverse.addr_arg()], false);
+    assert_failed_cleanly(program.wait());
+    assert_says_stdout_is_closed(&program.stderr());
 }
 
 /// The system's code for a refused connection (111 on Linux, 61 on macOS,

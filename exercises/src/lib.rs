@@ -1,6 +1,7 @@
-//! Exercises of the tcp-lessons course: one module per exercise, in the
-//! order of the lessons. Each module's top comment is the task; the body of
-//! its function is a `todo!()` for you to replace.
+//! The `exercises` package: the progress program (`cargo run -p exercises`)
+//! and the checker (`cargo test -p exercises [NAME]`). The exercises
+//! themselves are the files beside this one, `exercises/src/NAME.rs`, each
+//! compiled as a crate of its own (`exercises/crates/NAME/`).
 //!
 //! | exercise | file | lesson |
 //! |---|---|---|
@@ -11,25 +12,31 @@
 //! | 04 | `duplex.rs` | 04 full duplex |
 //! | 05 | `console_router.rs` | 05 one console, many clients |
 //! | 06 | `fan_out.rs` | 06 one client, several servers |
+//! | 07 | `pool.rs` | 07 a bounded worker pool |
+//! | 08 | `load.rs` | 08 a load client that checks every reply |
+//! | 09 | `proxy.rs` | 09 a proxy: both directions, the half-close passed on |
 //!
 //! Keep each function's name and signature as they are: the checks call
 //! them. Add helper functions, modules and `use` lines as you like.
 //!
-//! `cargo run -p exercises` shows your progress and the next exercise to do;
-//! `cargo test -p exercises NAME` checks one exercise (e.g. `echo_server`).
-//! Each exercise has hints beside it (`NAME.hints.md`), and a reference
-//! answer in `solutions/src/NAME.rs`.
+//! How it works: nothing in this package depends on your code. It reads
+//! the list of exercises and checks from the `checks` library, asks cargo
+//! to build every exercise's crate (going on past the ones that do not
+//! compile), and runs each one's checks program in a process of its own
+//! under a deadline ([`status`]). So one exercise that does not compile,
+//! panics or hangs never hides the others' results.
 #![forbid(unsafe_code)]
-// The stubs do not use their parameters yet; your answers will.
-#![allow(unused_variables)]
 
-pub mod console_router;
-pub mod duplex;
-pub mod echo_server;
-pub mod exit_client;
-pub mod fan_out;
-pub mod reverse;
-pub mod threads;
+use std::sync::atomic::AtomicBool;
 
-pub mod checks;
-pub mod programs;
+pub mod cargo;
+pub mod commands;
+pub mod course;
+pub mod json;
+pub mod launcher;
+pub mod status;
+pub mod test_driver;
+
+/// Set when the user asked to stop (`q` in `watch`): builds and checks in
+/// progress are stopped, their processes killed.
+pub static CANCEL: AtomicBool = AtomicBool::new(false);

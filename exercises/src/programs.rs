@@ -1,22 +1,28 @@
-//! The programs around the exercises: `cargo run -p exercises --bin NAME`
-//! runs your code by hand, `cargo run -p solutions --bin NAME` the reference
-//! answer (this file is compiled into both crates, so `crate::` is whichever
-//! crate is running), and `cargo run -p exercises` shows your progress.
+//! The programs around the exercises (the library `programs`, package
+//! `exercise-programs`): `cargo run -p exercises --bin NAME` runs your code
+//! by hand, `cargo run -p solutions --bin NAME` the reference answer.
 //!
 //! Only the exercise's function is yours to write: the command line, the
-//! accept loops and the console around it are here.
+//! accept loops and the console around it are here. Each program takes
+//! that function as a parameter, so the same program runs your code
+//! (`exercises/crates/NAME/program.rs`) and the reference answer
+//! (`solutions/src/bin/NAME.rs`).
 
 use std::io::{self, BufRead, BufReader};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver};
 use std::thread;
+use std::time::Duration;
 
 use clap::Parser;
 use lessons::cli;
 use lessons::framing;
 
-use crate::checks;
+use checks::shared::console_router::Event;
+
+pub use checks::pool::Api as PoolApi;
+use checks::shared::load::Report as LoadReport;
 
 /// Exercise 01: squares computed on one thread per number.
 #[derive(Parser)]
@@ -27,9 +33,13 @@ struct ThreadsArgs {
     numbers: Vec<i64>,
 }
 
-pub fn threads() -> ExitCode {
+/// What the program asks `map_on_threads` to run: a plain function (which
+/// is `Sync`, as the exercise requires).
+pub type Square = fn(i64) -> i64;
+
+pub fn threads(map_on_threads: fn(&[i64], Square) -> Vec<i64>) -> ExitCode {
     let args: ThreadsArgs = cli::parse();
-    let squares = crate::threads::map_on_threads(&args.numbers, |n| n.saturating_mul(n));
+    let squares = map_on_threads(&args.numbers, |n| n.saturating_mul(n));
     for (n, square) in args.numbers.iter().zip(squares) {
         println!("{n} squared is {square}");
     }
@@ -49,13 +59,13 @@ struct ClientArgs {
     timeout: f64,
 }
 
-pub fn exit_client() -> ExitCode {
+pub fn exit_client(
+    run_client: fn(io::StdinLock<'static>, io::StdoutLock<'static>, TcpStream) -> io::Result<()>,
+) -> ExitCode {
     let args: ClientArgs = cli::parse();
     let result = cli::timeout_secs(args.timeout)
         .and_then(|timeout| cli::connect(&args.addr, timeout))
-        .and_then(|server| {
-            crate::exit_client::run_client(io::stdin().lock(), io::stdout().lock(), server)
-        });
+        .and_then(|server| run_client(io::stdin().lock(), io::stdout().lock(), server));
     cli::exit_code(result)
 }
 
@@ -75,15 +85,15 @@ impl ServerArgs {
 }
 
 /// Exercise 02b: an echo server for many clients (`nc 127.0.0.1 65432`).
-pub fn echo_server() -> ExitCode {
+pub fn echo_server(serve_all: fn(TcpListener) -> io::Result<()>) -> ExitCode {
     let args: ServerArgs = cli::parse();
     let addr = args.addr("127.0.0.1:65432");
-    cli::exit_code(cli::listen(&addr).and_then(crate::echo_server::serve_all))
+    cli::exit_code(cli::listen(&addr).and_then(serve_all))
 }
 
 /// Exercise 03: the reverse server (`nc 127.0.0.1 2002`); every client is
 /// served by `reverse_lines` on a thread of its own.
-pub fn reverse_server() -> ExitCode {
+pub fn reverse_server(reverse_lines: fn(TcpStream) -> io::Result<()>) -> ExitCode {
     let args: ServerArgs = cli::parse();
     let addr = args.addr("127.0.0.1:2002");
     let result = cli::listen(&addr).map(|listener| {
@@ -91,14 +101,13 @@ pub fn reverse_server() -> ExitCode {
             let peer = stream
                 .peer_addr()
                 .map_or_else(|_| "(gone)".to_string(), |p| p.to_string());
-            println!("client {peer} connected");
-            let spawned =
-                thread::Builder::new().spawn(move || match crate::reverse::reverse_lines(stream) {
-                    Ok(()) => println!("client {peer} disconnected"),
-                    Err(e) => println!("client {peer} disconnected: {e}"),
-                });
+            lessons::log_line!("client {peer} connected");
+            let spawned = thread::Builder::new().spawn(move || match reverse_lines(stream) {
+                Ok(()) => lessons::log_line!("client {peer} disconnected"),
+                Err(e) => lessons::log_line!("client {peer} disconnected: {e}"),
+            });
             if let Err(e) = spawned {
-                eprintln!("cannot start a thread for a client: {e}");
+                lessons::log_error!("cannot start a thread for a client: {e}");
             }
         }
     });
@@ -119,14 +128,14 @@ struct ChatArgs {
     timeout: f64,
 }
 
-pub fn chat() -> ExitCode {
+pub fn chat(chat: fn(io::Stdin, io::Stdout, TcpStream) -> io::Result<()>) -> ExitCode {
     let args: ChatArgs = cli::parse();
     let result = cli::timeout_secs(args.timeout)
         .and_then(|timeout| cli::connect(&args.addr, timeout))
         .and_then(|peer| {
             // A chat may be quiet for a long time: no read timeout.
             peer.set_read_timeout(None)?;
-            crate::duplex::chat(io::stdin(), io::stdout(), peer)
+            chat(io::stdin(), io::stdout(), peer)
         });
     cli::exit_code(result)
 }
@@ -134,15 +143,14 @@ pub fn chat() -> ExitCode {
 /// Exercise 05: a server whose console talks to its clients. Every client
 /// gets a number and a reader thread (which prints what it says); the
 /// console thread reads your lines; `run_room` gets both as events.
-pub fn console_router() -> ExitCode {
-    use crate::console_router::Event;
+pub fn console_router(run_room: fn(Receiver<Event>, io::Stdout) -> io::Result<()>) -> ExitCode {
     let args: ServerArgs = cli::parse();
     let addr = args.addr("127.0.0.1:6666");
     let listener = match cli::listen(&addr) {
         Ok(listener) => listener,
         Err(e) => return cli::exit_code(Err(e)),
     };
-    println!("type a line for every client, or /to N text for client N");
+    lessons::log_line!("type a line for every client, or /to N text for client N");
     let (events, room) = mpsc::channel();
     let console = events.clone();
     let console_thread = thread::Builder::new().spawn(move || {
@@ -158,7 +166,7 @@ pub fn console_router() -> ExitCode {
             let Ok(reader) = stream.try_clone() else {
                 continue;
             };
-            println!("client #{id} connected");
+            lessons::log_line!("client #{id} connected");
             if events.send(Event::Joined { id, stream }).is_err() {
                 break;
             }
@@ -167,9 +175,9 @@ pub fn console_router() -> ExitCode {
                 let mut lines = BufReader::new(reader);
                 while let Ok(Some(line)) = framing::read_line(&mut lines, framing::DEFAULT_MAX_LINE)
                 {
-                    println!("[#{id}] {line}");
+                    lessons::log_line!("[#{id}] {line}");
                 }
-                println!("client #{id} disconnected");
+                lessons::log_line!("client #{id} disconnected");
                 let _ = events.send(Event::Left { id });
             });
         }
@@ -177,7 +185,7 @@ pub fn console_router() -> ExitCode {
     if let Err(e) = console_thread.and(accept_thread) {
         return cli::exit_code(Err(e));
     }
-    cli::exit_code(crate::console_router::run_room(room, io::stdout()))
+    cli::exit_code(run_room(room, io::stdout()))
 }
 
 /// Exercise 06: ask several servers at once, e.g. two echo servers started
@@ -198,13 +206,13 @@ struct FanOutArgs {
     timeout: f64,
 }
 
-pub fn fan_out() -> ExitCode {
+pub fn fan_out(ask_all: fn(&[SocketAddr], &str, Duration) -> Vec<io::Result<String>>) -> ExitCode {
     let args: FanOutArgs = cli::parse();
     let timeout = match cli::timeout_secs(args.timeout) {
         Ok(timeout) => timeout,
         Err(e) => return cli::exit_code(Err(e)),
     };
-    let answers = crate::fan_out::ask_all(&args.addr, &args.question, timeout);
+    let answers = ask_all(&args.addr, &args.question, timeout);
     let mut failed = 0;
     for (addr, answer) in args.addr.iter().zip(answers) {
         match answer {
@@ -223,63 +231,221 @@ pub fn fan_out() -> ExitCode {
     }
 }
 
-// ANCHOR: progress
-/// `cargo run -p exercises`: runs every check of every exercise, in the
-/// order of the lessons, and says where you are.
-///
-/// It calls the same check functions as `cargo test -p exercises` (the
-/// `checks` module), each under the deadline of `checks::run`, so a stuck
-/// exercise shows as failed instead of hanging the view. An exercise stops
-/// at its first failing check: that message is the one to read.
-pub fn progress() -> ExitCode {
-    // A failing exercise panics (todo!() at least); the checks turn each
-    // panic into a message, so the default report on stderr is only noise.
-    std::panic::set_hook(Box::new(|_| {}));
-    let crate_name = env!("CARGO_PKG_NAME");
-    println!("checking the exercises in {crate_name}/ ...");
-    let mut results = Vec::new();
-    for exercise in checks::exercises() {
-        let mut first_failure = None;
-        for check in &exercise.checks {
-            if let Err(message) = checks::run(check) {
-                first_failure = Some((check.name, message));
-                break;
-            }
-        }
-        results.push((exercise, first_failure));
-    }
-    // Printed after all checks ran, so that whatever your code printed
-    // while it was checked stays above this summary.
-    println!();
-    println!("Exercises, in the order of the lessons:");
-    for (exercise, failure) in &results {
-        let status = if failure.is_none() { "done" } else { "to do" };
-        println!(
-            "  {:<4} {:<15} {:<6} {}",
-            exercise.id, exercise.name, status, exercise.title
-        );
-    }
-    let done = results.iter().filter(|(_, f)| f.is_none()).count();
-    println!(
-        "\n{done} of {} exercises pass all their checks.",
-        results.len()
-    );
-    let next = results
-        .iter()
-        .find_map(|(e, f)| f.as_ref().map(|failure| (e, failure)));
-    match next {
-        None => println!("All done. Compare your answers with solutions/src/ if you like."),
-        Some((exercise, (check, message))) => {
-            println!("\nNext: exercise {} ({})", exercise.id, exercise.title);
-            println!("  edit   {}", exercise.file());
-            println!("  hints  {}", exercise.hints());
-            println!("  check  cargo test -p exercises {}", exercise.name);
-            println!("\nIts first failing check, {check}:");
-            for line in message.lines() {
-                println!("  {line}");
-            }
-        }
-    }
-    ExitCode::SUCCESS
+/// Exercise 07: lesson 03's reverse server, each client served by a job of
+/// your pool. `/panic` from a client makes its job panic: its worker must
+/// survive. `/quit` (or Ctrl-D) on the console shuts the pool down.
+#[derive(Parser)]
+#[command(version)]
+struct PoolArgs {
+    #[arg(long, default_value = "127.0.0.1:2007", help = cli::LISTEN_HELP)]
+    addr: String,
+
+    /// How many workers serve clients: how many clients are served at once.
+    #[arg(long, default_value_t = 2, value_parser = cli::count(1..=256))]
+    workers: usize,
+
+    /// How many clients may wait for a free worker; more are told `error: server busy`.
+    #[arg(long, default_value_t = 4, value_parser = cli::count(0..=4096))]
+    queue: usize,
 }
-// ANCHOR_END: progress
+
+pub fn pool_server<P: Send + Sync + 'static>(pool: PoolApi<P>) -> ExitCode {
+    let args: PoolArgs = cli::parse();
+    let listener = match cli::listen(&args.addr) {
+        Ok(listener) => listener,
+        Err(e) => return cli::exit_code(Err(e)),
+    };
+    let workers = match (pool.new)(args.workers, args.queue) {
+        Ok(workers) => std::sync::Arc::new(workers),
+        Err(e) => return cli::exit_code(Err(e)),
+    };
+    lessons::log_line!(
+        "{} workers, {} places in the queue; type /quit to shut down",
+        args.workers,
+        args.queue
+    );
+    let accepting = std::sync::Arc::clone(&workers);
+    let accept_thread = thread::Builder::new().spawn(move || {
+        for (stream, peer) in cli::clients(&listener) {
+            // The job needs its own handle: `submit` takes the job, and the
+            // stream must stay here to say no if the pool refuses it.
+            let Ok(handle) = stream.try_clone() else {
+                continue;
+            };
+            let job = Box::new(move || serve_reversed(handle, peer));
+            match (pool.submit)(&accepting, job) {
+                Ok(()) => lessons::log_line!("client {peer}: queued"),
+                Err(refused) => {
+                    let why = match refused {
+                        checks::shared::pool::Refused::Busy => "server busy",
+                        checks::shared::pool::Refused::ShutDown => "shutting down",
+                    };
+                    lessons::log_line!("client {peer}: turned away ({why})");
+                    framing::say_and_close(&stream, &format!("error: {why}"));
+                }
+            }
+        }
+    });
+    if let Err(e) = accept_thread {
+        return cli::exit_code(Err(e));
+    }
+    for line in io::stdin().lock().lines() {
+        match line {
+            Ok(line) if line.trim() == "/quit" => break,
+            Ok(line) => lessons::log_line!("type /quit to shut down (not {line:?})"),
+            Err(_) => break,
+        }
+    }
+    lessons::log_line!("shutting down: waiting for the clients being served to leave");
+    let panicked = (pool.shutdown)(&workers);
+    lessons::log_line!("every worker joined; {panicked} job(s) panicked");
+    cli::exit_code(Ok(()))
+}
+
+/// One client of the pool server: every line comes back reversed, and
+/// `/panic` panics (on purpose: the worker running this job must survive).
+fn serve_reversed(stream: TcpStream, peer: SocketAddr) {
+    lessons::log_line!("client {peer}: served");
+    let mut lines = BufReader::new(&stream);
+    while let Ok(Some(line)) = framing::read_line(&mut lines, framing::DEFAULT_MAX_LINE) {
+        if line.trim() == "/panic" {
+            panic!("client {peer} asked for a panic");
+        }
+        let reply = format!("{}\n", lessons::reverse::reverse_chars(&line));
+        if io::Write::write_all(&mut &stream, reply.as_bytes()).is_err() {
+            break;
+        }
+    }
+    lessons::log_line!("client {peer}: left");
+}
+
+/// Exercise 08: sends numbered lines to an echo server and says what came
+/// back wrong. Try it against `cargo run -p solutions --bin echo_server`.
+#[derive(Parser)]
+#[command(version)]
+struct LoadArgs {
+    /// The echo server to load.
+    #[arg(long, default_value = "127.0.0.1:65432")]
+    addr: String,
+
+    /// How many lines to send.
+    #[arg(long, default_value_t = 1000, value_parser = cli::count(1..=1_000_000))]
+    lines: usize,
+
+    /// How long each line is, in bytes (its number included).
+    #[arg(long, default_value_t = 64, value_parser = cli::count(16..=65_536))]
+    size: usize,
+
+    /// How long to wait for the next reply before the rest count as lost (seconds).
+    #[arg(long, default_value_t = 2.0)]
+    timeout: f64,
+}
+
+pub fn load(run_load: fn(TcpStream, &[String], Duration) -> io::Result<LoadReport>) -> ExitCode {
+    let args: LoadArgs = cli::parse();
+    let lines: Vec<String> = (0..args.lines)
+        .map(|i| {
+            let mut line = format!("line {i} ");
+            let fill = b'a' + (i % 26) as u8;
+            while line.len() < args.size {
+                line.push(fill as char);
+            }
+            line
+        })
+        .collect();
+    let result = cli::timeout_secs(args.timeout).and_then(|timeout| {
+        let server = cli::connect(&args.addr, timeout)?;
+        let report = run_load(server, &lines, timeout)?;
+        println!(
+            "{} lines sent: {} back in order, {} reordered, {} lost, {} torn replies",
+            lines.len(),
+            report.in_order,
+            report.reordered.len(),
+            report.lost.len(),
+            report.torn.len()
+        );
+        for (what, indexes) in [("reordered", &report.reordered), ("lost", &report.lost)] {
+            if let Some(first) = indexes.first() {
+                println!("first {what}: {:?}", lines[*first]);
+            }
+        }
+        if let Some(torn) = report.torn.first() {
+            println!("first torn reply: {torn:?}");
+        }
+        if report.passed() {
+            Ok(())
+        } else {
+            Err(io::Error::other("some replies were wrong"))
+        }
+    });
+    cli::exit_code(result)
+}
+
+/// Exercise 09: a proxy in front of any server of the course, each
+/// connection forwarded by `forward`: yours with `-p exercises`, the
+/// reference answer with `-p solutions`. Try it in front of lesson 03's
+/// server (`cargo run --example 03_reverse_server`): `nc 127.0.0.1 9000`.
+#[derive(Parser)]
+#[command(version)]
+struct ProxyArgs {
+    #[arg(long, visible_alias = "listen", default_value = "127.0.0.1:9000", help = cli::LISTEN_HELP)]
+    addr: String,
+
+    /// The server every connection is forwarded to (the default is lesson
+    /// 03's reverse server). The proxy connects to it once for each client.
+    #[arg(long, default_value = "127.0.0.1:2002", value_name = "ADDR")]
+    to: String,
+
+    /// Give up connecting to the server after this many seconds (the
+    /// client is then disconnected).
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
+    connect_timeout: Duration,
+}
+
+pub fn proxy(forward: fn(TcpStream, TcpStream) -> io::Result<()>) -> ExitCode {
+    let args: ProxyArgs = cli::parse();
+    let timeout = args.connect_timeout;
+    // A server address that cannot work is refused before anyone connects.
+    if let Err(e) = cli::resolve(&args.to) {
+        return cli::exit_code(Err(cli::context(
+            e,
+            format!("cannot forward to {}", args.to),
+        )));
+    }
+    let listener = match cli::listen(&args.addr) {
+        Ok(listener) => listener,
+        Err(e) => return cli::exit_code(Err(e)),
+    };
+    lessons::log_line!("forwarding every connection to {}", args.to);
+    for (id, (client, peer)) in (1u64..).zip(cli::clients(&listener)) {
+        let to = args.to.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("#{id}"))
+            .spawn(move || {
+                // `cli::connect` gives the socket timeouts; a proxied
+                // connection may be quiet for an hour, so take them off.
+                let server = cli::connect(&to, timeout).and_then(|server| {
+                    server.set_read_timeout(None)?;
+                    server.set_write_timeout(None)?;
+                    Ok(server)
+                });
+                let server = match server {
+                    Ok(server) => server,
+                    Err(e) => {
+                        lessons::log_line!("#{id} {peer}: {}; closing it", cli::describe(&e));
+                        return;
+                    }
+                };
+                lessons::log_line!("#{id} client {peer} connected, forwarded to {to}");
+                match forward(client, server) {
+                    Ok(()) => lessons::log_line!("#{id} closed: both directions ended"),
+                    Err(e) => lessons::log_line!("#{id} closed: {}", cli::describe(&e)),
+                }
+            });
+        if let Err(e) = spawned {
+            lessons::log_error!("#{id} {peer}: cannot start a thread: {e}");
+        }
+    }
+    cli::exit_code(Ok(()))
+}

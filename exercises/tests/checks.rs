@@ -1,7 +1,9 @@
-//! The checks of every exercise, one test each: `cargo test -p exercises`
-//! checks all your work, `cargo test -p exercises echo_server` one exercise.
-//! A failing test says what was expected and what probably went wrong.
+//! `cargo test -p exercises` checks all your work, `cargo test -p
+//! exercises echo_server` one exercise. Each exercise is built and checked
+//! on its own (see exercises/src/test_driver.rs), so a mistake in one
+//! never hides the others' results. A failing check says what it expected
+//! and what went wrong.
 
-use exercises as subject;
-
-include!("shared/checks_list.rs");
+fn main() -> std::process::ExitCode {
+    exercises::test_driver::main()
+}

@@ -6,24 +6,31 @@
 //! and what the other side sends must appear even while we are typing. So
 //! each program runs two threads, one per direction:
 //!
-//! - the *keyboard* thread copies the lines typed on stdin to the socket;
+//! - the *keyboard* thread copies what is typed on stdin to the socket;
 //! - the *screen* thread copies whatever arrives on the socket to stdout.
 //!
 //! Both need the same connection. [`TcpStream::try_clone`] gives a second
 //! handle to it, so each thread owns one handle, and neither has to wait for
 //! the other.
 //!
-//! **Ending.** Each direction ends on its own. When we type `exit` (or press
-//! Ctrl-D), the keyboard thread calls `shutdown(Shutdown::Write)`: the peer
-//! reads end of stream, we can still receive its last words. When the peer
-//! closes, our screen thread's `read` returns 0 and the conversation is over.
-//! The two threads tell the main thread that they are done over a channel;
-//! the main thread decides when the program ends.
+//! **Ending.** Each direction ends on its own, and the other one stays open:
+//! - When we type `exit` (or press Ctrl-D), the keyboard thread calls
+//!   `shutdown(Shutdown::Write)`: the peer reads end of stream, and we keep
+//!   showing what it sends until it closes its side too.
+//! - When the peer closes its side, our screen thread's `read` returns 0. We
+//!   say so, and keep sending what is typed until `exit` or Ctrl-D.
+//!
+//! The conversation is over when both directions are. The two threads tell
+//! the main thread that they are done over a channel; the main thread
+//! decides when the program ends.
 //!
 //! **Output.** stdout carries exactly the bytes the peer sent, unchanged,
 //! with or without newlines (the original Python client sends none). What
 //! the program says itself (connected, closed) goes to stderr, so
-//! `04_chat_client > received.txt` saves only the conversation.
+//! `04_chat_client > received.txt` saves only the conversation. Neither a
+//! closed stdout nor a closed stderr makes the program panic: the first ends
+//! the conversation with one line of error, the second only silences the
+//! notices.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -36,6 +43,11 @@ use crate::cli;
 /// The line that ends our side of the conversation (Ctrl-D does too).
 pub const EXIT: &str = "exit";
 
+/// The most the keyboard thread holds at once. A longer line (a pasted
+/// file without newlines) goes out in pieces of this size, so memory stays
+/// bounded whatever arrives on stdin.
+pub const KEYBOARD_CHUNK: u64 = 64 * 1024;
+
 // ANCHOR: keyboard
 /// Copies typed lines to the peer until `exit` or the end of the input.
 ///
@@ -43,28 +55,37 @@ pub const EXIT: &str = "exit";
 /// lost or re-encoded. The `exit` line itself is not sent.
 pub fn send_typed(mut keyboard: impl BufRead, mut peer: impl Write) -> io::Result<()> {
     let mut line = Vec::new();
+    // Only a whole line can be `exit`, not the tail of a long one.
+    let mut at_line_start = true;
     loop {
         line.clear();
+        // `take` bounds what one call may collect: a line longer than
+        // KEYBOARD_CHUNK comes in several pieces.
+        let n = keyboard
+            .by_ref()
+            .take(KEYBOARD_CHUNK)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| cli::context(e, "cannot read the keyboard"))?;
         // 0 bytes: the input has ended (Ctrl-D, or the end of a piped file).
-        if keyboard.read_until(b'\n', &mut line)? == 0 {
-            return Ok(());
-        }
-        if line.trim_ascii() == EXIT.as_bytes() {
+        if n == 0 || (at_line_start && line.trim_ascii() == EXIT.as_bytes()) {
             return Ok(());
         }
         // `write_all`, not `write`: a `write` may take only part of the line.
-        peer.write_all(&line)?;
+        peer.write_all(&line)
+            .map_err(|e| cli::context(e, "cannot send"))?;
+        at_line_start = line.ends_with(b"\n");
     }
 }
 // ANCHOR_END: keyboard
 
 // ANCHOR: screen
-/// Copies what the peer sends to `screen` until the peer closes, and returns
-/// the number of bytes received.
+/// Copies what the peer sends to `screen` until the peer closes its side,
+/// and returns the number of bytes received.
 ///
 /// This is `io::copy` with one difference: it flushes after every read.
-/// stdout is line-buffered, so a message without a newline would wait in
-/// the buffer until the next newline, maybe forever.
+/// Rust's stdout is line-buffered (whether or not it is a terminal), so a
+/// message without a newline would wait in the buffer until the next
+/// newline, maybe forever.
 pub fn show_received(mut peer: impl Read, mut screen: impl Write) -> io::Result<u64> {
     let mut buf = [0u8; 8192];
     let mut total = 0;
@@ -78,10 +99,12 @@ pub fn show_received(mut peer: impl Read, mut screen: impl Write) -> io::Result<
             Ok(n) => n,
             // A signal interrupted the read before any data came: retry.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(cli::context(e, "cannot receive")),
         };
-        screen.write_all(&buf[..n])?;
-        screen.flush()?;
+        screen
+            .write_all(&buf[..n])
+            .and_then(|()| screen.flush())
+            .map_err(cli::stdout_error)?;
         total += n as u64;
     }
 }
@@ -94,64 +117,104 @@ enum Done {
 }
 
 // ANCHOR: talk
-/// Runs a conversation over `stream`: `keyboard` goes to the peer, what the
-/// peer sends goes to `screen`. Returns once the peer has closed its side.
-pub fn talk<K, S>(stream: TcpStream, keyboard: K, screen: S) -> io::Result<()>
+/// Runs a conversation with `peer` (a name for the notices) over `stream`:
+/// `keyboard` goes to the peer, what the peer sends goes to `screen`.
+/// Returns once both directions are closed, or at the first error.
+pub fn talk<K, S>(stream: TcpStream, peer: &str, keyboard: K, screen: S) -> io::Result<()>
 where
     K: BufRead + Send + 'static,
     S: Write + Send + 'static,
 {
-    // Two handles to one connection: one for each thread. `try_clone` asks
-    // the system for a second descriptor of the same socket; bytes are not
-    // copied and both handles see the same connection.
+    // One handle to the connection for each thread, and `stream` stays
+    // here to close our side. `try_clone` asks the system for another
+    // descriptor of the same socket: bytes are not copied, and every handle
+    // sees the same connection.
     let to_peer = stream.try_clone()?;
-    let from_peer = stream;
+    let from_peer = stream.try_clone()?;
 
     // The threads tell the main thread they are done over a channel. That is
     // how one thread lets another know it is time to stop: a message, not a
     // shared flag that someone has to keep checking.
     let (done, finished) = mpsc::channel();
     let keyboard_done = done.clone();
-    thread::Builder::new()
+    let keyboard = thread::Builder::new()
         .name("keyboard".into())
         .spawn(move || {
-            let result = send_typed(keyboard, &to_peer)
-                // Half-close: "I have nothing more to say". The peer reads
-                // end of stream; we keep receiving until it closes too.
-                .and_then(|()| to_peer.shutdown(Shutdown::Write));
+            let result = send_typed(keyboard, &to_peer);
             let _ = keyboard_done.send(Done::Keyboard(result));
         })?;
-    thread::Builder::new()
+    let screen = thread::Builder::new()
         .name("screen".into())
         .spawn(move || {
             let result = show_received(&from_peer, screen);
             let _ = done.send(Done::Screen(result));
+        })
+        .inspect_err(|_| {
+            let _ = stream.shutdown(Shutdown::Both);
         })?;
 
-    // Neither thread is joined. When the peer closes, the keyboard thread
-    // is most likely blocked reading stdin, and nothing in std can interrupt
-    // that read. It does not need to be: when `main` returns, the process
-    // exits, every thread in it stops, and the system closes the socket.
-    // (A thread blocked on a *socket* read is different: another thread can
-    // wake it with `shutdown(Shutdown::Read)` on a clone. That works on
-    // Linux but not on Windows, so portable code does not rely on it.)
+    // Each direction ends on its own; the conversation is over when both
+    // have. Only this thread prints notices and closes, one report at a
+    // time, so what it says always matches the order things happened in.
+    let (mut we_are_done, mut they_are_done) = (false, false);
     for report in finished {
-        match report {
-            // We have said goodbye; wait for the peer's last bytes.
-            Done::Keyboard(Ok(())) => continue,
-            // Sending failed: the connection is broken, the peer cannot
-            // hear us any more. Stop here.
-            Done::Keyboard(Err(e)) => return Err(cli::context(e, "cannot send")),
-            Done::Screen(result) => return result.map(|_| ()),
+        let broken = match report {
+            Done::Keyboard(Ok(())) => {
+                we_are_done = true;
+                // Half-close: "I have nothing more to say". The peer reads
+                // end of stream; we keep receiving until it closes too.
+                // `shutdown` acts on the connection, whichever handle it
+                // is called on.
+                match stream.shutdown(Shutdown::Write) {
+                    Ok(()) if !they_are_done => {
+                        crate::log_error!(
+                            "you closed your side; what {peer} sends still shows until it closes"
+                        );
+                        None
+                    }
+                    Ok(()) => None,
+                    Err(e) => Some(cli::context(e, "cannot send the end of the stream")),
+                }
+            }
+            Done::Screen(Ok(_)) => {
+                they_are_done = true;
+                if we_are_done {
+                    crate::log_error!("{peer} closed the connection");
+                } else {
+                    crate::log_error!(
+                        "{peer} closed its side; what you type still goes to it until `{EXIT}` or Ctrl-D"
+                    );
+                }
+                None
+            }
+            // The connection is broken (reset), or so is our terminal.
+            Done::Keyboard(Err(e)) | Done::Screen(Err(e)) => Some(e),
+        };
+        if let Some(e) = broken {
+            // Nothing more can be said. `shutdown(Both)` ends the
+            // connection now, although the keyboard thread, maybe blocked
+            // reading stdin, still holds its handle: closing a handle
+            // (`drop`) would not, as a connection ends when its last
+            // handle is closed. We do not wait for that thread: nothing can
+            // interrupt its read, and it ends when the process does.
+            let _ = stream.shutdown(Shutdown::Both);
+            return Err(e);
+        }
+        if we_are_done && they_are_done {
+            // Both threads have sent their last report, so they are ending:
+            // wait for them, so that every handle is closed when we return.
+            let _ = keyboard.join();
+            let _ = screen.join();
+            return Ok(());
         }
     }
-    // Only reached if both threads vanished without reporting (a panic).
+    // Only reached if a thread vanished without reporting (a panic).
     Err(io::Error::other("a chat thread stopped unexpectedly"))
 }
 // ANCHOR_END: talk
 
 // ANCHOR: serve_one
-/// Waits for one peer, talks with it until it leaves, and returns.
+/// Waits for one peer, talks with it until both sides are done, and returns.
 pub fn serve_one(listener: TcpListener) -> io::Result<()> {
     let (stream, peer) = listener
         .accept()
@@ -159,24 +222,21 @@ pub fn serve_one(listener: TcpListener) -> io::Result<()> {
     // One conversation at a time: stop listening, so that a second peer is
     // refused at once instead of waiting, unanswered, in the system's queue.
     drop(listener);
-    eprintln!("client {peer} connected; type to talk, `{EXIT}` or Ctrl-D to leave");
-    talk(stream, BufReader::new(io::stdin()), io::stdout())?;
-    eprintln!("client {peer} closed the connection");
-    Ok(())
+    crate::log_error!("client {peer} connected; type to talk, `{EXIT}` or Ctrl-D to leave");
+    let keyboard = BufReader::new(io::stdin());
+    talk(stream, &format!("client {peer}"), keyboard, io::stdout())
 }
 // ANCHOR_END: serve_one
 
-/// Connects to a chat server and talks until the server closes.
+/// Connects to a chat server and talks until both sides are done.
 pub fn connect_and_talk(addr: &str, connect_timeout: Duration) -> io::Result<()> {
     let stream = cli::connect(addr, connect_timeout)?;
     // `cli::connect` set read and write timeouts. A conversation may be
     // silent for an hour, and that is not an error: remove them.
     stream.set_read_timeout(None)?;
     stream.set_write_timeout(None)?;
-    eprintln!("connected to {addr}; type to talk, `{EXIT}` or Ctrl-D to leave");
-    talk(stream, BufReader::new(io::stdin()), io::stdout())?;
-    eprintln!("{addr} closed the connection");
-    Ok(())
+    crate::log_error!("connected to {addr}; type to talk, `{EXIT}` or Ctrl-D to leave");
+    talk(stream, addr, BufReader::new(io::stdin()), io::stdout())
 }
 
 #[cfg(test)]
@@ -197,6 +257,19 @@ mod tests {
         let mut out = Vec::new();
         send_typed(typed, &mut out).expect("writing to a Vec cannot fail");
         assert_eq!(out, sent);
+    }
+
+    #[test]
+    fn a_line_longer_than_a_chunk_goes_out_whole_and_its_tail_is_not_exit() {
+        // A line of KEYBOARD_CHUNK bytes, then `exit` glued to its end: the
+        // keyboard thread reads it in two pieces, and the second piece is
+        // the end of a line, not a line of its own.
+        let mut typed = vec![b'x'; KEYBOARD_CHUNK as usize];
+        typed.extend_from_slice(b"exit\nexit\nnot sent\n");
+        let mut out = Vec::new();
+        send_typed(&typed[..], &mut out).expect("writing to a Vec cannot fail");
+        assert_eq!(out.len(), KEYBOARD_CHUNK as usize + 5);
+        assert!(out.ends_with(b"xexit\n"));
     }
 
     #[test]

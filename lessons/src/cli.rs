@@ -359,6 +359,14 @@ pub fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
+/// An error writing to our own stdout, saying what broke:
+/// `cannot write to the terminal: broken pipe: the other end was closed
+/// (os error 32)` once the program reading our output has gone
+/// (`... | head -n 1`).
+pub fn stdout_error(e: io::Error) -> io::Error {
+    context(e, "cannot write to the terminal")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,10 +9,11 @@
 //! | 02 | [`echo`] | one client at a time, `io::copy`, half-close |
 //! | 03 | [`reverse`] | a thread per client, line framing, UTF-8 |
 //! | 04 | [`chat`] | full duplex: `try_clone`, one thread per direction, `shutdown` |
-//! | 05 | [`room`] | many clients, one console: channels and ownership |
+//! | 05 | [`room`] | many clients, one console: channels, ownership, flow control |
 //! | 06 | [`fan_out`] | one client, several servers: scoped threads and timeouts |
 //! | 07 | [`pool`] | a bounded pool of worker threads |
 //! | 08 | [`load`] | a load generator that checks every reply |
+//! | 09 | [`proxy`] | a proxy that shows the byte stream and misbehaves on purpose |
 //!
 //! Helpers shared by every lesson, one per concern: [`framing`] reads one
 //! line with a length limit, [`cli`] parses flags and turns errors into one
@@ -29,6 +30,7 @@ pub mod framing;
 pub mod load;
 pub mod log;
 pub mod pool;
+pub mod proxy;
 pub mod reverse;
 pub mod room;
 pub mod threads;

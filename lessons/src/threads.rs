@@ -4,6 +4,18 @@
 //! up to the scheduler. Here each thread *returns* its result through its
 //! `JoinHandle`, and the main thread prints them in a fixed order after
 //! joining both: the work runs in parallel, the output is deterministic.
+//!
+//! Without `move`, a spawned closure would borrow the caller's `n`, and the
+//! compiler refuses (error E0373: the closure may outlive the function
+//! that owns `n`). This doc test checks that it still does:
+//!
+//! ```compile_fail,E0373
+//! fn square_on_a_thread() -> i64 {
+//!     let n = 4_i64;
+//!     let thread = std::thread::spawn(|| n * n); // no `move`: borrows `n`
+//!     thread.join().unwrap()
+//! }
+//! ```
 
 use std::thread;
 
@@ -87,6 +99,28 @@ mod tests {
     ) {
         assert_eq!(with_spawn(n), (square, cube));
         assert_eq!(with_scope(&n), (square, cube));
+    }
+
+    #[test]
+    fn a_plain_multiplication_panics_or_wraps_as_the_profile_says() {
+        // What a plain `*` does on overflow is decided by the profile's
+        // `overflow-checks` setting (on by default in `dev`, off in
+        // `release`), not by debug versus release as such: it panics when
+        // the checks are on and wraps when they are off. `checked_mul`
+        // says `None` either way, which is why `cube` uses it.
+        let n = std::hint::black_box(3_000_000_i64);
+        match std::panic::catch_unwind(|| n * n * n) {
+            Err(_) => {} // overflow-checks on: "attempt to multiply with overflow"
+            Ok(wrapped) => assert_eq!(wrapped, n.wrapping_mul(n).wrapping_mul(n)),
+        }
+        assert_eq!(cube(n), None);
+    }
+
+    #[test]
+    fn a_panic_in_a_thread_comes_back_from_join_as_an_err() {
+        let thread = thread::spawn(|| -> i64 { panic!("square failed") });
+        let panic = thread.join().expect_err("the thread panicked");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"square failed"));
     }
 
     #[test]

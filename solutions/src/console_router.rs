@@ -6,16 +6,8 @@ use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::mpsc::Receiver;
 
-/// What the room hears about, in the order it happened.
-#[derive(Debug)]
-pub enum Event {
-    /// Client `id` connected; `stream` is the room's to write to.
-    Joined { id: u64, stream: TcpStream },
-    /// Client `id` disconnected.
-    Left { id: u64 },
-    /// The server's user typed a line on the console.
-    Console(String),
-}
+/// What the room hears about (shared with the checks, which send these).
+pub use checks::shared::console_router::Event;
 
 // ANCHOR: solution
 /// Routes console lines to the clients, until every sender is gone.

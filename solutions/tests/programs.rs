@@ -22,8 +22,14 @@ struct Server {
 
 impl Server {
     fn start(program: &str) -> Server {
+        Server::start_with(program, &[])
+    }
+
+    /// The server with more arguments after `--addr 127.0.0.1:0`.
+    fn start_with(program: &str, args: &[&str]) -> Server {
         let mut child = Command::new(program)
             .args(["--addr", "127.0.0.1:0"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -171,6 +177,7 @@ fn a_port_in_use_is_one_readable_line_and_a_non_zero_exit() {
         env!("CARGO_BIN_EXE_echo_server"),
         env!("CARGO_BIN_EXE_reverse_server"),
         env!("CARGO_BIN_EXE_console_router"),
+        env!("CARGO_BIN_EXE_proxy"),
     ] {
         let out = run(server, &["--addr", &addr], "");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -181,4 +188,94 @@ fn a_port_in_use_is_one_readable_line_and_a_non_zero_exit() {
             "{server}: {stderr}"
         );
     }
+}
+
+#[test]
+fn the_pool_server_turns_a_client_away_when_busy_and_shuts_down_on_quit() {
+    let mut server = Server::start(env!("CARGO_BIN_EXE_pool_server"));
+    // Started with the defaults: 2 workers, 4 places. Two clients are
+    // served; four wait; the seventh is told the server is busy.
+    let served: Vec<TcpStream> = (0..2).map(|_| connect(server.addr)).collect();
+    for stream in &served {
+        (&*stream).write_all(b"abc\n").expect("send");
+        let mut reply = String::new();
+        BufReader::new(stream)
+            .read_line(&mut reply)
+            .expect("a reply");
+        assert_eq!(reply, "cba\n");
+    }
+    let waiting: Vec<TcpStream> = (0..4).map(|_| connect(server.addr)).collect();
+    let mut turned_away = String::new();
+    BufReader::new(connect(server.addr))
+        .read_line(&mut turned_away)
+        .expect("a line");
+    assert_eq!(turned_away, "error: server busy\n");
+    drop(waiting);
+    drop(served);
+    let stdin = server.child.stdin.as_mut().expect("stdin is piped");
+    stdin.write_all(b"/quit\n").expect("type /quit");
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool server did not shut down within {DEADLINE:?} of /quit"
+        );
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn the_load_client_finds_nothing_wrong_with_the_echo_server() {
+    let server = Server::start(env!("CARGO_BIN_EXE_echo_server"));
+    let out = run(
+        env!("CARGO_BIN_EXE_load"),
+        &["--addr", &server.addr.to_string(), "--lines", "5000"],
+        "",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "5000 lines sent: 5000 back in order, 0 reordered, 0 lost, 0 torn replies\n"
+    );
+}
+
+#[test]
+fn the_proxy_forwards_both_ways_and_passes_the_half_close_on() {
+    let server = Server::start(env!("CARGO_BIN_EXE_reverse_server"));
+    let to = server.addr.to_string();
+    let proxy = Server::start_with(env!("CARGO_BIN_EXE_proxy"), &["--to", &to]);
+    let client = connect(proxy.addr);
+    (&client)
+        .write_all("héllo\nabc\n".as_bytes())
+        .expect("send");
+    // The client has said everything: the reverse server answers, sees the
+    // end of the stream, and closes; the client reads to the end.
+    client
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    let mut replies = String::new();
+    (&client)
+        .read_to_string(&mut replies)
+        .expect("the replies, then the end of the stream");
+    assert_eq!(replies, "olléh\ncba\n");
+}
+
+#[test]
+fn the_proxy_refuses_a_server_address_that_cannot_work_in_one_line() {
+    let out = run(
+        env!("CARGO_BIN_EXE_proxy"),
+        &["--addr", "127.0.0.1:0", "--to", "127.0.0.1:notaport"],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: cannot forward to 127.0.0.1:notaport: \"notaport\" is not a port: expected a \
+         number from 0 to 65535\n"
+    );
 }

@@ -3,7 +3,11 @@
 //! TCP with timeouts, and kill it when the test ends, pass or fail.
 #![allow(dead_code)] // each test file uses a different part of it
 
+pub mod closed_output;
+pub mod exercises;
 pub mod peers;
+pub mod pool;
+pub mod room;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -225,6 +229,15 @@ impl Program {
             }
         };
         command.args(args).envs(how.env.iter().copied());
+        Program::spawn_as(command, name, how)
+    }
+
+    /// Starts any program (`name` is for messages), with piped stdio.
+    pub fn spawn(command: Command, name: &str) -> Program {
+        Program::spawn_as(command, name, &Launch::default())
+    }
+
+    fn spawn_as(mut command: Command, name: &str, how: &Launch) -> Program {
         let stdout = match how.stdout {
             Stdout::Null => Stdio::null(),
             _ => Stdio::piped(),
@@ -282,7 +295,12 @@ impl Program {
     /// Waits for a stdout line that contains `needle` and returns it. Lines
     /// before it are skipped.
     pub fn expect_stdout(&self, needle: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
+        self.expect_stdout_within(needle, DEADLINE)
+    }
+
+    /// [`Program::expect_stdout`] with a deadline of `within`.
+    pub fn expect_stdout_within(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stdout.recv_timeout(left) {
@@ -290,7 +308,7 @@ impl Program {
                 Ok(_) => continue,
                 Err(RecvTimeoutError::Timeout) => {
                     panic!(
-                        "{} printed no line containing {needle:?} within {DEADLINE:?}",
+                        "{} printed no line containing {needle:?} within {within:?}",
                         self.name
                     )
                 }
@@ -348,14 +366,19 @@ impl Program {
 
     /// Waits for the program to exit; fails the test if it does not in time.
     pub fn wait_for_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
+        self.wait_for_exit_within(DEADLINE)
+    }
+
+    /// [`Program::wait_for_exit`] with a deadline of `within`.
+    pub fn wait_for_exit_within(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 return status;
             }
             assert!(
                 Instant::now() < deadline,
-                "{} did not exit within {DEADLINE:?}",
+                "{} did not exit within {within:?}",
                 self.name
             );
             thread::sleep(Duration::from_millis(10));

@@ -1,7 +1,7 @@
-//! Exercise 04: a full-duplex chat client.
-//! (Runs your code: `cargo run -p exercises --bin chat -- --help`.)
+//! Runs the program of an exercise with your code: `cargo run -p exercises
+//! --bin chat -- --help` (see exercises/src/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::programs::chat()
+    exercises::launcher::launch("chat")
 }

@@ -1,7 +1,7 @@
-//! Exercise 05: a server whose console talks to its clients.
-//! (Runs your code: `cargo run -p exercises --bin console_router -- --help`.)
+//! Runs the program of an exercise with your code: `cargo run -p exercises
+//! --bin console_router -- --help` (see exercises/src/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::programs::console_router()
+    exercises::launcher::launch("console_router")
 }

@@ -1,7 +1,7 @@
-//! Exercise 02b: an echo server for many clients at once.
-//! (Runs your code: `cargo run -p exercises --bin echo_server -- --help`.)
+//! Runs the program of an exercise with your code: `cargo run -p exercises
+//! --bin echo_server -- --help` (see exercises/src/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::programs::echo_server()
+    exercises::launcher::launch("echo_server")
 }

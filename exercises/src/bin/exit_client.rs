@@ -1,7 +1,7 @@
-//! Exercise 02a: sends each line you type to a server, until `exit`.
-//! (Runs your code: `cargo run -p exercises --bin exit_client -- --help`.)
+//! Runs the program of an exercise with your code: `cargo run -p exercises
+//! --bin exit_client -- --help` (see exercises/src/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::programs::exit_client()
+    exercises::launcher::launch("exit_client")
 }

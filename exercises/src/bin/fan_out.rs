@@ -1,7 +1,7 @@
-//! Exercise 06: asks several servers at once.
-//! (Runs your code: `cargo run -p exercises --bin fan_out -- --help`.)
+//! Runs the program of an exercise with your code: `cargo run -p exercises
+//! --bin fan_out -- --help` (see exercises/src/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::programs::fan_out()
+    exercises::launcher::launch("fan_out")
 }

@@ -1,7 +1,7 @@
-//! Shows which exercises pass their checks, and the next one to do.
-//! (Runs your code: `cargo run -p exercises --bin progress -- --help`.)
+//! Shows where you are in the exercises, and the commands of the student's
+//! loop: `cargo run -p exercises -- --help`.
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::programs::progress()
+    exercises::commands::main()
 }

@@ -1,7 +1,7 @@
-//! Exercise 03: answers each line reversed.
-//! (Runs your code: `cargo run -p exercises --bin reverse_server -- --help`.)
+//! Runs the program of an exercise with your code: `cargo run -p exercises
+//! --bin reverse_server -- --help` (see exercises/src/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::programs::reverse_server()
+    exercises::launcher::launch("reverse_server")
 }

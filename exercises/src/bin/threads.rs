@@ -1,7 +1,7 @@
-//! Exercise 01: squares the numbers given, one thread each.
-//! (Runs your code: `cargo run -p exercises --bin threads -- --help`.)
+//! Runs the program of an exercise with your code: `cargo run -p exercises
+//! --bin threads -- --help` (see exercises/src/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::programs::threads()
+    exercises::launcher::launch("threads")
 }

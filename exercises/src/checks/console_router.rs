@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::harness::{
     Output, Task, WAIT, Waited, is_timeout, nothing_arrives, read_line, same, socket_pair, spawn,
 };
-use crate::console_router::Event;
+use super::shared::console_router::Event;
 
 /// The function under test, with the checks' console.
 pub type RunRoom = fn(Receiver<Event>, Output) -> io::Result<()>;

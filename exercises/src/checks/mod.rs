@@ -1,26 +1,30 @@
-//! The checks of every exercise, written once and run three ways:
-//! by `cargo test -p exercises` (one `#[test]` per check, in
-//! `exercises/tests/checks.rs`), by `cargo run -p exercises` (the progress
-//! view), and against the reference answers by `cargo test -p solutions`.
+//! The checks of every exercise: the library `checks` (package
+//! `exercise-checks`, manifest in `exercises/crates/checks/`).
 //!
-//! How one source serves two crates: the `solutions` crate compiles this
-//! very folder as its own `checks` module (`#[path = ...]` in
-//! `solutions/src/lib.rs`). Inside it, `crate::echo_server::serve_all` is
-//! therefore the student's function in `exercises` and the reference answer
-//! in `solutions`. Each check is a plain function that takes the code under
-//! test as a parameter and returns `Err(message)` when it fails, so the
-//! wrong-solution fixtures (`solutions/tests/wrong_solutions.rs`) can run
-//! the same checks against code that is wrong on purpose.
+//! Each check is a plain function that takes the code under test as a
+//! parameter and returns `Err(message)` when it fails. Nothing here depends
+//! on a student's code, so one exercise that does not compile cannot stop
+//! the others from being checked:
+//! - every exercise is a crate of its own (`exercises/crates/NAME/`), whose
+//!   library is the student's file `exercises/src/NAME.rs` and whose test
+//!   program `checks` hands that file's function to this exercise's checks
+//!   ([`runner::main`]);
+//! - the `exercises` package (`cargo test -p exercises`, `cargo run -p
+//!   exercises`) builds those crates with cargo and runs each one's checks
+//!   in a process of its own, under a deadline;
+//! - `solutions` hands the reference answers to the same checks, and
+//!   `solutions/tests/wrong_solutions*.rs` hands them answers that are wrong
+//!   on purpose.
 //!
-//! Why plain functions, rather than a progress view that runs `cargo test`
-//! and reads its output: there is no cargo inside cargo, no parsing of
-//! libtest's text (its JSON output is not stable), and the deadline that
-//! keeps a stuck exercise from hanging is the same code ([`run`]) in the
-//! tests and in the progress view.
+//! **The list of checks is written once**, in each module's `checks`
+//! function (the `checks!` list below): to add a check, write its function
+//! in `exercises/src/checks/NAME.rs` and add its name to that list. Nothing
+//! else needs an edit: [`exercises`] reads the names from there, and so do
+//! `cargo test -p exercises`, the progress program and CI.
 //!
 //! You do not need to read or change anything here to do the exercises;
 //! reading a check is a fine way to see exactly what is expected, though.
-#![allow(dead_code)] // each crate uses a different part of the harness
+#![allow(dead_code)] // not every helper of the harness is used by every check
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,79 +62,169 @@ pub mod echo_server;
 pub mod exit_client;
 pub mod fan_out;
 pub mod harness;
+pub mod load;
+pub mod pool;
+pub mod proxy;
 pub mod reverse;
+pub mod runner;
+pub mod shared;
 pub mod threads;
 
-/// One exercise: where it is and how it is checked.
+/// One exercise: where it is, and the names of its checks.
+#[derive(Debug, Clone)]
 pub struct Exercise {
     /// "02b": lesson number and letter; the order of the course.
     pub id: &'static str,
-    /// The module and file name, and the filter for `cargo test -p exercises`.
+    /// The file name (`exercises/src/NAME.rs`), the check module's name,
+    /// the filter of `cargo test -p exercises NAME`, and the crate
+    /// `exercise-NAME` (`exercises/crates/NAME/`).
     pub name: &'static str,
     /// What the exercise builds, in a few words.
     pub title: &'static str,
-    pub checks: Vec<Check>,
+    /// The function (or type) the student writes.
+    pub writes: &'static str,
+    /// The program that runs it by hand: `cargo run -p exercises --bin
+    /// PROGRAM` (the student's code), `-p solutions` (the reference).
+    pub program: &'static str,
+    /// The names of its checks, in the order they run.
+    pub checks: Vec<&'static str>,
 }
 
 impl Exercise {
+    /// The file the student edits, relative to the course's folder.
     pub fn file(&self) -> String {
         format!("exercises/src/{}.rs", self.name)
+    }
+
+    /// The stub as shipped, which `reset` puts back.
+    pub fn stub(&self) -> String {
+        format!("exercises/stubs/{}.rs", self.name)
     }
 
     pub fn hints(&self) -> String {
         format!("exercises/src/{}.hints.md", self.name)
     }
+
+    /// The reference answer.
+    pub fn solution(&self) -> String {
+        format!("solutions/src/{}.rs", self.name)
+    }
+
+    /// The cargo package that compiles the student's file.
+    pub fn package(&self) -> String {
+        format!("exercise-{}", self.name)
+    }
+}
+
+/// The names of a list of checks.
+fn names(checks: Vec<Check>) -> Vec<&'static str> {
+    checks.into_iter().map(|c| c.name).collect()
 }
 
 // ANCHOR: exercises
-/// Every exercise in the order of the lessons, bound to this crate's code.
+/// What a subject given only to read the names of the checks would say.
+const NEVER: &str = "only the names of the checks are read here";
+
+/// Every exercise in the order of the lessons.
+///
+/// The names of the checks come from each module's own list: the subject
+/// given here is never called (`unreachable!`), only the names are read.
+/// The real bindings, check by check to the student's function, are in
+/// `exercises/crates/NAME/checks.rs` and in `solutions/src/lib.rs`.
 pub fn exercises() -> Vec<Exercise> {
     vec![
         Exercise {
             id: "01",
             name: "threads",
             title: "run a function on many threads at once",
-            checks: threads::checks(crate::threads::map_on_threads),
+            writes: "map_on_threads",
+            program: "threads",
+            checks: names(threads::checks(|_, _| unreachable!("{NEVER}"))),
         },
         Exercise {
             id: "02a",
             name: "exit_client",
             title: "a client that sends lines until `exit`",
-            checks: exit_client::checks(crate::exit_client::run_client),
+            writes: "run_client",
+            program: "exit_client",
+            checks: names(exit_client::checks(|_, _, _| unreachable!("{NEVER}"))),
         },
         Exercise {
             id: "02b",
             name: "echo_server",
             title: "an echo server for many clients at once",
-            checks: echo_server::checks(crate::echo_server::serve_all),
+            writes: "serve_all",
+            program: "echo_server",
+            checks: names(echo_server::checks(|_| unreachable!("{NEVER}"))),
         },
         Exercise {
             id: "03",
             name: "reverse",
             title: "reverse each line: framing and UTF-8",
-            checks: reverse::checks(crate::reverse::reverse_lines),
+            writes: "reverse_lines",
+            program: "reverse_server",
+            checks: names(reverse::checks(|_| unreachable!("{NEVER}"))),
         },
         Exercise {
             id: "04",
             name: "duplex",
             title: "full duplex: both directions at once",
-            checks: duplex::checks(crate::duplex::chat),
+            writes: "chat",
+            program: "chat",
+            checks: names(duplex::checks(|_, _, _| unreachable!("{NEVER}"))),
         },
         Exercise {
             id: "05",
             name: "console_router",
             title: "one console, many clients: route and broadcast",
-            checks: console_router::checks(crate::console_router::run_room),
+            writes: "run_room",
+            program: "console_router",
+            checks: names(console_router::checks(|_, _| unreachable!("{NEVER}"))),
         },
         Exercise {
             id: "06",
             name: "fan_out",
             title: "ask several servers at once, with timeouts",
-            checks: fan_out::checks(crate::fan_out::ask_all),
+            writes: "ask_all",
+            program: "fan_out",
+            checks: names(fan_out::checks(|_, _, _| unreachable!("{NEVER}"))),
+        },
+        Exercise {
+            id: "07",
+            name: "pool",
+            title: "a bounded worker pool that shuts down gracefully",
+            writes: "Pool",
+            program: "pool_server",
+            checks: names(pool::checks::<()>(pool::Api {
+                new: |_, _| unreachable!("{NEVER}"),
+                submit: |_, _| unreachable!("{NEVER}"),
+                shutdown: |_| unreachable!("{NEVER}"),
+            })),
+        },
+        Exercise {
+            id: "08",
+            name: "load",
+            title: "a load client that checks every reply",
+            writes: "run_load",
+            program: "load",
+            checks: names(load::checks(|_, _, _| unreachable!("{NEVER}"))),
+        },
+        Exercise {
+            id: "09",
+            name: "proxy",
+            title: "a proxy's core: both directions, the half-close passed on",
+            writes: "forward",
+            program: "proxy",
+            checks: names(proxy::checks(|_, _| unreachable!("{NEVER}"))),
         },
     ]
 }
 // ANCHOR_END: exercises
+
+/// The exercise called `name`, if there is one.
+pub fn exercise(name: &str) -> Option<Exercise> {
+    exercises().into_iter().find(|e| e.name == name)
+}
 
 /// The most one check may take, whatever the code under test does. Each
 /// check also waits at most [`harness::WAIT`] for any one thing, so this is
@@ -148,18 +242,5 @@ pub fn run(check: &Check) -> Result<(), String> {
             "the check did not finish within {CHECK_DEADLINE:?}: your code blocked something \
              the check was waiting for"
         )),
-    }
-}
-
-/// Runs the check `check` of exercise `exercise` (both by name).
-pub fn run_named(exercise: &str, check: &str) -> Result<(), String> {
-    let exercises = exercises();
-    let found = exercises
-        .iter()
-        .find(|e| e.name == exercise)
-        .and_then(|e| e.checks.iter().find(|c| c.name == check));
-    match found {
-        Some(check) => run(check),
-        None => Err(format!("there is no check {exercise}::{check}")),
     }
 }

@@ -8,7 +8,9 @@
 //! - [`idle`]: many connections that send nothing, and a fresh client that
 //!   checks the server still answers, and how fast, while they are held.
 //! - [`room`]: for lesson 05. Every client's lines must reach every other
-//!   client, complete, in order, and never mixed with another line.
+//!   client, complete, in order, and never mixed with another line. Its
+//!   [`flood`] variant: one client floods, readers must get every line,
+//!   and slow readers must be dropped by the server's stated rule.
 //!
 //! It only talks to this machine: a load generator pointed at someone
 //! else's server is an attack. Every wait has a timeout and every loop a
@@ -23,7 +25,7 @@ use crate::framing::{self, LineError};
 
 pub use idle::{Idle, IdleReport, Probe, idle, proc_status};
 pub use pingpong::{PingPong, PingPongReport, pingpong};
-pub use room::{Room, RoomReport, room};
+pub use room::{Flood, FloodReport, Room, RoomReport, flood, room};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -179,8 +181,9 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// A string as a JSON string literal.
-fn json_str(s: &str) -> String {
+/// A string as a JSON string literal (also used by the exercises'
+/// `list --json`).
+pub fn json_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

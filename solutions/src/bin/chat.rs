@@ -3,5 +3,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    solutions::programs::chat()
+    programs::chat(solutions::duplex::chat)
 }

@@ -3,5 +3,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    solutions::programs::console_router()
+    programs::console_router(solutions::console_router::run_room)
 }

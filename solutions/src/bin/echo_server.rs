@@ -3,5 +3,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    solutions::programs::echo_server()
+    programs::echo_server(solutions::echo_server::serve_all)
 }

@@ -3,5 +3,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    solutions::programs::exit_client()
+    programs::exit_client(solutions::exit_client::run_client)
 }

@@ -3,5 +3,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    solutions::programs::fan_out()
+    programs::fan_out(solutions::fan_out::ask_all)
 }

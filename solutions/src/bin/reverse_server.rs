@@ -3,5 +3,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    solutions::programs::reverse_server()
+    programs::reverse_server(solutions::reverse::reverse_lines)
 }

@@ -3,5 +3,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    solutions::programs::threads()
+    programs::threads(solutions::threads::map_on_threads)
 }

@@ -1,5 +1,10 @@
 //! `08_load room`: for lesson 05. Every client's lines must reach every
 //! other client, complete, in order, and never mixed with another line.
+//! With `--flood`, see [`flood`].
+
+mod flood;
+
+pub use flood::{Flood, FloodReport, flood};
 
 use super::*;
 
@@ -113,6 +118,15 @@ enum Heard<'a> {
     Torn,
     /// Anything else: the server's own notices (joins, leaves).
     Other,
+}
+
+/// A token for this run's lines, so that lines of another run (or the
+/// server's own) are never counted.
+fn run_token() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("t{:x}", nanos ^ (u128::from(std::process::id()) << 64))
 }
 
 /// Recognises a received line. The payload is the last word; what comes
@@ -252,10 +266,7 @@ pub fn room(target: &Target, scenario: &Room) -> io::Result<RoomReport> {
             "room needs at least 2 clients",
         ));
     }
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let token = format!("t{:x}", nanos ^ (u128::from(std::process::id()) << 64));
+    let token = run_token();
     let mut streams = Vec::with_capacity(n);
     for _ in 0..n {
         target.check_deadline()?;

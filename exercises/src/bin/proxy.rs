@@ -1,0 +1,7 @@
+//! Runs the program of an exercise with your code: `cargo run -p exercises
+//! --bin proxy -- --help` (see exercises/src/launcher.rs).
+#![forbid(unsafe_code)]
+
+fn main() -> std::process::ExitCode {
+    exercises::launcher::launch("proxy")
+}

@@ -1,0 +1,544 @@
+//! The progress program, `cargo run -p exercises [-- COMMAND]`: where you
+//! are, and the commands of the student's loop (`watch`, `hint`, `reset`,
+//! `list`, `check`).
+
+use std::fs;
+use std::io::{self, BufRead};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use checks::Exercise;
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::cargo::Cargo;
+use crate::course::{Course, State as Saved};
+use crate::json::quote;
+use crate::status::{self, Settings, State, Status};
+
+/// Your progress through the exercises of tcp-lessons. Without a command:
+/// every exercise's state, and the next one to do.
+#[derive(Parser)]
+#[command(
+    name = "cargo run -p exercises --",
+    bin_name = "cargo run -p exercises --",
+    version,
+    after_help = "Each exercise is a file in exercises/src/ (NAME.rs), checked by \
+                  `cargo test -p exercises NAME`."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Re-check an exercise every time you save its file, and show the
+    /// current exercise's first failing check. Ends on Ctrl-C, or `q` and
+    /// Enter.
+    Watch,
+    /// Show the next hint of an exercise that you have not seen yet, one at
+    /// a time (the count is kept in exercises/.progress).
+    Hint {
+        /// The exercise, e.g. `echo_server`.
+        #[arg(value_parser = exercise_names())]
+        name: String,
+    },
+    /// Put an exercise's stub back as it was shipped; your version is kept
+    /// beside it as exercises/src/NAME.rs.bak.
+    Reset {
+        /// The exercise, e.g. `echo_server`.
+        #[arg(value_parser = exercise_names())]
+        name: String,
+    },
+    /// Every exercise with its state: done, N of M checks, does not
+    /// compile, not started.
+    List {
+        /// Print it as one JSON object (the format is described in the
+        /// book's page for teachers).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check one exercise and show every check's message.
+    Check {
+        /// The exercise, e.g. `echo_server`.
+        #[arg(value_parser = exercise_names())]
+        name: String,
+    },
+}
+
+fn exercise_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(checks::exercises().iter().map(|e| e.name))
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // Every mistake is an error with the usage, never ignored.
+            let text = e.render().to_string();
+            eprint!("{text}");
+            if !text.contains("Usage:") {
+                eprintln!("\n{}", Cli::command().render_usage());
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let course = Course::find();
+    match cli.command {
+        None => overview(&course),
+        Some(Command::Watch) => watch(&course),
+        Some(Command::Hint { name }) => hint(&course, &exercise(&name)),
+        Some(Command::Reset { name }) => reset(&course, &exercise(&name)),
+        Some(Command::List { json }) => list(&course, json),
+        Some(Command::Check { name }) => check_one(&course, exercise(&name)),
+    }
+}
+
+/// The exercise `name` (clap has checked that there is one).
+fn exercise(name: &str) -> Exercise {
+    checks::exercise(name).unwrap_or_else(|| unreachable!("clap accepts only exercise names"))
+}
+
+/// Checks `exercises`, every check of each, quietly.
+fn check_all(course: &Course, exercises: Vec<Exercise>) -> Vec<Status> {
+    let selected = exercises
+        .into_iter()
+        .map(|e| {
+            let names = e.checks.clone();
+            (e, names)
+        })
+        .collect();
+    let settings = Settings {
+        skip_untouched: true,
+        nocapture: false,
+        parallel: thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    status::check(
+        course,
+        &Cargo::new(course),
+        selected,
+        settings,
+        || {},
+        |_| {},
+    )
+}
+
+// ANCHOR: overview
+/// `cargo run -p exercises`: every exercise's state, and what to do next.
+fn overview(course: &Course) -> ExitCode {
+    println!(
+        "checking the exercises in {} ...",
+        course.path("exercises").display()
+    );
+    let statuses = check_all(course, checks::exercises());
+    // Printed after all checks ran, so that whatever cargo printed while
+    // building stays above this summary.
+    println!();
+    println!("Exercises, in the order of the lessons:");
+    print_table(&statuses);
+    let done = statuses.iter().filter(|s| s.done()).count();
+    println!(
+        "\n{done} of {} exercises pass all their checks.",
+        statuses.len()
+    );
+    match next_to_do(&statuses) {
+        None => println!("All done. Compare your answers with solutions/src/ if you like."),
+        Some(next) => {
+            let e = &next.exercise;
+            println!("\nNext: exercise {} ({})", e.id, e.title);
+            println!("  edit   {}", e.file());
+            println!("  check  cargo test -p exercises {}", e.name);
+            println!("  hint   cargo run -p exercises -- hint {}", e.name);
+            println!("  watch  cargo run -p exercises -- watch   (re-checks on every save)");
+            println!();
+            print_where(next);
+        }
+    }
+    ExitCode::SUCCESS
+}
+// ANCHOR_END: overview
+
+/// The exercise to work on: the first one started and not done, else the
+/// first one not started.
+fn next_to_do(statuses: &[Status]) -> Option<&Status> {
+    statuses
+        .iter()
+        .find(|s| !s.done() && !matches!(s.state, State::NotStarted))
+        .or_else(|| statuses.iter().find(|s| !s.done()))
+}
+
+/// One line per exercise: id, name, state, title.
+fn print_table(statuses: &[Status]) {
+    for status in statuses {
+        let e = &status.exercise;
+        println!(
+            "  {:<4} {:<15} {:<17} {}",
+            e.id,
+            e.name,
+            status.label(),
+            e.title
+        );
+    }
+}
+
+/// Where one exercise stands, in a few lines: its first failing check's
+/// message, or its first compile error.
+fn print_where(status: &Status) {
+    let e = &status.exercise;
+    match &status.state {
+        State::NotStarted => println!(
+            "{} is not started: open {}, read the comment at the top, and replace the todo!().",
+            e.name,
+            e.file()
+        ),
+        State::DoesNotCompile(error) => {
+            println!("{} does not compile. The compiler's first error:", e.name);
+            println!("  {}", error.headline());
+            println!(
+                "(`cargo run -p exercises -- check {}` shows all of them.)",
+                e.name
+            );
+        }
+        State::NotBuilt(why) => println!("{} could not be built: {why}", e.name),
+        State::Checked(_) => match status.first_failure() {
+            None => println!("{}: every check passes.", e.name),
+            Some((check, message)) => {
+                println!(
+                    "{}: {} of {} checks pass. Its first failing check, {check}:",
+                    e.name,
+                    status.passed(),
+                    e.checks.len()
+                );
+                for line in message.lines() {
+                    println!("  {line}");
+                }
+            }
+        },
+    }
+}
+
+/// `list [--json]`.
+fn list(course: &Course, json: bool) -> ExitCode {
+    let statuses = check_all(course, checks::exercises());
+    if json {
+        println!("{}", to_json(&statuses));
+    } else {
+        print_table(&statuses);
+    }
+    ExitCode::SUCCESS
+}
+
+// ANCHOR: json
+/// The `list --json` object, on one line. Its format is documented in the
+/// book (book/src/teachers.md); version 1.
+fn to_json(statuses: &[Status]) -> String {
+    let exercises: Vec<String> = statuses
+        .iter()
+        .map(|s| {
+            let e = &s.exercise;
+            let state = match &s.state {
+                State::NotStarted => "not_started",
+                State::DoesNotCompile(_) => "does_not_compile",
+                State::NotBuilt(_) => "not_built",
+                State::Checked(_) if s.done() => "done",
+                State::Checked(_) => "in_progress",
+            };
+            let failure = s
+                .first_failure()
+                .map_or("null".to_string(), |(check, message)| {
+                    format!(
+                        "{{\"check\":{},\"message\":{}}}",
+                        quote(check),
+                        quote(message)
+                    )
+                });
+            let error = match &s.state {
+                State::DoesNotCompile(error) => format!(
+                    "{{\"file\":{},\"line\":{},\"column\":{},\"message\":{}}}",
+                    quote(&error.file),
+                    error.line,
+                    error.column,
+                    quote(&error.message)
+                ),
+                State::NotBuilt(why) => format!(
+                    "{{\"file\":null,\"line\":null,\"column\":null,\"message\":{}}}",
+                    quote(why)
+                ),
+                _ => "null".to_string(),
+            };
+            format!(
+                "{{\"id\":{},\"name\":{},\"file\":{},\"state\":{},\"label\":{},\"passed\":{},\
+                 \"checks\":{},\"first_failure\":{failure},\"compile_error\":{error}}}",
+                quote(e.id),
+                quote(e.name),
+                quote(&e.file()),
+                quote(state),
+                quote(&s.label()),
+                s.passed(),
+                e.checks.len(),
+            )
+        })
+        .collect();
+    let done = statuses.iter().filter(|s| s.done()).count();
+    format!(
+        "{{\"format\":\"tcp-lessons-progress\",\"version\":1,\"done\":{done},\"total\":{},\
+         \"exercises\":[{}]}}",
+        statuses.len(),
+        exercises.join(",")
+    )
+}
+// ANCHOR_END: json
+
+/// `check NAME`: one exercise, every message.
+fn check_one(course: &Course, exercise: Exercise) -> ExitCode {
+    let names = exercise.checks.clone();
+    let settings = Settings {
+        skip_untouched: false,
+        nocapture: false,
+        parallel: 1,
+    };
+    let statuses = status::check(
+        course,
+        &Cargo::new(course),
+        vec![(exercise, names)],
+        settings,
+        || {},
+        |_| {},
+    );
+    let Some(status) = statuses.first() else {
+        return ExitCode::FAILURE;
+    };
+    let e = &status.exercise;
+    println!("\nexercise {} ({}): {}", e.id, e.file(), status.label());
+    match &status.state {
+        State::Checked(results) => {
+            for result in results {
+                match &result.outcome {
+                    checks::runner::Outcome::Passed => println!("\nok      {}", result.name),
+                    checks::runner::Outcome::Failed(message) => {
+                        println!("\nFAILED  {}", result.name);
+                        for line in message.lines() {
+                            println!("  {line}");
+                        }
+                        if !result.printed.is_empty() {
+                            println!("  (your code printed, while it ran:)");
+                            for line in &result.printed {
+                                println!("  | {line}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        State::DoesNotCompile(error) => {
+            println!("\nThe compiler's first error: {}\n", error.headline());
+            println!("{}", error.rendered.trim_end());
+        }
+        State::NotBuilt(why) => println!("\nIt could not be built: {why}"),
+        State::NotStarted => {}
+    }
+    println!("\n{}: {}", e.name, status.label());
+    if status.done() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `hint NAME`: the next hint not shown yet.
+fn hint(course: &Course, exercise: &Exercise) -> ExitCode {
+    let hints = match course.hints(exercise) {
+        Ok(hints) if !hints.is_empty() => hints,
+        Ok(_) => return fail(&format!("{} has no numbered hints", exercise.hints())),
+        Err(e) => return fail(&format!("cannot read {}: {e}", exercise.hints())),
+    };
+    let mut saved = Saved::load(course);
+    let shown = saved.hints_shown(exercise.name);
+    let n = hints.len();
+    if shown >= n {
+        println!(
+            "You have seen all {n} hints of {}. The last one again:\n",
+            exercise.name
+        );
+        println!("Hint {n} of {n}: {}", hints[n - 1]);
+        println!(
+            "\nStill stuck? The reference answer is {} (cargo test -p solutions {} checks it).",
+            exercise.solution(),
+            exercise.name
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!("Hint {} of {n} for {}:\n", shown + 1, exercise.name);
+    println!("{}", hints[shown]);
+    saved.set_hints_shown(exercise.name, shown + 1);
+    if let Err(e) = saved.save(course) {
+        eprintln!(
+            "note: cannot remember that in {}: {e}",
+            course.state_file().display()
+        );
+    }
+    if shown + 1 < n {
+        println!(
+            "\n(`cargo run -p exercises -- hint {}` again for the next one.)",
+            exercise.name
+        );
+    } else {
+        println!("\n(That was the last hint.)");
+    }
+    ExitCode::SUCCESS
+}
+
+/// `reset NAME`: the stub back, the student's version kept.
+fn reset(course: &Course, exercise: &Exercise) -> ExitCode {
+    let file = course.path(&exercise.file());
+    let stub = match fs::read(course.path(&exercise.stub())) {
+        Ok(stub) => stub,
+        Err(e) => return fail(&format!("cannot read the stub {}: {e}", exercise.stub())),
+    };
+    let yours = fs::read(&file).ok();
+    if yours.as_deref() == Some(stub.as_slice()) {
+        println!(
+            "{} is already the stub as shipped: nothing to do.",
+            exercise.file()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let backup = format!("{}.bak", exercise.file());
+    if let Some(yours) = &yours {
+        let replaced = course.path(&backup).exists();
+        if let Err(e) = fs::write(course.path(&backup), yours) {
+            return fail(&format!(
+                "cannot keep your version as {backup}: {e} (nothing was reset)"
+            ));
+        }
+        let older = if replaced {
+            ", replacing an older one"
+        } else {
+            ""
+        };
+        println!(
+            "Kept your version of {} as {backup}{older}.",
+            exercise.file()
+        );
+    }
+    if let Err(e) = fs::write(&file, &stub) {
+        return fail(&format!("cannot write {}: {e}", exercise.file()));
+    }
+    println!("{} is the stub as shipped again.", exercise.file());
+    ExitCode::SUCCESS
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+// ANCHOR: watch
+/// How often `watch` looks at the files: a save is seen within this.
+const POLL: Duration = Duration::from_millis(250);
+
+/// `watch`: re-checks each exercise file you save.
+fn watch(course: &Course) -> ExitCode {
+    let exercises = checks::exercises();
+    // `q` and Enter ends it. The end of input does not (a watch started
+    // with no terminal would end at once): Ctrl-C does, as for any program.
+    let (quit_tx, quit) = mpsc::channel();
+    thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            match line {
+                Ok(line) if line.trim() == "q" => {
+                    crate::CANCEL.store(true, Ordering::SeqCst);
+                    let _ = quit_tx.send(());
+                    return;
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    println!("watching exercises/src/ (q and Enter, or Ctrl-C, to stop) ...");
+    let mut seen: Vec<Option<Stamp>> = exercises.iter().map(|e| stamp(course, e)).collect();
+    let mut statuses = check_all(course, exercises.clone());
+    let mut current: Option<&'static str> = None;
+    show(&statuses, current);
+    loop {
+        if quit.recv_timeout(POLL).is_ok() || crate::CANCEL.load(Ordering::SeqCst) {
+            println!("stopped watching.");
+            return ExitCode::SUCCESS;
+        }
+        let now: Vec<Option<Stamp>> = exercises.iter().map(|e| stamp(course, e)).collect();
+        let changed: Vec<Exercise> = exercises
+            .iter()
+            .zip(seen.iter().zip(&now))
+            .filter(|(_, (before, after))| before != after)
+            .map(|(e, _)| e.clone())
+            .collect();
+        seen = now;
+        if changed.is_empty() {
+            continue;
+        }
+        for e in &changed {
+            println!("\nsaved {}: checking ...", e.file());
+        }
+        current = changed.last().map(|e| e.name);
+        for status in check_all(course, changed) {
+            if let Some(old) = statuses
+                .iter_mut()
+                .find(|s| s.exercise.name == status.exercise.name)
+            {
+                *old = status;
+            }
+        }
+        if crate::CANCEL.load(Ordering::SeqCst) {
+            println!("stopped watching.");
+            return ExitCode::SUCCESS;
+        }
+        show(&statuses, current);
+    }
+}
+
+/// What `watch` compares to notice a save: the modification time, the
+/// length, and (for file systems whose clocks are coarse) the contents.
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    contents: Vec<u8>,
+}
+
+fn stamp(course: &Course, exercise: &Exercise) -> Option<Stamp> {
+    let path: PathBuf = course.path(&exercise.file());
+    let modified = fs::metadata(&path).ok()?.modified().ok();
+    Some(Stamp {
+        modified,
+        contents: fs::read(&path).ok()?,
+    })
+}
+
+/// The table, then the current exercise: the one saved last while it is
+/// not done, else the next one to do.
+fn show(statuses: &[Status], saved_last: Option<&str>) {
+    println!();
+    print_table(statuses);
+    let current = statuses
+        .iter()
+        .find(|s| Some(s.exercise.name) == saved_last && !s.done())
+        .or_else(|| next_to_do(statuses));
+    match current {
+        None => println!("\nAll done! Every exercise passes all its checks."),
+        Some(status) => {
+            println!();
+            print_where(status);
+        }
+    }
+    println!("\n(watching: save a file to re-check it; q and Enter to stop)");
+}
+// ANCHOR_END: watch

@@ -1,0 +1,409 @@
+//! Where each exercise stands: builds the exercises' crates, runs each
+//! one's checks program in a process of its own, and collects the results.
+//!
+//! A process per exercise is what keeps one exercise from hiding the
+//! others: a compile error stops only that crate (cargo goes on with the
+//! rest), and a crash (a stack overflow, `process::exit`) or a hang stops
+//! only that process. Within it the checks run one after the other, each
+//! announced before it starts, so if the process dies, the check that
+//! killed it is known: it is reported as failed, and a new process runs
+//! the checks that had not run yet.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use checks::Exercise;
+use checks::runner::{Outcome, Record, SILENCE_LIMIT};
+
+use crate::cargo::{Build, Cargo, CompileError};
+use crate::course::Course;
+
+/// How one check of an exercise turned out.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub name: &'static str,
+    pub outcome: Outcome,
+    /// What the code under test printed on stdout while this check ran.
+    pub printed: Vec<String>,
+}
+
+/// Where an exercise stands.
+#[derive(Debug, Clone)]
+pub enum State {
+    /// The file is still the stub as shipped (its checks were not run).
+    NotStarted,
+    DoesNotCompile(CompileError),
+    /// The exercise could not be built for a reason that is not its own.
+    NotBuilt(String),
+    /// The checks ran: every result, in the checks' order.
+    Checked(Vec<CheckResult>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub exercise: Exercise,
+    pub state: State,
+}
+
+impl Status {
+    pub fn passed(&self) -> usize {
+        match &self.state {
+            State::Checked(results) => results.iter().filter(|r| r.outcome.passed()).count(),
+            _ => 0,
+        }
+    }
+
+    /// Every check of the exercise ran, and passed.
+    pub fn done(&self) -> bool {
+        matches!(&self.state, State::Checked(r) if r.len() == self.exercise.checks.len())
+            && self.passed() == self.exercise.checks.len()
+    }
+
+    /// The first check that failed, with its message.
+    pub fn first_failure(&self) -> Option<(&'static str, &str)> {
+        match &self.state {
+            State::Checked(results) => results.iter().find_map(|r| match &r.outcome {
+                Outcome::Failed(message) => Some((r.name, message.as_str())),
+                Outcome::Passed => None,
+            }),
+            _ => None,
+        }
+    }
+
+    /// `done`, `2 of 5 checks`, `does not compile`, `not started`.
+    pub fn label(&self) -> String {
+        match &self.state {
+            State::NotStarted => "not started".to_string(),
+            State::DoesNotCompile(_) => "does not compile".to_string(),
+            State::NotBuilt(_) => "not built".to_string(),
+            State::Checked(_) if self.done() => "done".to_string(),
+            State::Checked(_) => {
+                format!("{} of {} checks", self.passed(), self.exercise.checks.len())
+            }
+        }
+    }
+}
+
+/// How to check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings {
+    /// Report an exercise whose file is still the stub as not started,
+    /// without building or running it.
+    pub skip_untouched: bool,
+    /// Show what the code under test prints, as it prints it.
+    pub nocapture: bool,
+    /// How many exercises are checked at the same time.
+    pub parallel: usize,
+}
+
+/// Checks `selected`: each exercise with the names of the checks to run
+/// (all of them, or those a filter chose). Calls `built` once the build is
+/// over, then `done` with each status as soon as it is known, in the order
+/// of `selected`; returns them all.
+pub fn check(
+    course: &Course,
+    cargo: &Cargo,
+    selected: Vec<(Exercise, Vec<&'static str>)>,
+    settings: Settings,
+    built: impl FnOnce(),
+    mut done: impl FnMut(&Status),
+) -> Vec<Status> {
+    let untouched: Vec<bool> = selected
+        .iter()
+        .map(|(e, _)| settings.skip_untouched && course.is_untouched(e))
+        .collect();
+    let to_build: Vec<&str> = selected
+        .iter()
+        .zip(&untouched)
+        .filter(|(_, untouched)| !**untouched)
+        .map(|((e, _), _)| e.name)
+        .collect();
+    let build = cargo.build(course, &to_build);
+    built();
+    // Every exercise's first state: not started, not compiled, or its
+    // checks program, to be run.
+    let mut work = VecDeque::new();
+    let mut statuses: Vec<Option<Status>> = Vec::new();
+    for (index, ((exercise, names), untouched)) in selected.into_iter().zip(untouched).enumerate() {
+        let state = if untouched {
+            Some(State::NotStarted)
+        } else {
+            not_runnable(&build, exercise.name)
+        };
+        match state {
+            Some(state) => statuses.push(Some(Status { exercise, state })),
+            None => {
+                let program = build.programs[exercise.name].clone();
+                work.push_back((index, exercise, names, program));
+                statuses.push(None);
+            }
+        }
+    }
+    // Run the checks programs, `parallel` at a time.
+    let work = Mutex::new(work);
+    let (finished, results) = mpsc::channel();
+    let mut next = 0;
+    thread::scope(|s| {
+        for _ in 0..settings.parallel.max(1) {
+            let (work, finished, root) = (&work, finished.clone(), &course.root);
+            s.spawn(move || {
+                loop {
+                    let job = work.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let Some((index, exercise, names, program)) = job else {
+                        break;
+                    };
+                    let results = run_checks(&program, root, &names, settings.nocapture);
+                    let state = State::Checked(results);
+                    if finished.send((index, Status { exercise, state })).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(finished);
+        let mut report_ready = |statuses: &mut Vec<Option<Status>>| {
+            while let Some(Some(status)) = statuses.get(next) {
+                done(status);
+                next += 1;
+            }
+        };
+        report_ready(&mut statuses);
+        for (index, status) in results {
+            statuses[index] = Some(status);
+            report_ready(&mut statuses);
+        }
+    });
+    statuses.into_iter().flatten().collect()
+}
+
+/// Why the exercise `name` cannot be run, if it cannot.
+fn not_runnable(build: &Build, name: &str) -> Option<State> {
+    if let Some(error) = build.errors.get(name) {
+        return Some(State::DoesNotCompile(error.clone()));
+    }
+    if build.programs.contains_key(name) {
+        return None;
+    }
+    Some(State::NotBuilt(
+        build
+            .failure
+            .clone()
+            .unwrap_or_else(|| "cargo built nothing for it".to_string()),
+    ))
+}
+
+/// What the checks program said, line by line.
+enum Heard {
+    Line(String),
+    Ended,
+}
+
+/// Runs the checks `names` with the checks program `program`, in that
+/// order, and returns their results in that order.
+pub fn run_checks(
+    program: &Path,
+    root: &Path,
+    names: &[&'static str],
+    nocapture: bool,
+) -> Vec<CheckResult> {
+    let mut results: Vec<CheckResult> = Vec::new();
+    let mut remaining: VecDeque<&'static str> = names.iter().copied().collect();
+    while !remaining.is_empty() {
+        let mut command = Command::new(program);
+        command
+            .arg("--protocol")
+            .args(remaining.iter())
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(if nocapture {
+                Stdio::inherit()
+            } else {
+                Stdio::piped()
+            });
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                let why = format!("cannot start the checks program {}: {e}", program.display());
+                results.extend(remaining.drain(..).map(|name| failed(name, &why)));
+                break;
+            }
+        };
+        let heard = listen(child.stdout.take());
+        let stderr = collect(child.stderr.take());
+        let mut running: Option<CheckResult> = None;
+        let mut progressed = false;
+        let ended_why = loop {
+            match heard.recv_timeout(SILENCE_LIMIT) {
+                Ok(Heard::Line(line)) => {
+                    let (printed, record) = match Record::find(&line) {
+                        Some((before, record)) => (before, Some(record)),
+                        None => (line.as_str(), None),
+                    };
+                    if !printed.is_empty() {
+                        if nocapture {
+                            println!("{printed}");
+                        }
+                        if let Some(check) = running.as_mut().filter(|c| c.printed.len() < 40) {
+                            check.printed.push(printed.to_string());
+                        }
+                    }
+                    match record {
+                        Some(Record::Start(name)) => {
+                            let name = remaining.iter().copied().find(|n| *n == name);
+                            running = name.map(|name| CheckResult {
+                                name,
+                                outcome: Outcome::Passed,
+                                printed: Vec::new(),
+                            });
+                        }
+                        Some(Record::Done(name, outcome)) => {
+                            if let Some(mut check) = running.take().filter(|c| c.name == name) {
+                                check.outcome = outcome;
+                                remaining.retain(|n| *n != check.name);
+                                results.push(check);
+                                progressed = true;
+                            }
+                        }
+                        None => {}
+                    }
+                }
+                Ok(Heard::Ended) | Err(RecvTimeoutError::Disconnected) => {
+                    break wait(&mut child)
+                        .map_or_else(|e| format!("could not be waited for: {e}"), describe);
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break format!(
+                        "was stopped: nothing came from it for {}s",
+                        SILENCE_LIMIT.as_secs()
+                    );
+                }
+            }
+            if crate::CANCEL.load(Ordering::SeqCst) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break "was stopped".to_string();
+            }
+        };
+        if crate::CANCEL.load(Ordering::SeqCst) {
+            break;
+        }
+        let last_words = stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        let why = |name: &str| {
+            let mut why = format!(
+                "the process that ran the checks {ended_why} while the check {name} ran. \
+                 Your code may have overflowed its stack, called std::process::exit, or \
+                 blocked every thread."
+            );
+            if !last_words.trim().is_empty() {
+                why.push_str("\nIts last words on stderr:\n");
+                why.push_str(last_words.trim_end());
+            }
+            why
+        };
+        match running.take() {
+            // That check took the process down; the others get a new one.
+            Some(mut check) => {
+                check.outcome = Outcome::Failed(why(check.name));
+                remaining.retain(|n| *n != check.name);
+                results.push(check);
+            }
+            // It ended without a word on a check: none will come.
+            None if !progressed => {
+                let why = why("(none yet)");
+                results.extend(remaining.drain(..).map(|name| failed(name, &why)));
+            }
+            None => {}
+        }
+    }
+    // In the order they were asked for.
+    results.sort_by_key(|r| names.iter().position(|n| *n == r.name));
+    results
+}
+
+fn failed(name: &'static str, why: &str) -> CheckResult {
+    CheckResult {
+        name,
+        outcome: Outcome::Failed(why.to_string()),
+        printed: Vec::new(),
+    }
+}
+
+/// The lines of `pipe`, as they come, then `Ended`.
+fn listen(pipe: Option<impl Read + Send + 'static>) -> Receiver<Heard> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(pipe) = pipe {
+        thread::spawn(move || {
+            let mut lines = BufReader::new(pipe);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match lines.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&line);
+                        let text = text.trim_end_matches(['\n', '\r']).to_string();
+                        if tx.send(Heard::Line(text)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = tx.send(Heard::Ended);
+        });
+    }
+    rx
+}
+
+/// The last few KiB of `pipe`, collected on a thread of its own so the
+/// child never blocks on a full pipe.
+fn collect(pipe: Option<impl Read + Send + 'static>) -> Arc<Mutex<String>> {
+    let kept = Arc::new(Mutex::new(String::new()));
+    if let Some(pipe) = pipe {
+        let kept = Arc::clone(&kept);
+        thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+                kept.push_str(&line);
+                kept.push('\n');
+                if kept.len() > 8192 {
+                    let cut = kept.len() - 4096;
+                    let cut = (cut..kept.len())
+                        .find(|&i| kept.is_char_boundary(i))
+                        .unwrap_or(0);
+                    kept.drain(..cut);
+                }
+            }
+        });
+    }
+    kept
+}
+
+/// Waits for the child, at most a moment: its stdout is closed already.
+fn wait(child: &mut Child) -> std::io::Result<ExitStatus> {
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    child.wait()
+}
+
+/// How a process ended, in words.
+fn describe(status: ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("ended (exit code {code})"),
+        None => format!("was killed ({status})"),
+    }
+}

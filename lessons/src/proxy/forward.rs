@@ -1,0 +1,336 @@
+//! One connection through the proxy: two sockets, two threads, one per
+//! direction, and the rules for how a direction ends.
+//!
+//! The client's connection and the proxy's own connection to the server are
+//! two separate TCP connections. Nothing passes from one to the other unless
+//! the proxy copies it, and that includes the end: when the client says "I
+//! have nothing more to send" (a FIN: `read` returns 0), the proxy must say
+//! the same to the server, with `shutdown(Write)`, and keep the other
+//! direction running, because the server may still be answering. Closing
+//! both at the first end of stream would cut that answer off.
+
+use std::io;
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::misbehave::{Limit, Sink, Source, Toxics};
+use super::{Direction, Log, Shared, wire};
+use crate::cli;
+
+/// The stack of each connection thread. A pump needs little: `io::copy`'s
+/// 8 KiB buffer and a line of log. std's default is 2 MiB.
+pub(super) const STACK: usize = 128 * 1024;
+
+/// Where a connection is in its life. It only ever moves down this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum State {
+    /// Both directions forward.
+    Open,
+    /// `--close-after`: both sides were sent a FIN; what still arrives is
+    /// read and dropped until each side closes too.
+    Closing,
+    /// `--reset-after`: the sender's connection is about to be closed with
+    /// its bytes unread, which makes the system send an RST.
+    Resetting,
+    /// An error, or the proxy stopping: both sides are shut down.
+    Closed,
+}
+
+/// The two sockets of one connection, shared by its two threads.
+///
+/// `Read` and `Write` are implemented for `&TcpStream`, so both threads use
+/// the same two sockets through a shared reference: one reads the client
+/// and writes the server, the other reads the server and writes the client.
+/// No `try_clone` is needed, and when the `Link` is dropped each socket is
+/// closed exactly once.
+pub(super) struct Link {
+    pub(super) id: u64,
+    pub(super) client: TcpStream,
+    pub(super) server: TcpStream,
+    pub(super) started: Instant,
+    state: Mutex<State>,
+    /// Wakes the pauses of `--delay`, `--gap` and `--rate` when the state
+    /// changes, so that closing a connection never waits for them.
+    changed: Condvar,
+}
+
+impl Link {
+    pub(super) fn new(id: u64, client: TcpStream, server: TcpStream, started: Instant) -> Link {
+        Link {
+            id,
+            client,
+            server,
+            started,
+            state: Mutex::new(State::Open),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// The socket a direction reads from and the one it writes to.
+    fn sockets(&self, dir: Direction) -> (&TcpStream, &TcpStream) {
+        match dir {
+            Direction::Up => (&self.client, &self.server),
+            Direction::Down => (&self.server, &self.client),
+        }
+    }
+
+    pub(super) fn state(&self) -> State {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves to `new` if that is further down the list; true if it did.
+    fn enter(&self, new: State) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if *state >= new {
+            return false;
+        }
+        *state = new;
+        self.changed.notify_all();
+        true
+    }
+
+    /// Waits until `until`, or less if the connection stops being open.
+    /// True if it is still open.
+    pub(super) fn pause_until(&self, until: Instant) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if *state != State::Open || left.is_zero() {
+                return *state == State::Open;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// [`Link::pause_until`] for a length of time.
+    pub(super) fn pause(&self, wait: Duration) -> bool {
+        self.pause_until(Instant::now() + wait)
+    }
+
+    // ANCHOR: close
+    /// An error on one side closes both sides: `shutdown(Both)` sends each
+    /// peer a FIN. On Linux it also makes the other thread's blocked `read`
+    /// return at once; elsewhere (Windows) that read returns when its peer
+    /// answers the FIN by closing, as peers do, so nothing here relies on
+    /// the wake-up: it only makes the end come sooner.
+    pub(super) fn close(&self) {
+        if self.enter(State::Closed) {
+            let _ = self.client.shutdown(Shutdown::Both);
+            let _ = self.server.shutdown(Shutdown::Both);
+        }
+    }
+    // ANCHOR_END: close
+
+    /// `--close-after`: a FIN to both sides, as a program that hangs up does.
+    fn close_early(&self) {
+        if self.enter(State::Closing) {
+            let _ = self.client.shutdown(Shutdown::Write);
+            let _ = self.server.shutdown(Shutdown::Write);
+        }
+    }
+
+    /// `--reset-after`: the receiver of `dir` gets a clean close now (which
+    /// also wakes the other thread, blocked reading it); the sender's socket
+    /// is left alone, with bytes unread, until the `Link` is dropped.
+    fn reset(&self, dir: Direction) {
+        if self.enter(State::Resetting) {
+            let (_, receiver) = self.sockets(dir);
+            let _ = receiver.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// What one direction did, for the connection's last log line.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Pumped {
+    pub(super) forwarded: u64,
+    pub(super) dropped: u64,
+}
+
+// ANCHOR: pump
+/// Copies one direction of a connection until it ends, then passes the end
+/// on. Returns what was forwarded and dropped.
+fn pump(link: &Link, dir: Direction, toxics: &Toxics, log: Log, plain: bool) -> Pumped {
+    let (mut from, mut to) = link.sockets(dir);
+    let (copied, limit, dropped) = if plain {
+        // The whole proxy, when it only forwards: std's `io::copy` reads
+        // and writes until the end of the stream.
+        (io::copy(&mut from, &mut to), None, 0)
+    } else {
+        // Misbehaving: the same `io::copy`, between two wrappers.
+        let mut source = Source::new(from, link, toxics);
+        let mut sink = Sink::new(to, link, dir, toxics, log == Log::Wire);
+        let copied = io::copy(&mut source, &mut sink).map(|_| sink.written);
+        (copied, source.limit, sink.dropped)
+    };
+    let mut done = Pumped {
+        forwarded: 0,
+        dropped,
+    };
+    done.forwarded = match copied {
+        Ok(n) => n,
+        Err(e) => {
+            // A failure after the link stopped being open is the echo of
+            // that (a shut-down socket, a cut pause): nothing to report.
+            if link.state() == State::Open {
+                if log != Log::Quiet {
+                    crate::log_line!(
+                        "#{} {}: {}; closing both sides",
+                        link.id,
+                        dir.name(),
+                        cli::describe(&e)
+                    );
+                }
+                link.close();
+            }
+            return done;
+        }
+    };
+    let event = |what: &str| {
+        if log != Log::Quiet {
+            let at = link.started.elapsed();
+            let line = wire::event(at, link.id, dir, done.forwarded, what);
+            crate::log_line!("{line}");
+        }
+    };
+    match limit {
+        None => end_of_stream(link, dir, to, log, done.forwarded),
+        Some(Limit::Stall) => {
+            event("stalled (--stall-after): dropping what follows, keeping the connection open");
+            done.dropped += discard(from);
+        }
+        // Wait for one more byte from the sender without taking it.
+        Some(Limit::Reset) => match from.peek(&mut [0u8]) {
+            Ok(0) => end_of_stream(link, dir, to, log, done.forwarded),
+            Ok(_) => {
+                event(&format!(
+                    "reset (--reset-after): RST to the {}, clean close to the {}",
+                    dir.sender(),
+                    dir.receiver()
+                ));
+                link.reset(dir);
+            }
+            Err(_) => link.close(),
+        },
+        Some(Limit::Close) => {
+            event("closing both sides (--close-after)");
+            link.close_early();
+            done.dropped += discard(from);
+        }
+    }
+    done
+}
+// ANCHOR_END: pump
+
+// ANCHOR: end_of_stream
+/// The sender has finished (its `read` returned 0): tell the receiver with a
+/// half-close, `shutdown(Write)`. The other direction goes on: the receiver
+/// may still be sending, and its bytes must still arrive.
+fn end_of_stream(link: &Link, dir: Direction, to: &TcpStream, log: Log, offset: u64) {
+    if link.state() != State::Open {
+        return; // the end came from the proxy itself; nothing to pass on
+    }
+    match to.shutdown(Shutdown::Write) {
+        Ok(()) if log == Log::Wire => {
+            let at = link.started.elapsed();
+            let what = "end of stream: passed on as a half-close";
+            let line = wire::event(at, link.id, dir, offset, what);
+            crate::log_line!("{line}");
+        }
+        Ok(()) => {}
+        // The receiver is gone: nobody is left to talk to.
+        Err(_) => link.close(),
+    }
+}
+// ANCHOR_END: end_of_stream
+
+/// Reads and drops everything until the end of the stream (or until the
+/// connection is closed), and returns how many bytes that was.
+fn discard(mut from: &TcpStream) -> u64 {
+    io::copy(&mut from, &mut io::sink()).unwrap_or(0)
+}
+
+// ANCHOR: connection
+/// Serves one client: connects to the server, then runs the two directions
+/// at once, `up` on this thread and `down` on a second one.
+pub(super) fn connection(shared: &Shared, id: u64, client: TcpStream, started: Instant) {
+    let proxy = &shared.proxy;
+    let log = proxy.log;
+    let server = match cli::connect(&proxy.to, proxy.connect_timeout) {
+        Ok(server) => server,
+        Err(e) => {
+            if log != Log::Quiet {
+                crate::log_line!(
+                    "#{id} {}; closing the client's connection",
+                    cli::describe(&e)
+                );
+            }
+            return;
+        }
+    };
+    if let Err(e) = prepare(&client, &server) {
+        if log != Log::Quiet {
+            crate::log_line!("#{id} {}; closing both sides", cli::describe(&e));
+        }
+        return;
+    }
+    let link = std::sync::Arc::new(Link::new(id, client, server, started));
+    if !shared.registry.add(&link) {
+        return; // the proxy is stopping
+    }
+    // Both directions forward untouched: plain `io::copy` on the sockets.
+    let plain = proxy.up.is_none() && proxy.down.is_none() && log != Log::Wire;
+    let (up, down) = thread::scope(|s| {
+        let down = thread::Builder::new()
+            .name(format!("#{id} down"))
+            .stack_size(STACK)
+            .spawn_scoped(s, || pump(&link, Direction::Down, &proxy.down, log, plain));
+        let down = match down {
+            Ok(down) => down,
+            Err(e) => {
+                crate::log_error!("#{id} cannot start a thread: {e}; closing both sides");
+                link.close();
+                return (Pumped::default(), Pumped::default());
+            }
+        };
+        let up = pump(&link, Direction::Up, &proxy.up, log, plain);
+        (up, down.join().unwrap_or_default())
+    });
+    shared.registry.remove(id);
+    if log != Log::Quiet {
+        crate::log_line!("#{id} closed: {}", summary(up, down));
+    }
+    // Dropping the last `Arc<Link>` closes both sockets. After a reset,
+    // the sender's socket still holds bytes nobody read: the system
+    // answers this close with an RST instead of a FIN.
+}
+// ANCHOR_END: connection
+
+/// The proxy's two sockets of a connection: no timeouts (a connection may be
+/// quiet for an hour; `cli::connect` set some) and no Nagle delay.
+fn prepare(client: &TcpStream, server: &TcpStream) -> io::Result<()> {
+    server.set_read_timeout(None)?;
+    server.set_write_timeout(None)?;
+    // Without this, the system may hold a small write back while an earlier
+    // one is unacknowledged (Nagle's algorithm) and glue the pieces of
+    // `--slice` together again; with it, each write leaves at once.
+    client.set_nodelay(true)?;
+    server.set_nodelay(true)
+}
+
+/// `7 bytes up, 7 bytes down`, and what was dropped, if anything.
+fn summary(up: Pumped, down: Pumped) -> String {
+    let mut text = format!("{} bytes up, {} bytes down", up.forwarded, down.forwarded);
+    for (dir, pumped) in [(Direction::Up, up), (Direction::Down, down)] {
+        if pumped.dropped > 0 {
+            text += &format!("; {} bytes {} dropped", pumped.dropped, dir.name());
+        }
+    }
+    text
+}

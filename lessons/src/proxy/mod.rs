@@ -1,0 +1,484 @@
+//! Lesson 09: a TCP proxy that makes the byte stream visible and misbehaves
+//! on purpose.
+//!
+//! The course keeps saying that TCP is a byte stream: messages split and
+//! merge, peers vanish, networks stall. On loopback you never see it: every
+//! small write arrives whole, so a program that takes one `read` for one
+//! message seems to work. This proxy sits between a client and a server and
+//! forwards every byte, and on request it cuts them up (`--slice`), glues
+//! them together (`--merge`), slows them down (`--delay`, `--rate`), stops
+//! them (`--stall-after`), or ends the connection early (`--reset-after`,
+//! `--close-after`). `--show` prints each chunk as it passes.
+//!
+//! - [`forward`]: one connection, two threads, one per direction, and the
+//!   half-close passed on;
+//! - [`misbehave`]: the misbehaviours, as `Read` and `Write` wrappers that
+//!   `io::copy` pumps through;
+//! - [`wire`]: the `--show` lines;
+//! - [`flags`]: the command line of `09_proxy`, where each misbehaviour
+//!   applies to the direction named before it.
+//!
+//! A test (or an exercise's check) can start a proxy in its own process,
+//! on port 0, and stop it:
+//!
+//! ```
+//! use lessons::proxy::{self, Toxics};
+//! # use std::net::TcpListener;
+//! # let server = TcpListener::bind("127.0.0.1:0")?;
+//! # let server_addr = server.local_addr()?.to_string();
+//! let cruel = Toxics { slice: Some(1), ..Toxics::default() };
+//! let running = proxy::start("127.0.0.1:0", &server_addr, cruel.clone(), cruel)?;
+//! let addr = running.addr(); // connect here instead of to the server
+//! running.stop();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub mod flags;
+mod forward;
+mod misbehave;
+pub mod wire;
+
+pub use misbehave::Toxics;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use forward::Link;
+
+use crate::cli;
+
+/// The two directions of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// What the client sends, on its way to the server.
+    Up,
+    /// What the server sends, on its way to the client.
+    Down,
+}
+
+impl Direction {
+    /// `up` or `down`, as in the flags and the wire view.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+
+    /// Who sends the bytes of this direction.
+    pub fn sender(self) -> &'static str {
+        match self {
+            Direction::Up => "client",
+            Direction::Down => "server",
+        }
+    }
+
+    /// Who receives them.
+    pub fn receiver(self) -> &'static str {
+        match self {
+            Direction::Up => "server",
+            Direction::Down => "client",
+        }
+    }
+}
+
+/// What the proxy prints, through the course's logger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Log {
+    /// Nothing: for tests and checks that run a proxy in their own process.
+    #[default]
+    Quiet,
+    /// Connections, misbehaviours and errors (`09_proxy` without `--show`).
+    Connections,
+    /// All that, and every chunk forwarded (`--show`).
+    Wire,
+}
+
+/// A proxy's settings.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    /// The server every connection is forwarded to.
+    pub to: String,
+    /// How the bytes from the client to the server misbehave.
+    pub up: Toxics,
+    /// How the bytes from the server to the client misbehave.
+    pub down: Toxics,
+    pub log: Log,
+    /// Connections served at once; more are closed at once.
+    pub max_connections: usize,
+    /// How long connecting to the server may take.
+    pub connect_timeout: Duration,
+}
+
+impl Proxy {
+    /// The default for [`Proxy::max_connections`]: each connection costs two
+    /// threads.
+    pub const MAX_CONNECTIONS: usize = 256;
+
+    /// A proxy to `to` that forwards everything as it comes, quietly.
+    pub fn new(to: &str) -> Proxy {
+        Proxy {
+            to: to.to_string(),
+            up: Toxics::default(),
+            down: Toxics::default(),
+            log: Log::Quiet,
+            max_connections: Proxy::MAX_CONNECTIONS,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Refuses what cannot work before any client comes: a server address
+    /// that does not parse or resolve, a misbehaviour that cannot be done,
+    /// a limit of 0 connections. [`Proxy::serve`] and [`Proxy::start`]
+    /// check too; a program checks first, before it starts listening.
+    pub fn check(&self) -> io::Result<()> {
+        cli::resolve(&self.to)
+            .map_err(|e| cli::context(e, format!("cannot forward to {}", self.to)))?;
+        self.up.check()?;
+        self.down.check()?;
+        if self.max_connections == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the proxy needs room for at least 1 connection",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Serves every client of `listener` on this thread, forever.
+    pub fn serve(self, listener: &TcpListener) -> io::Result<()> {
+        self.check()?;
+        let shared = Arc::new(Shared::new(self));
+        shared.announce();
+        accept_loop(listener, &shared);
+        Ok(())
+    }
+
+    /// Serves every client of `listener` on a thread of its own, until
+    /// [`Running::stop`] (or until the `Running` is dropped).
+    pub fn start(self, listener: TcpListener) -> io::Result<Running> {
+        self.check()?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(self));
+        shared.announce();
+        let accepting = Arc::clone(&shared);
+        let accept = thread::Builder::new()
+            .name("proxy accept".into())
+            .spawn(move || accept_loop(&listener, &accepting))?;
+        Ok(Running {
+            addr,
+            shared,
+            accept: Some(accept),
+        })
+    }
+}
+
+/// Starts a quiet proxy on `listen` (`127.0.0.1:0` for any free port) that
+/// forwards to `to`, misbehaving `up` and `down` as told. The address it
+/// really listens on is [`Running::addr`].
+pub fn start(listen: &str, to: &str, up: Toxics, down: Toxics) -> io::Result<Running> {
+    let listener = TcpListener::bind(listen)
+        .map_err(|e| cli::context(e, format!("cannot listen on {listen}")))?;
+    Proxy {
+        up,
+        down,
+        ..Proxy::new(to)
+    }
+    .start(listener)
+}
+
+/// A proxy serving on a thread of its own.
+pub struct Running {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// How long [`Running::stop`] waits for the connections to end.
+    pub const GRACE: Duration = Duration::from_secs(5);
+
+    /// The address the proxy listens on, with the real port.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many connections are being served right now.
+    pub fn connections(&self) -> usize {
+        self.shared.registry.lock().active
+    }
+
+    /// Stops accepting, closes every connection and waits (at most
+    /// [`Running::GRACE`]) for their threads to end.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
+        self.shared.registry.stop();
+        // `accept` has no timeout: wake it with a connection of our own,
+        // after telling it to stop (as lesson 07's pool does).
+        let wake = crate::pool::reachable(self.addr);
+        match TcpStream::connect_timeout(&wake, Duration::from_secs(2)) {
+            Ok(_) => {
+                let _ = accept.join();
+            }
+            Err(e) => crate::log_error!("cannot wake the proxy's accept loop at {wake}: {e}"),
+        }
+        if !self.shared.registry.wait_until_empty(Running::GRACE) {
+            crate::log_error!(
+                "proxy stopped with connections still closing after {}",
+                cli::seconds(Running::GRACE)
+            );
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// What the accept loop and every connection share.
+struct Shared {
+    proxy: Proxy,
+    registry: Registry,
+}
+
+impl Shared {
+    fn new(proxy: Proxy) -> Shared {
+        Shared {
+            proxy,
+            registry: Registry::default(),
+        }
+    }
+
+    fn announce(&self) {
+        let proxy = &self.proxy;
+        if proxy.log != Log::Quiet {
+            crate::log_line!(
+                "forwarding to {}; up: {}; down: {}",
+                proxy.to,
+                proxy.up,
+                proxy.down
+            );
+        }
+    }
+}
+
+/// The connections being served, so that there are never more than
+/// `--max-connections`, and so that `stop` can close them.
+#[derive(Default)]
+struct Registry {
+    inner: Mutex<Connections>,
+    emptied: Condvar,
+    stopping: AtomicBool,
+}
+
+#[derive(Default)]
+struct Connections {
+    /// Admitted and not yet ended, connected to the server or not.
+    active: usize,
+    /// Those connected to the server.
+    links: HashMap<u64, Arc<Link>>,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Connections> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes a place for a new connection, if there is one.
+    fn admit(&self, max: usize) -> bool {
+        let mut connections = self.lock();
+        if connections.active >= max || self.stopping.load(Ordering::SeqCst) {
+            return false;
+        }
+        connections.active += 1;
+        true
+    }
+
+    /// Gives the place back (see [`Admitted`]).
+    fn leave(&self) {
+        let mut connections = self.lock();
+        connections.active -= 1;
+        self.emptied.notify_all();
+    }
+
+    /// Registers a connected link; false if the proxy is stopping (checked
+    /// under the same lock `stop` takes, so no link is ever missed).
+    fn add(&self, link: &Arc<Link>) -> bool {
+        let mut connections = self.lock();
+        if self.stopping.load(Ordering::SeqCst) {
+            return false;
+        }
+        connections.links.insert(link.id, Arc::clone(link));
+        true
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().links.remove(&id);
+    }
+
+    fn stop(&self) {
+        let connections = self.lock();
+        self.stopping.store(true, Ordering::SeqCst);
+        for link in connections.links.values() {
+            link.close();
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no connection is left; false if `grace` ran out first.
+    fn wait_until_empty(&self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        let mut connections = self.lock();
+        while connections.active > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            connections = self
+                .emptied
+                .wait_timeout(connections, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+}
+
+/// A connection's place in the registry. Dropping it gives the place back,
+/// whatever ends the connection, even a thread that never started.
+struct Admitted(Arc<Shared>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.registry.leave();
+    }
+}
+
+// ANCHOR: accept_loop
+/// Accepts clients until the proxy stops, and serves each connection on
+/// threads of its own.
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let log = shared.proxy.log;
+    let max = shared.proxy.max_connections;
+    // Connections are numbered from 1, in the order they are accepted.
+    for (id, (client, peer)) in (1u64..).zip(cli::clients(listener)) {
+        if shared.registry.stopping() {
+            return;
+        }
+        let started = Instant::now();
+        if !shared.registry.admit(max) {
+            // A proxy cannot say "full" in its clients' protocol, whatever
+            // it is: it closes the connection, and says so here.
+            if log != Log::Quiet {
+                crate::log_line!(
+                    "#{id} {peer} refused: {max} connections already (--max-connections)"
+                );
+            }
+            continue;
+        }
+        if log != Log::Quiet {
+            crate::log_line!("#{id} client {peer} connected");
+        }
+        let admitted = Admitted(Arc::clone(shared));
+        let spawned = thread::Builder::new()
+            .name(format!("#{id} up"))
+            .stack_size(forward::STACK)
+            .spawn(move || {
+                let admitted = admitted; // the whole guard, not just its field
+                forward::connection(&admitted.0, id, client, started);
+            });
+        if let Err(e) = spawned {
+            // The closure, and the place it held, are dropped with the error.
+            crate::log_error!("#{id} {peer} refused: cannot start a thread: {e}");
+        }
+    }
+}
+// ANCHOR_END: accept_loop
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn timeouts(stream: &TcpStream) {
+        let limit = Some(Duration::from_secs(10));
+        stream.set_read_timeout(limit).unwrap();
+        stream.set_write_timeout(limit).unwrap();
+    }
+
+    #[test]
+    fn a_proxy_started_in_process_forwards_until_stopped() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = server.local_addr().unwrap().to_string();
+        let sliced = Toxics {
+            slice: Some(1),
+            ..Toxics::default()
+        };
+        let running = start("127.0.0.1:0", &to, sliced, Toxics::default()).unwrap();
+        assert_ne!(running.addr().port(), 0, "the real port");
+        let client = TcpStream::connect(running.addr()).unwrap();
+        timeouts(&client);
+        let (upstream, _) = server.accept().unwrap();
+        timeouts(&upstream);
+        (&client).write_all(b"hi").unwrap();
+        let mut got = [0u8; 2];
+        (&upstream).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hi");
+        assert_eq!(running.connections(), 1);
+        let stopping = Instant::now();
+        running.stop();
+        assert!(
+            stopping.elapsed() < Running::GRACE,
+            "stopped without waiting out the grace"
+        );
+        // Both sides see the end of their connection.
+        assert_eq!((&client).read(&mut got).unwrap_or(0), 0);
+        assert_eq!((&upstream).read(&mut got).unwrap_or(0), 0);
+    }
+
+    #[test]
+    fn a_server_address_that_cannot_work_is_refused_at_start() {
+        let e = start(
+            "127.0.0.1:0",
+            "127.0.0.1:notaport",
+            Toxics::default(),
+            Toxics::default(),
+        )
+        .err()
+        .expect("a bad address");
+        assert!(
+            e.to_string()
+                .starts_with("cannot forward to 127.0.0.1:notaport"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dropping_a_running_proxy_stops_it() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = server.local_addr().unwrap().to_string();
+        let running = start("127.0.0.1:0", &to, Toxics::default(), Toxics::default()).unwrap();
+        let addr = running.addr();
+        drop(running);
+        assert!(
+            TcpStream::connect(addr).is_err(),
+            "nothing listens after the drop"
+        );
+    }
+}

@@ -1,0 +1,820 @@
+//! Test fixtures: wrong answers learners really write to exercises 07
+//! (the pool) and 08 (the load client), and proof that the checks reject
+//! each one with the message meant for it. Like `wrong_solutions.rs`, these
+//! exist only here, so that CI notices if a check stops catching them.
+//!
+//! Run with `cargo test -p solutions --test wrong_solutions_07_08 --
+//! --nocapture` to see every message each wrong answer gets.
+
+use solutions::checks::runner::assert_rejected;
+use solutions::checks::{load, pool};
+
+/// Wrong pools: one implementation, with one learner's mistake switched on
+/// by `MISTAKE` each (so each fixture differs from a right answer by only
+/// the lines of its mistake), and a queue taken last in, first out.
+mod pools {
+    use std::io;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::thread::{self, JoinHandle};
+    use std::time::Duration;
+
+    use solutions::checks::pool::Api;
+    use solutions::checks::shared::pool::{Job, Refused};
+
+    /// `submit` starts a thread for every job.
+    pub const THREAD_PER_JOB: u8 = 1;
+    /// `while let Ok(job) = receiver.lock().unwrap().recv() { job() }`.
+    pub const LOCK_HELD_WHILE_RUNNING: u8 = 2;
+    /// `mpsc::channel()`: the queue has no bound.
+    pub const UNBOUNDED: u8 = 3;
+    /// `send` instead of `try_send`: `submit` waits for room.
+    pub const BLOCKING_SUBMIT: u8 = 4;
+    /// Jobs run without `catch_unwind`.
+    pub const NO_CATCH_UNWIND: u8 = 5;
+    /// `shutdown` drops the sender and returns, joining nobody.
+    pub const NO_JOIN: u8 = 6;
+    /// `shutdown` joins the workers before it drops the sender.
+    pub const JOIN_BEFORE_DROP: u8 = 7;
+    /// Workers stop at a flag, leaving the queued jobs.
+    pub const STOP_FLAG: u8 = 8;
+    /// `shutdown` stops the workers with a flag and keeps the sender.
+    pub const KEEPS_SENDER: u8 = 9;
+    /// `shutdown` always returns 0.
+    pub const COUNTS_NOTHING: u8 = 10;
+    /// `new(0, _)` is accepted.
+    pub const ZERO_WORKERS: u8 = 11;
+    /// `shutdown` holds the sender's lock while it joins.
+    pub const LOCK_WHILE_JOINING: u8 = 12;
+
+    pub struct Pool<const MISTAKE: u8> {
+        sender: Mutex<Option<SyncSender<Job>>>,
+        unbounded: Mutex<Option<mpsc::Sender<Job>>>,
+        workers: Mutex<Vec<JoinHandle<()>>>,
+        stopping: Arc<AtomicBool>,
+        panicked: Arc<AtomicUsize>,
+    }
+
+    pub fn api<const MISTAKE: u8>() -> Api<Pool<MISTAKE>> {
+        Api {
+            new: Pool::<MISTAKE>::new,
+            submit: Pool::<MISTAKE>::submit,
+            shutdown: Pool::<MISTAKE>::shutdown,
+        }
+    }
+
+    impl<const MISTAKE: u8> Pool<MISTAKE> {
+        pub fn new(workers: usize, queue: usize) -> io::Result<Self> {
+            if workers == 0 && MISTAKE != ZERO_WORKERS {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "no workers"));
+            }
+            let (sender, receiver) = mpsc::sync_channel::<Job>(queue);
+            let (unbounded, unbounded_receiver) = mpsc::channel::<Job>();
+            let receiver: Receiver<Job> = if MISTAKE == UNBOUNDED {
+                drop(receiver);
+                unbounded_receiver
+            } else {
+                receiver
+            };
+            let receiver = Arc::new(Mutex::new(receiver));
+            let stopping = Arc::new(AtomicBool::new(false));
+            let panicked = Arc::new(AtomicUsize::new(0));
+            let mut handles = Vec::new();
+            if MISTAKE != THREAD_PER_JOB {
+                for _ in 0..workers {
+                    let (receiver, stopping, panicked) = (
+                        Arc::clone(&receiver),
+                        Arc::clone(&stopping),
+                        Arc::clone(&panicked),
+                    );
+                    handles.push(thread::spawn(move || {
+                        Self::work(&receiver, &stopping, &panicked)
+                    }));
+                }
+            }
+            Ok(Pool {
+                sender: Mutex::new(Some(sender)),
+                unbounded: Mutex::new(Some(unbounded)),
+                workers: Mutex::new(handles),
+                stopping,
+                panicked,
+            })
+        }
+
+        fn run(job: Job, panicked: &AtomicUsize) {
+            if MISTAKE == NO_CATCH_UNWIND {
+                job();
+            } else if panic::catch_unwind(AssertUnwindSafe(job)).is_err() {
+                panicked.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+
+        fn work(jobs: &Mutex<Receiver<Job>>, stopping: &AtomicBool, panicked: &AtomicUsize) {
+            if MISTAKE == LOCK_HELD_WHILE_RUNNING {
+                while let Ok(job) = jobs.lock().unwrap().recv() {
+                    Self::run(job, panicked);
+                }
+                return;
+            }
+            if matches!(MISTAKE, STOP_FLAG | KEEPS_SENDER) {
+                while !stopping.load(Ordering::SeqCst) {
+                    let next = jobs.lock().unwrap().recv_timeout(Duration::from_millis(20));
+                    match next {
+                        Ok(job) => Self::run(job, panicked),
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                return;
+            }
+            loop {
+                let next = jobs.lock().unwrap().recv();
+                let Ok(job) = next else { return };
+                Self::run(job, panicked);
+            }
+        }
+
+        pub fn submit(&self, job: Job) -> Result<(), Refused> {
+            if MISTAKE == THREAD_PER_JOB {
+                if self.stopping.load(Ordering::SeqCst) {
+                    return Err(Refused::ShutDown);
+                }
+                let panicked = Arc::clone(&self.panicked);
+                let handle = thread::spawn(move || Self::run(job, &panicked));
+                self.workers.lock().unwrap().push(handle);
+                return Ok(());
+            }
+            if MISTAKE == UNBOUNDED {
+                let sender = self.unbounded.lock().unwrap();
+                let sender = sender.as_ref().ok_or(Refused::ShutDown)?;
+                return sender.send(job).map_err(|_| Refused::ShutDown);
+            }
+            let sender = self.sender.lock().unwrap();
+            let sender = sender.as_ref().ok_or(Refused::ShutDown)?;
+            if MISTAKE == BLOCKING_SUBMIT {
+                return sender.send(job).map_err(|_| Refused::ShutDown);
+            }
+            sender.try_send(job).map_err(|e| match e {
+                TrySendError::Full(_) => Refused::Busy,
+                TrySendError::Disconnected(_) => Refused::ShutDown,
+            })
+        }
+
+        pub fn shutdown(&self) -> usize {
+            let workers = std::mem::take(&mut *self.workers.lock().unwrap());
+            if MISTAKE == LOCK_WHILE_JOINING {
+                let mut sender = self.sender.lock().unwrap();
+                *sender = None;
+                for worker in workers {
+                    let _ = worker.join();
+                }
+                return self.panicked.swap(0, Ordering::SeqCst);
+            }
+            if MISTAKE == JOIN_BEFORE_DROP {
+                for worker in workers {
+                    let _ = worker.join();
+                }
+                self.sender.lock().unwrap().take();
+                return self.panicked.swap(0, Ordering::SeqCst);
+            }
+            self.stopping.store(true, Ordering::SeqCst);
+            if MISTAKE != KEEPS_SENDER {
+                self.sender.lock().unwrap().take();
+                self.unbounded.lock().unwrap().take();
+            }
+            if MISTAKE != NO_JOIN {
+                for worker in workers {
+                    let _ = worker.join();
+                }
+            }
+            if MISTAKE == COUNTS_NOTHING {
+                return 0;
+            }
+            self.panicked.swap(0, Ordering::SeqCst)
+        }
+    }
+
+    /// Its own queue, a `Vec` behind a lock, taken with `pop`: last in,
+    /// first out.
+    /// The jobs waiting, and whether the pool is shutting down.
+    type Waiting = Mutex<(Vec<Job>, bool)>;
+
+    pub struct Stack {
+        shared: Arc<(Waiting, Condvar)>,
+        workers: Mutex<Vec<JoinHandle<()>>>,
+        queue: usize,
+    }
+
+    pub fn stack() -> Api<Stack> {
+        Api {
+            new: Stack::new,
+            submit: Stack::submit,
+            shutdown: Stack::shutdown,
+        }
+    }
+
+    impl Stack {
+        pub fn new(workers: usize, queue: usize) -> io::Result<Stack> {
+            if workers == 0 {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "no workers"));
+            }
+            let shared = Arc::new((Mutex::new((Vec::<Job>::new(), false)), Condvar::new()));
+            let handles = (0..workers)
+                .map(|_| {
+                    let shared = Arc::clone(&shared);
+                    thread::spawn(move || {
+                        loop {
+                            let (lock, ready) = &*shared;
+                            let mut state = lock.lock().unwrap();
+                            while state.0.is_empty() && !state.1 {
+                                state = ready.wait(state).unwrap();
+                            }
+                            let Some(job) = state.0.pop() else { return };
+                            drop(state);
+                            let _ = panic::catch_unwind(AssertUnwindSafe(job));
+                        }
+                    })
+                })
+                .collect();
+            Ok(Stack {
+                shared,
+                workers: Mutex::new(handles),
+                queue,
+            })
+        }
+
+        pub fn submit(&self, job: Job) -> Result<(), Refused> {
+            let (lock, ready) = &*self.shared;
+            let mut state = lock.lock().unwrap();
+            if state.1 {
+                return Err(Refused::ShutDown);
+            }
+            if state.0.len() >= self.queue {
+                return Err(Refused::Busy);
+            }
+            state.0.push(job);
+            ready.notify_one();
+            Ok(())
+        }
+
+        pub fn shutdown(&self) -> usize {
+            let (lock, ready) = &*self.shared;
+            lock.lock().unwrap().1 = true;
+            ready.notify_all();
+            for worker in std::mem::take(&mut *self.workers.lock().unwrap()) {
+                let _ = worker.join();
+            }
+            0
+        }
+    }
+}
+
+mod pool_is_rejected_when_it {
+    use super::pools::{self, api};
+    use super::*;
+
+    #[test]
+    fn starts_a_thread_per_job() {
+        assert_rejected(
+            "thread per job",
+            pool::checks(api::<{ pools::THREAD_PER_JOB }>()),
+            &[
+                ("uses_the_same_threads_for_every_job", "A thread per job"),
+                (
+                    "runs_as_many_jobs_at_once_as_it_has_workers",
+                    "is each job run on a thread of its own",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn holds_the_receivers_lock_while_a_job_runs() {
+        assert_rejected(
+            "lock held while running",
+            pool::checks(api::<{ pools::LOCK_HELD_WHILE_RUNNING }>()),
+            &[(
+                "runs_as_many_jobs_at_once_as_it_has_workers",
+                "keeps the lock until the end of the loop's body",
+            )],
+        );
+    }
+
+    #[test]
+    fn has_an_unbounded_queue() {
+        assert_rejected(
+            "unbounded queue",
+            pool::checks(api::<{ pools::UNBOUNDED }>()),
+            &[("a_full_queue_is_busy_at_once", "the queue must be bounded")],
+        );
+    }
+
+    #[test]
+    fn waits_for_room_in_submit() {
+        assert_rejected(
+            "blocking submit",
+            pool::checks(api::<{ pools::BLOCKING_SUBMIT }>()),
+            &[("a_full_queue_is_busy_at_once", "it must never block")],
+        );
+    }
+
+    #[test]
+    fn lets_a_panic_end_its_worker() {
+        assert_rejected(
+            "no catch_unwind",
+            pool::checks(api::<{ pools::NO_CATCH_UNWIND }>()),
+            &[
+                ("a_panicking_job_does_not_kill_its_worker", "catch_unwind"),
+                ("shutdown_counts_the_jobs_that_panicked", "catch_unwind"),
+            ],
+        );
+    }
+
+    #[test]
+    fn returns_from_shutdown_without_joining() {
+        assert_rejected(
+            "no join",
+            pool::checks(api::<{ pools::NO_JOIN }>()),
+            &[
+                (
+                    "shutdown_waits_for_the_running_job",
+                    "returned while a job was still running",
+                ),
+                (
+                    "every_worker_has_ended_when_shutdown_returns",
+                    "`join` each one",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn joins_the_workers_before_closing_the_channel() {
+        assert_rejected(
+            "join before drop",
+            pool::checks(api::<{ pools::JOIN_BEFORE_DROP }>()),
+            &[
+                ("runs_every_job_it_accepts", "*before* you join them"),
+                (
+                    "shutdown_waits_for_the_running_job",
+                    "*before* you join them",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn stops_its_workers_at_a_flag() {
+        assert_rejected(
+            "stop flag",
+            pool::checks(api::<{ pools::STOP_FLAG }>()),
+            &[(
+                "jobs_still_queued_at_shutdown_run_too",
+                "rather than stopping at a flag",
+            )],
+        );
+    }
+
+    #[test]
+    fn keeps_taking_jobs_after_shutdown() {
+        assert_rejected(
+            "keeps the sender",
+            pool::checks(api::<{ pools::KEEPS_SENDER }>()),
+            &[("no_job_is_taken_after_shutdown", "still accepted jobs")],
+        );
+    }
+
+    #[test]
+    fn does_not_count_the_panics() {
+        assert_rejected(
+            "counts nothing",
+            pool::checks(api::<{ pools::COUNTS_NOTHING }>()),
+            &[("shutdown_counts_the_jobs_that_panicked", "count them")],
+        );
+    }
+
+    #[test]
+    fn accepts_zero_workers() {
+        assert_rejected(
+            "zero workers",
+            pool::checks(api::<{ pools::ZERO_WORKERS }>()),
+            &[("refuses_a_pool_without_workers", "InvalidInput")],
+        );
+    }
+
+    #[test]
+    fn holds_the_senders_lock_while_it_joins() {
+        assert_rejected(
+            "lock while joining",
+            pool::checks(api::<{ pools::LOCK_WHILE_JOINING }>()),
+            &[(
+                "no_job_is_taken_after_shutdown",
+                "does `shutdown` hold a lock that `submit` needs",
+            )],
+        );
+    }
+
+    #[test]
+    fn takes_the_last_job_queued_first() {
+        assert_rejected(
+            "a stack for a queue",
+            pool::checks(pools::stack()),
+            &[(
+                "jobs_start_in_the_order_they_were_submitted",
+                "`Vec::pop` takes the last one",
+            )],
+        );
+    }
+}
+
+/// Wrong load clients. Each is the reference's shape with one mistake.
+mod clients {
+    use std::collections::HashMap;
+    use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+    use std::net::{Shutdown, TcpStream};
+    use std::thread;
+    use std::time::Duration;
+
+    use solutions::checks::shared::load::Report;
+
+    fn send_all(server: &TcpStream, lines: &[String]) -> io::Result<()> {
+        let mut out = BufWriter::new(server);
+        for line in lines {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    }
+
+    /// How a wrong client sorts its replies.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Sorting {
+        Right,
+        /// Every reply counts as a line back: no comparison.
+        CountOnly,
+        /// A whole line always counts as in order.
+        IgnoreOrder,
+        /// Reports only what came back.
+        NothingLost,
+    }
+
+    fn sort(replies: &[Vec<u8>], lines: &[String], sorting: Sorting) -> Report {
+        let index: HashMap<&[u8], usize> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_bytes(), i))
+            .collect();
+        let mut back = vec![false; lines.len()];
+        let mut latest = None;
+        let mut report = Report::default();
+        for reply in replies {
+            if sorting == Sorting::CountOnly {
+                if report.in_order < lines.len() {
+                    back[report.in_order] = true;
+                    report.in_order += 1;
+                }
+                continue;
+            }
+            match index.get(reply.as_slice()) {
+                Some(&i) if !back[i] => {
+                    back[i] = true;
+                    if sorting != Sorting::IgnoreOrder && latest.is_some_and(|l| l > i) {
+                        report.reordered.push(i);
+                    } else {
+                        report.in_order += 1;
+                        latest = Some(i);
+                    }
+                }
+                _ => report
+                    .torn
+                    .push(String::from_utf8_lossy(reply).into_owned()),
+            }
+        }
+        if sorting != Sorting::NothingLost {
+            report.lost = (0..lines.len()).filter(|&i| !back[i]).collect();
+        }
+        report
+    }
+
+    /// How a wrong client reads.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Reading {
+        Right,
+        /// Goes on until the server closes or the timeout passes.
+        UntilClose,
+        /// Takes each `read` for one or more whole replies.
+        ReadIsReply,
+    }
+
+    fn read_replies(
+        server: &TcpStream,
+        lines: &[String],
+        reading: Reading,
+    ) -> io::Result<Vec<Vec<u8>>> {
+        let mut replies = Vec::new();
+        if reading == Reading::ReadIsReply {
+            let mut buf = [0u8; 4096];
+            while replies.len() < lines.len() {
+                let n = match (&*server).read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let chunk = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
+                replies.extend(chunk.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+            }
+            return Ok(replies);
+        }
+        let mut reader = BufReader::new(server);
+        loop {
+            if reading == Reading::Right && replies.len() >= lines.len() {
+                break;
+            }
+            let mut reply = Vec::new();
+            match reader.read_until(b'\n', &mut reply) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+            if reply.last() == Some(&b'\n') {
+                reply.pop();
+            }
+            replies.push(reply);
+        }
+        Ok(replies)
+    }
+
+    /// The reference's shape (send on a thread, read here), with switches.
+    fn client(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+        read_timeout: bool,
+        shut_down_writing: bool,
+        reading: Reading,
+        sorting: Sorting,
+    ) -> io::Result<Report> {
+        if read_timeout {
+            server.set_read_timeout(Some(timeout))?;
+        }
+        let sender = server.try_clone()?;
+        thread::scope(|s| {
+            let sending = s.spawn(move || -> io::Result<()> {
+                send_all(&sender, lines)?;
+                if shut_down_writing {
+                    sender.shutdown(Shutdown::Write)?;
+                }
+                Ok(())
+            });
+            let replies = read_replies(&server, lines, reading);
+            sending.join().unwrap()?;
+            Ok(sort(&replies?, lines, sorting))
+        })
+    }
+
+    /// Sends everything first, then reads.
+    pub fn sends_everything_first(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        server.set_read_timeout(Some(timeout))?;
+        send_all(&server, lines)?;
+        server.shutdown(Shutdown::Write)?;
+        let replies = read_replies(&server, lines, Reading::Right)?;
+        Ok(sort(&replies, lines, Sorting::Right))
+    }
+
+    pub fn counts_replies(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::Right,
+            Sorting::CountOnly,
+        )
+    }
+
+    pub fn ignores_the_order(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::Right,
+            Sorting::IgnoreOrder,
+        )
+    }
+
+    pub fn reports_nothing_lost(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::Right,
+            Sorting::NothingLost,
+        )
+    }
+
+    pub fn takes_a_read_for_a_reply(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::ReadIsReply,
+            Sorting::Right,
+        )
+    }
+
+    pub fn reads_until_the_server_closes(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::UntilClose,
+            Sorting::Right,
+        )
+    }
+
+    pub fn has_no_read_timeout(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            false,
+            true,
+            Reading::Right,
+            Sorting::Right,
+        )
+    }
+
+    pub fn never_shuts_down_writing(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            false,
+            Reading::Right,
+            Sorting::Right,
+        )
+    }
+}
+
+mod load_client_is_rejected_when_it {
+    use super::*;
+
+    #[test]
+    fn sends_every_line_before_reading_any_reply() {
+        assert_rejected(
+            "sends everything first",
+            load::checks(clients::sends_everything_first),
+            &[(
+                "thousands_of_lines_do_not_deadlock",
+                "Do you send every line before you read any reply?",
+            )],
+        );
+    }
+
+    #[test]
+    fn counts_the_replies_without_comparing_them() {
+        assert_rejected(
+            "counts replies",
+            load::checks(clients::counts_replies),
+            &[
+                (
+                    "a_reply_with_the_wrong_bytes_is_torn_even_when_the_count_is_right",
+                    "Counting replies is not checking them",
+                ),
+                ("a_line_the_server_drops_is_reported_lost", "is lost"),
+            ],
+        );
+    }
+
+    #[test]
+    fn ignores_the_order_of_the_replies() {
+        assert_rejected(
+            "ignores the order",
+            load::checks(clients::ignores_the_order),
+            &[(
+                "two_lines_swapped_are_reported_reordered",
+                "it is reordered",
+            )],
+        );
+    }
+
+    #[test]
+    fn reports_only_what_came_back() {
+        assert_rejected(
+            "reports nothing lost",
+            load::checks(clients::reports_nothing_lost),
+            &[
+                ("a_line_the_server_drops_is_reported_lost", "is lost"),
+                ("a_line_cut_in_two_is_reported_torn_and_lost", "is lost"),
+            ],
+        );
+    }
+
+    #[test]
+    fn takes_each_read_for_a_reply() {
+        assert_rejected(
+            "a read is a reply",
+            load::checks(clients::takes_a_read_for_a_reply),
+            &[(
+                "a_reply_that_arrives_in_pieces_is_still_whole",
+                "TCP is a byte stream",
+            )],
+        );
+    }
+
+    #[test]
+    fn reads_until_the_server_closes() {
+        assert_rejected(
+            "reads until close",
+            load::checks(clients::reads_until_the_server_closes),
+            &[(
+                "stops_reading_once_every_line_is_back",
+                "without waiting for the server to close",
+            )],
+        );
+    }
+
+    #[test]
+    fn has_no_read_timeout() {
+        assert_rejected(
+            "no read timeout",
+            load::checks(clients::has_no_read_timeout),
+            &[(
+                "a_silent_server_ends_the_run_within_the_timeout",
+                "Set a read timeout",
+            )],
+        );
+    }
+
+    #[test]
+    fn never_shuts_down_its_writing() {
+        assert_rejected(
+            "never shuts down writing",
+            load::checks(clients::never_shuts_down_writing),
+            &[(
+                "sends_each_line_once_and_then_shuts_down_writing",
+                "shutdown(Shutdown::Write)",
+            )],
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! The student's loop, end to end: the real progress program (`cargo run -p
+//! exercises`) and the real checker (`cargo test -p exercises`), run in a
+//! copy of the course whose exercise files the tests edit and break (never
+//! the real stubs). Every run is under a deadline.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Program;
+use common::exercises::{BUILD_DEADLINE, CourseCopy, Ran, course_root, progress_path, run};
+
+/// Lesson 02's echo server, one client after the other: right for one
+/// client, wrong for two at once. Some of exercise 02b's checks pass.
+const ONE_CLIENT_AT_A_TIME: &str = r#"//! Exercise 02b, half done.
+use std::io;
+use std::net::TcpListener;
+
+pub fn serve_all(listener: TcpListener) -> io::Result<()> {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let Ok(mut reader) = stream.try_clone() else { continue };
+        let _ = io::copy(&mut reader, &mut &stream);
+    }
+    Ok(())
+}
+"#;
+
+/// An exercise 04 that takes its whole process down.
+const EXITS: &str = r#"//! Exercise 04, ending the program instead of the chat.
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+pub fn chat<R: Read + Send + 'static, W: Write>(input: R, output: W, peer: TcpStream) -> io::Result<()> {
+    std::process::exit(0)
+}
+"#;
+
+/// The block of a `list --json` line about `exercise`.
+fn json_of<'a>(json: &'a str, exercise: &str) -> &'a str {
+    let start = json
+        .find(&format!("\"name\":\"{exercise}\""))
+        .unwrap_or_else(|| panic!("no exercise {exercise} in {json}"));
+    let end = json[start..]
+        .find("{\"id\"")
+        .map_or(json.len(), |e| start + e);
+    &json[start..end]
+}
+
+#[test]
+fn a_type_error_in_one_exercise_hides_no_other_exercise() {
+    let copy = CourseCopy::new("type-error");
+    copy.solve("threads");
+    copy.solve("echo_server");
+    copy.break_types("reverse");
+    copy.write("exercises/src/duplex.rs", EXITS);
+
+    // `cargo test -p exercises`, as the student types it.
+    let test = copy.cargo(&["test", "-p", "exercises"]);
+    let ran = run(test, "cargo test -p exercises");
+    let out = format!("{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        !ran.status.success(),
+        "a broken exercise must fail:\n{}",
+        ran.all()
+    );
+    for check in [
+        "returns_each_result_in_the_order_of_the_numbers",
+        "runs_every_call_at_the_same_time",
+    ] {
+        assert!(
+            out.contains(&format!("test threads::{check} ... ok")),
+            "threads was not checked:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("test echo_server::a_1_mib_payload_comes_back_whole ... ok"),
+        "{out}"
+    );
+    assert!(
+        out.contains("test reverse::reverses_characters_not_bytes ... FAILED"),
+        "reverse should fail:\n{out}"
+    );
+    assert!(
+        out.contains("reverse.rs does not compile")
+            && out.contains("exercises/src/reverse.rs:")
+            && out.contains("mismatched types"),
+        "the broken exercise is named with the compiler's first error:\n{out}"
+    );
+    // A check whose process ends fails, and the others still run.
+    assert!(
+        out.contains(
+            "test duplex::returns_when_the_peer_closes_even_while_the_user_types_nothing ... FAILED"
+        ) && out.contains("the process that ran the checks ended (exit code 0) while the check"),
+        "duplex's checks each fail with what happened:\n{out}"
+    );
+    // The stubs after it were checked too: their todo!() said so.
+    assert!(
+        out.contains("not done yet: exercise 06"),
+        "fan_out was not checked:\n{out}"
+    );
+    assert!(out.contains("test result: FAILED. 8 passed;"), "{out}");
+
+    // One exercise, by name, as the README says.
+    let one = copy.cargo(&["test", "-p", "exercises", "threads"]);
+    let ran = run(one, "cargo test -p exercises threads");
+    assert!(ran.status.success(), "{}", ran.all());
+    assert!(
+        ran.stdout.contains("test result: ok. 3 passed; 0 failed;"),
+        "{}",
+        ran.all()
+    );
+
+    // The progress view.
+    let view = copy.run(&[]);
+    assert!(view.status.success(), "{}", view.all());
+    let table = &view.stdout;
+    for (exercise, state) in [
+        ("threads", "done"),
+        ("echo_server", "done"),
+        ("reverse", "does not compile"),
+        ("duplex", "0 of 4 checks"),
+        ("fan_out", "not started"),
+    ] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.contains(&format!(" {exercise} ")) && l.contains(state)),
+            "{exercise} should show as {state}:\n{}",
+            view.all()
+        );
+    }
+    assert!(
+        table.contains("reverse does not compile") && table.contains("exercises/src/reverse.rs:"),
+        "the next exercise is the broken one, with its error:\n{}",
+        view.all()
+    );
+}
+
+#[test]
+fn watch_rechecks_a_saved_file_within_two_seconds() {
+    let copy = CourseCopy::new("watch");
+    let mut watch = Program::spawn(copy.progress(&["watch"]), "progress watch");
+    watch.expect_stdout_within("(watching:", BUILD_DEADLINE);
+    let saved = Instant::now();
+    copy.solve("threads");
+    watch.expect_stdout_within("saved exercises/src/threads.rs", Duration::from_secs(2));
+    let noticed = saved.elapsed();
+    assert!(
+        noticed <= Duration::from_secs(2),
+        "noticed after {noticed:?}"
+    );
+    let line = watch.expect_stdout_within(" threads ", BUILD_DEADLINE);
+    assert!(line.contains("done"), "threads should be done now: {line}");
+    watch.expect_stdout("(watching:");
+    watch.type_in("q\n");
+    watch.expect_stdout("stopped watching");
+    assert!(watch.wait_for_exit().success());
+}
+
+#[test]
+fn hint_shows_the_next_hint_each_time_and_remembers_it() {
+    let copy = CourseCopy::new("hint");
+    let hints = copy.read("exercises/src/threads.hints.md");
+    for n in 1..=3 {
+        let ran = copy.run(&["hint", "threads"]);
+        assert!(ran.status.success(), "{}", ran.all());
+        assert!(
+            ran.stdout.contains(&format!("Hint {n} of 3 for threads:")),
+            "{}",
+            ran.all()
+        );
+        let first_line = hints
+            .lines()
+            .find(|l| l.starts_with(&format!("{n}. ")))
+            .expect("a numbered hint")
+            .trim_start_matches(&format!("{n}. "));
+        assert!(
+            ran.stdout.contains(first_line),
+            "hint {n} is shown:\n{}",
+            ran.all()
+        );
+    }
+    let again = copy.run(&["hint", "threads"]);
+    assert!(
+        again
+            .stdout
+            .contains("You have seen all 3 hints of threads"),
+        "{}",
+        again.all()
+    );
+    assert!(
+        copy.read("exercises/.progress")
+            .contains("hints-shown threads 3")
+    );
+    // The state file is the student's, not the course's.
+    let ignored = std::fs::read_to_string(course_root().join(".gitignore")).expect(".gitignore");
+    assert!(
+        ignored.lines().any(|l| l == "/exercises/.progress"),
+        "{ignored}"
+    );
+    // Another exercise starts at its first hint.
+    let other = copy.run(&["hint", "fan_out"]);
+    assert!(
+        other.stdout.contains("Hint 1 of 3 for fan_out:"),
+        "{}",
+        other.all()
+    );
+}
+
+#[test]
+fn reset_puts_the_stub_back_and_keeps_the_students_version() {
+    let copy = CourseCopy::new("reset");
+    copy.write("exercises/src/echo_server.rs", "// my half-done answer\n");
+    let ran = copy.run(&["reset", "echo_server"]);
+    assert!(ran.status.success(), "{}", ran.all());
+    assert!(
+        ran.stdout.contains(
+            "Kept your version of exercises/src/echo_server.rs as exercises/src/echo_server.rs.bak"
+        ),
+        "it says where your version went:\n{}",
+        ran.all()
+    );
+    assert_eq!(
+        copy.read("exercises/src/echo_server.rs"),
+        copy.read("exercises/stubs/echo_server.rs")
+    );
+    assert_eq!(
+        copy.read("exercises/src/echo_server.rs.bak"),
+        "// my half-done answer\n"
+    );
+    let again = copy.run(&["reset", "echo_server"]);
+    assert!(
+        again.stdout.contains("already the stub as shipped"),
+        "{}",
+        again.all()
+    );
+    assert_eq!(
+        copy.read("exercises/src/echo_server.rs.bak"),
+        "// my half-done answer\n"
+    );
+}
+
+#[test]
+fn list_json_and_check_show_every_state() {
+    let copy = CourseCopy::new("list");
+    copy.solve("threads");
+    copy.write("exercises/src/echo_server.rs", ONE_CLIENT_AT_A_TIME);
+    copy.break_types("reverse");
+
+    let list = copy.run(&["list"]);
+    assert!(list.status.success(), "{}", list.all());
+    let row = |name: &str| -> String {
+        list.stdout
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{}", list.all()))
+            .to_string()
+    };
+    assert!(row("threads").contains("done"), "{}", list.all());
+    assert!(
+        row("echo_server").contains(" of 5 checks"),
+        "{}",
+        list.all()
+    );
+    assert!(
+        !row("echo_server").contains(" 0 of 5"),
+        "some checks pass:\n{}",
+        list.all()
+    );
+    assert!(
+        row("reverse").contains("does not compile"),
+        "{}",
+        list.all()
+    );
+    assert!(row("load").contains("not started"), "{}", list.all());
+
+    let json = copy.run(&["list", "--json"]);
+    assert!(json.status.success(), "{}", json.all());
+    let json = json.stdout.trim();
+    assert!(
+        json.starts_with("{\"format\":\"tcp-lessons-progress\",\"version\":1,"),
+        "{json}"
+    );
+    assert!(json.contains("\"done\":1,\"total\":10"), "{json}");
+    assert!(
+        json_of(json, "threads")
+            .contains("\"state\":\"done\",\"label\":\"done\",\"passed\":3,\"checks\":3")
+    );
+    let echo = json_of(json, "echo_server");
+    assert!(echo.contains("\"state\":\"in_progress\""), "{echo}");
+    assert!(
+        echo.contains("\"first_failure\":{\"check\":\"a_second_client_is_served_while_the_first_stays_connected\""),
+        "{echo}"
+    );
+    let reverse = json_of(json, "reverse");
+    assert!(
+        reverse.contains("\"state\":\"does_not_compile\""),
+        "{reverse}"
+    );
+    assert!(
+        reverse.contains("\"compile_error\":{\"file\":\"exercises/src/reverse.rs\",\"line\":"),
+        "{reverse}"
+    );
+    assert!(
+        reverse.contains("\"message\":\"mismatched types\""),
+        "{reverse}"
+    );
+    assert!(
+        json_of(json, "pool").contains("\"state\":\"not_started\""),
+        "{json}"
+    );
+
+    let check = copy.run(&["check", "echo_server"]);
+    assert_eq!(check.status.code(), Some(1), "{}", check.all());
+    assert!(
+        check
+            .stdout
+            .contains("ok      echoes_what_one_client_sends"),
+        "{}",
+        check.all()
+    );
+    assert!(
+        check
+            .stdout
+            .contains("FAILED  a_second_client_is_served_while_the_first_stays_connected"),
+        "{}",
+        check.all()
+    );
+    let broken = copy.run(&["check", "reverse"]);
+    assert_eq!(broken.status.code(), Some(1), "{}", broken.all());
+    assert!(
+        broken.stdout.contains("error[E0308]: mismatched types"),
+        "the whole error:\n{}",
+        broken.all()
+    );
+    let done = copy.run(&["check", "threads"]);
+    assert!(done.status.success(), "{}", done.all());
+}
+
+#[test]
+fn unknown_arguments_are_an_error_with_usage() {
+    for args in [
+        &["bogus"][..],
+        &["hint"],
+        &["hint", "no_such_exercise"],
+        &["list", "--yaml"],
+    ] {
+        let ran = run(
+            {
+                let mut c = Command::new(progress_path());
+                c.args(args);
+                c
+            },
+            "progress",
+        );
+        assert_eq!(ran.status.code(), Some(2), "{args:?}: {}", ran.all());
+        assert!(
+            ran.stderr.contains("Usage: cargo run -p exercises --"),
+            "{args:?}: {}",
+            ran.all()
+        );
+        assert!(
+            ran.stdout.is_empty(),
+            "{args:?}: nothing else is done: {}",
+            ran.all()
+        );
+    }
+    let help: Ran = run(
+        {
+            let mut c = Command::new(progress_path());
+            c.arg("--help");
+            c
+        },
+        "progress --help",
+    );
+    assert!(help.status.success());
+    for command in ["watch", "hint", "reset", "list", "check"] {
+        assert!(
+            help.stdout.contains(&format!("  {command}")),
+            "--help lists {command}:\n{}",
+            help.stdout
+        );
+    }
+}
+
+#[test]
+fn the_teachers_summary_reads_what_list_json_prints() {
+    if !common::tools_installed(&["python3"]) {
+        return;
+    }
+    // A fresh copy: nothing started, so nothing to build.
+    let copy = CourseCopy::new("summary");
+    let json = copy.run(&["list", "--json"]);
+    assert!(json.status.success(), "{}", json.all());
+    copy.write("progress-alice.json", &json.stdout);
+    let mut python = Command::new("python3");
+    python
+        .arg(course_root().join("exercises/tools/progress_summary.py"))
+        .arg(&copy.root);
+    let summary = run(python, "progress_summary.py");
+    assert!(summary.status.success(), "{}", summary.all());
+    assert_eq!(
+        summary.stdout.trim(),
+        "progress-alice.json: 0/10 done; 01:not started, 02a:not started, 02b:not started, \
+         03:not started, 04:not started, 05:not started, 06:not started, 07:not started, \
+         08:not started, 09:not started",
+        "{}",
+        summary.all()
+    );
+}
