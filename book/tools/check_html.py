@@ -9,11 +9,17 @@
 * No code block is a playground block (those call play.rust-lang.org).
 * Every page whose Markdown has a ```mermaid block got a rendered diagram
   container (`<pre class="mermaid">`) and loads mermaid.min.js from the book.
+* Every page loads book/wrap-code.css, which wraps long lines of code
+  instead of hiding their end behind a horizontal scrollbar.
+* No diagram's source is in the search index (its first two lines are
+  looked for), where it would be shown as a search result's snippet; see
+  book/tools/diagrams_out_of_search.py.
 
 Usage: python3 book/tools/check_html.py [built_dir]   (default: book/book)
 """
 
 import html.parser
+import json
 import pathlib
 import re
 import sys
@@ -88,6 +94,9 @@ def main():
                 errors.append(f"{rel}: <{tag}> loads {url} from the network")
             else:
                 resolve(built / rel, url, f"<{tag}>")
+        if not any(t == "link" and re.search(r"wrap-code(-[0-9a-f]+)?\.css$", u)
+                   for t, u in page.loads):
+            errors.append(f"{rel}: does not load wrap-code.css (long code lines would scroll)")
         for tag, cls in page.classes:
             if "playground" in cls.split():
                 errors.append(f"{rel}: a <{tag} class=\"{cls}\"> would call play.rust-lang.org")
@@ -100,8 +109,20 @@ def main():
             if re.match(r"(?i)^(https?:)?//", url):
                 errors.append(f"{css.relative_to(built)}: imports {url} from the network")
 
+    index = "".join(f.read_text(encoding="utf-8")
+                    for f in built.glob("searchindex*") if f.suffix in (".js", ".json"))
+    if not index:
+        errors.append("no search index (searchindex*.js) was built")
+
     diagrams = 0
     for md in sorted(src.rglob("*.md")):
+        for block in re.findall(r"^```mermaid\s*\n(.*?)^```", md.read_text(encoding="utf-8"),
+                                re.M | re.S):
+            for line in [l.strip() for l in block.splitlines() if l.strip()][:2]:
+                # The index stores text JSON-escaped: compare the same way.
+                if json.dumps(line)[1:-1] in index:
+                    errors.append(f"{md.name}: the diagram line {line!r} is in the search "
+                                  "index, and would show as a search snippet")
         count = len(re.findall(r"^```mermaid\s*$", md.read_text(encoding="utf-8"), re.M))
         if not count:
             continue
