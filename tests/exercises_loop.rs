@@ -120,7 +120,7 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
         ("threads", "done"),
         ("echo_server", "done"),
         ("reverse", "does not compile"),
-        ("duplex", "0 of 5 checks"),
+        ("duplex", "0 of 7 checks"),
         ("fan_out", "not started"),
     ] {
         assert!(
@@ -260,12 +260,12 @@ fn list_json_and_check_show_every_state() {
     };
     assert!(row("threads").contains("done"), "{}", list.all());
     assert!(
-        row("echo_server").contains(" of 7 checks"),
+        row("echo_server").contains(" of 9 checks"),
         "{}",
         list.all()
     );
     assert!(
-        !row("echo_server").contains(" 0 of 7"),
+        !row("echo_server").contains(" 0 of 9"),
         "some checks pass:\n{}",
         list.all()
     );

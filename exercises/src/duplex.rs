@@ -21,6 +21,11 @@
 //! - when the peer closes the connection, return `Ok(())` at once, even if
 //!   the user is still in the middle of typing: do not wait for (or join) the
 //!   thread that reads the keyboard.
+//! - the checks also run again through lesson 09's proxy, once with every
+//!   byte arriving on its own (`--slice 1`) and once with separate messages
+//!   merged into one write (`--merge`). Code that takes one `read`
+//!   for one message passes on loopback and fails there, with a message
+//!   that says so.
 //!
 //! Run it with `cargo run -p exercises --bin chat -- --addr 127.0.0.1:PORT`
 //! against any line server, e.g. `nc -l 127.0.0.1 12345` in another terminal.

@@ -21,7 +21,12 @@
 //!   `\n` (a client may never send one): reply with a line starting with
 //!   `error:`, then close the connection. Never read more than `MAX_LINE + 1`
 //!   bytes looking for the end of a line;
-//! - when the client closes the connection, return `Ok(())`.
+//! - when the client closes the connection, return `Ok(())`;
+//! - the checks also run again through lesson 09's proxy, once with every
+//!   byte arriving on its own (`--slice 1`) and once with separate messages
+//!   merged into one write (`--merge`). Code that takes one `read`
+//!   for one message passes on loopback and fails there, with a message
+//!   that says so.
 //!
 //! You may use `lessons::framing` from lesson 03. Run it with `cargo run -p
 //! exercises --bin reverse_server` (the accept loop is written for you) and

@@ -18,6 +18,11 @@
 //!   every `try_clone` of it too);
 //! - a client that vanishes mid-way (its connection reset) ends that client
 //!   only: the server goes on serving the others.
+//! - the checks also run again through lesson 09's proxy, once with every
+//!   byte arriving on its own (`--slice 1`) and once with separate messages
+//!   merged into one write (`--merge`). Code that takes one `read`
+//!   for one message passes on loopback and fails there, with a message
+//!   that says so.
 //!
 //! `serve_all` never needs to return. A failed `accept` is about one client
 //! (it gave up before we took it: skip it) or about the server (out of file

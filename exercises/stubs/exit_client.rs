@@ -23,7 +23,13 @@
 //!   before reading the next line. The output shows what a terminal shows: a
 //!   line once its `\n` is written. Print only the replies, no prompt;
 //! - the server answers a little late, sometimes in two pieces, and stays
-//!   connected after answering: read one line, up to its `\n`.
+//!   connected after answering: read one line, up to its `\n`;
+//! - the checks also run again through lesson 09's proxy, once with every
+//!   byte arriving on its own (`--slice 1`) and once with separate messages
+//!   merged into one write (`--merge`). Code that takes one `read` for one
+//!   message passes on loopback and fails there, with a message that says
+//!   so. A reply with an accent (`café`), whose two bytes then arrive
+//!   apart, must still be printed whole: decode whole lines, not pieces.
 //!
 //! The input and output are generic, so the checks can type lines and read
 //! what you print without a terminal; `cargo run -p exercises --bin

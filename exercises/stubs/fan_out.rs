@@ -19,6 +19,11 @@
 //!   starts again with every read that brings a byte, so a server that sends
 //!   one byte every 100 ms, never a `\n`, would hold you for ever (the checks
 //!   have such a server). Keep one deadline (`lessons::deadline`).
+//! - the checks also run again through lesson 09's proxy, once with every
+//!   byte arriving on its own (`--slice 1`) and once with separate messages
+//!   merged into one write (`--merge`). Code that takes one `read`
+//!   for one message passes on loopback and fails there, with a message
+//!   that says so.
 //!
 //! Run it with `cargo run -p exercises --bin fan_out -- --addr A --addr B`
 //! against the course's servers (e.g. two `cargo run -p solutions --bin

@@ -16,8 +16,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::harness::{
-    Bell, Keyboard, Output, Task, Typist, WAIT, Waited, is_timeout, keyboard_ringing, lock, plural,
-    show_str, socket_pair, spawn, spawn_ringing,
+    Bell, IN_FLIGHT, Keyboard, Output, Replay, Task, Typist, WAIT, Waited, Wire, is_timeout,
+    keyboard_ringing, lock, on_a_wire, plural, replayed_over, show_str, socket_pair, spawn,
+    spawn_ringing,
 };
 
 /// The function under test, with the checks' keyboard and output.
@@ -35,6 +36,8 @@ pub fn checks(subject: RunClient) -> Vec<super::Check> {
         a_windows_line_end_is_not_sent,
         a_reply_that_arrives_in_two_pieces_is_printed_as_one_line,
         a_server_that_closes_instead_of_replying_is_an_error,
+        works_when_every_byte_arrives_on_its_own,
+        works_when_separate_messages_arrive_merged,
     )
 }
 
@@ -277,6 +280,13 @@ fn converse(
         if !c.bell.wait_until(WAIT, || c.client.has_ended()) {
             c.stuck = Some(script.len());
         }
+    }
+    if on_a_wire() {
+        // Over a misbehaving wire, what the client sent may still be on its
+        // way: let it arrive before judging what the server heard.
+        let heard = c.expected_heard(c.typed).len();
+        c.bell
+            .wait_until(IN_FLIGHT, || lock(&c.log).lines.len() >= heard);
     }
     c.look_at_outcome(Duration::ZERO);
     Ok(c)
@@ -840,6 +850,13 @@ pub fn sends_each_line_and_prints_each_reply(subject: RunClient) -> Result<(), S
     check(subject, SCRIPT, true, Replies::default())
 }
 
+/// Replayed over the wire only: a character of two bytes, cut between its
+/// bytes, must still be printed whole (decode whole lines, not pieces).
+fn accents_are_sent_and_printed_unchanged(subject: RunClient) -> Result<(), String> {
+    const SCRIPT: &[Typed] = &[sent("café crème\n", "café crème"), sent("bye\n", "bye")];
+    check(subject, SCRIPT, true, Replies::default())
+}
+
 pub fn stops_at_exit_without_sending_it(subject: RunClient) -> Result<(), String> {
     // The keyboard stays open after `exit`: the user is still there.
     const SCRIPT: &[Typed] = &[sent("hello\n", "hello"), stops("exit\n")];
@@ -946,4 +963,21 @@ pub fn a_server_that_closes_instead_of_replying_is_an_error(
         ));
     }
     c.judge()
+}
+
+/// The checks above that are about lines and replies, replayed over lesson 09's proxy.
+const OVER_THE_WIRE: &[Replay<RunClient>] = replays!(RunClient =>
+    sends_each_line_and_prints_each_reply,
+    stops_at_exit_without_sending_it,
+    the_end_of_the_input_ends_the_client_cleanly,
+    a_windows_line_end_is_not_sent,
+    accents_are_sent_and_printed_unchanged,
+);
+
+fn works_when_every_byte_arrives_on_its_own(subject: RunClient) -> Result<(), String> {
+    replayed_over(Wire::OneByteAtATime, subject, OVER_THE_WIRE)
+}
+
+fn works_when_separate_messages_arrive_merged(subject: RunClient) -> Result<(), String> {
+    replayed_over(Wire::Merged, subject, OVER_THE_WIRE)
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::harness::{WAIT, Waited, lock, show, spawn, with_timeouts};
+use super::harness::{Replay, WAIT, Waited, Wire, lock, replayed_over, show, spawn, with_timeouts};
 
 /// The function under test.
 pub type AskAll = fn(&[SocketAddr], &str, Duration) -> Vec<io::Result<String>>;
@@ -25,6 +25,8 @@ pub fn checks(subject: AskAll) -> Vec<super::Check> {
         a_late_answer_in_two_pieces_is_an_answer,
         a_server_that_is_down_is_an_error_and_the_others_answer,
         a_server_that_closes_without_answering_is_an_error,
+        works_when_every_byte_arrives_on_its_own,
+        works_when_separate_messages_arrive_merged,
     )
 }
 
@@ -243,7 +245,8 @@ fn server(
         // A real server stays connected after answering.
         board.wait_until(HOLD, over);
     });
-    Ok(addr)
+    // Directly, or through a proxy when the check is replayed over a wire.
+    super::harness::route(addr)
 }
 
 /// A port that was free a moment ago: nobody listens there.
@@ -660,4 +663,19 @@ pub fn a_server_that_closes_without_answering_is_an_error(subject: AskAll) -> Re
         &[Some(1), None, Some(3)],
         "server 2 closes without answering",
     )
+}
+
+/// The checks above that are about questions and answers, replayed over lesson 09's proxy.
+const OVER_THE_WIRE: &[Replay<AskAll>] = replays!(AskAll =>
+    each_answer_lands_in_its_servers_slot,
+    a_late_answer_in_two_pieces_is_an_answer,
+    a_server_that_closes_without_answering_is_an_error,
+);
+
+fn works_when_every_byte_arrives_on_its_own(subject: AskAll) -> Result<(), String> {
+    replayed_over(Wire::OneByteAtATime, subject, OVER_THE_WIRE)
+}
+
+fn works_when_separate_messages_arrive_merged(subject: AskAll) -> Result<(), String> {
+    replayed_over(Wire::Merged, subject, OVER_THE_WIRE)
 }

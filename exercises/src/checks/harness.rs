@@ -22,6 +22,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use lessons::proxy::{self, Running, Toxics};
+
 /// How long a check waits for any one thing (a reply, a thread to finish)
 /// before it fails. Long for loopback, short enough to keep `cargo test` quick.
 pub const WAIT: Duration = Duration::from_secs(2);
@@ -146,6 +148,8 @@ where
     let (tx, rx) = mpsc::channel();
     let (panic_tx, panic_rx) = mpsc::channel();
     let ended = Arc::new(Mutex::new(None));
+    // The new thread's connections go over the same wire as this one's.
+    let wire = this_wire();
     let spawned = thread::Builder::new()
         .name(format!("checking {what}"))
         .spawn({
@@ -153,6 +157,7 @@ where
             let ended = Arc::clone(&ended);
             let bell = bell.clone();
             move || {
+                WIRE.with(|w| *w.borrow_mut() = wire);
                 let outcome = panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
                     let at = PANICKED_AT.with(|at| at.borrow_mut().take());
                     explain_panic(what, &panic_text(p.as_ref()), at.as_deref())
@@ -293,7 +298,7 @@ impl Server {
 
     /// Connects a client with read and write timeouts of [`WAIT`].
     pub fn connect(&self) -> Result<TcpStream, String> {
-        let stream = TcpStream::connect_timeout(&self.addr, WAIT)
+        let stream = TcpStream::connect_timeout(&route(self.addr)?, WAIT)
             .map_err(|e| self.fail(format!("could not connect to your server: {e}")))?;
         with_timeouts(stream, WAIT)
     }
@@ -359,13 +364,170 @@ pub fn socket_pair() -> Result<(TcpStream, TcpStream), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("the check could not read its port: {e}"))?;
-    let ours = TcpStream::connect_timeout(&addr, WAIT)
+    let via = route(addr)?;
+    let ours = TcpStream::connect_timeout(&via, WAIT)
         .map_err(|e| format!("the check could not connect to itself: {e}"))?;
-    // The connection is already queued, so this accept returns at once.
-    let (theirs, _) = listener
-        .accept()
-        .map_err(|e| format!("the check could not accept: {e}"))?;
+    let accepted = if via == addr {
+        // The connection is already queued, so this accept returns at once.
+        listener.accept()
+    } else {
+        // The proxy connects once it has accepted ours: wait for that with
+        // a deadline, on a thread, since `accept` itself has no timeout.
+        let accepting = spawn("the check's accept", move || listener.accept());
+        match accepting.wait(WAIT) {
+            Ok(accepted) => accepted,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("its proxy did not connect within {WAIT:?}"),
+            )),
+        }
+    };
+    let (theirs, _) = accepted.map_err(|e| format!("the check could not accept: {e}"))?;
     Ok((with_timeouts(ours, WAIT)?, theirs))
+}
+
+// ANCHOR: wire
+/// How the bytes travel between a check and the code under test.
+///
+/// On loopback every small write arrives whole, so code that takes one
+/// `read` for one message seems to work there. Run over lesson 09's proxy,
+/// the same check proves the framing instead of the luck: every byte
+/// arrives on its own, or separate messages arrive as one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// Through the proxy, both ways, each byte its own write, 1 ms apart
+    /// (far longer than a thread needs to wake up and read it).
+    OneByteAtATime,
+    /// Through the proxy, both ways: what it reads it holds for 50 ms and
+    /// then writes at once, so separate messages arrive as one.
+    Merged,
+}
+
+impl Wire {
+    /// What the proxy does in each direction.
+    pub fn toxics(self) -> Toxics {
+        match self {
+            Wire::OneByteAtATime => Toxics {
+                slice: Some(1),
+                gap: Duration::from_millis(1),
+                ..Toxics::default()
+            },
+            Wire::Merged => Toxics {
+                merge: Some(Duration::from_millis(50)),
+                ..Toxics::default()
+            },
+        }
+    }
+
+    /// The first words of the message of a check that passes on a direct
+    /// connection and fails over this wire.
+    pub fn only_direct(self) -> &'static str {
+        match self {
+            Wire::OneByteAtATime => {
+                "works when each message arrives in one piece; fails when it arrives one byte \
+                 at a time"
+            }
+            Wire::Merged => {
+                "works when each message arrives on its own; fails when separate messages \
+                 arrive merged into one"
+            }
+        }
+    }
+}
+// ANCHOR_END: wire
+
+/// True while this thread's check runs over a [`Wire`].
+pub fn on_a_wire() -> bool {
+    this_wire().is_some()
+}
+
+/// How long a check replayed over a [`Wire`] gives the bytes already sent
+/// to arrive before it judges what was received: sliced 1 ms apart, the
+/// checks' lines take a few tens of milliseconds.
+pub const IN_FLIGHT: Duration = Duration::from_millis(500);
+
+/// The wire of one check, and the proxies it has started.
+struct Detour {
+    wire: Wire,
+    proxies: Mutex<Vec<Running>>,
+}
+
+thread_local! {
+    /// The wire this thread's connections go over; `None`: direct.
+    /// Threads started with [`spawn`] inherit it.
+    static WIRE: RefCell<Option<Arc<Detour>>> = const { RefCell::new(None) };
+}
+
+fn this_wire() -> Option<Arc<Detour>> {
+    WIRE.with(|w| w.borrow().clone())
+}
+
+/// Runs `f` with every connection it makes ([`socket_pair`],
+/// [`Server::connect`], [`route`]) going over `wire`, then stops the proxies
+/// it took.
+pub fn over<T>(wire: Wire, f: impl FnOnce() -> T) -> T {
+    let detour = Arc::new(Detour {
+        wire,
+        proxies: Mutex::new(Vec::new()),
+    });
+    let before = WIRE.with(|w| w.replace(Some(Arc::clone(&detour))));
+    let result = f();
+    WIRE.with(|w| *w.borrow_mut() = before);
+    let proxies: Vec<Running> = lock(&detour.proxies).drain(..).collect();
+    for proxy in proxies {
+        proxy.stop();
+    }
+    result
+}
+
+/// The address to use for the check's own server (or the student's) at
+/// `addr`: `addr` itself on a direct connection, else that of a proxy in
+/// front of it, which misbehaves as this check's [`Wire`] says.
+pub fn route(addr: SocketAddr) -> Result<SocketAddr, String> {
+    let Some(detour) = this_wire() else {
+        return Ok(addr);
+    };
+    let toxics = detour.wire.toxics();
+    let proxy = proxy::start("127.0.0.1:0", &addr.to_string(), toxics.clone(), toxics)
+        .map_err(|e| format!("the check could not start its proxy: {e}"))?;
+    let via = proxy.addr();
+    lock(&detour.proxies).push(proxy);
+    Ok(via)
+}
+
+/// One check replayed over a [`Wire`]: its name, and its function.
+pub type Replay<S> = (&'static str, fn(S) -> Result<(), String>);
+
+/// Replays each check of `replays` over `wire`. Where one fails, it runs
+/// again on a direct connection to tell the two cases apart: failing only
+/// over the wire is a framing mistake and says so; failing both ways is the
+/// check's own failure, and its message is repeated as it is (its first
+/// line unchanged, so the first message a student reads names the cause).
+pub fn replayed_over<S: Copy>(wire: Wire, subject: S, replays: &[Replay<S>]) -> Result<(), String> {
+    for &(name, check) in replays {
+        let Err(over_the_wire) = over(wire, || check(subject)) else {
+            continue;
+        };
+        return Err(match check(subject) {
+            Ok(()) => format!(
+                "{}: `{name}` failed with this message:\n{over_the_wire}\n\nOn a direct \
+                 connection the same check passes: the only difference is where the stream \
+                 was cut. TCP keeps no message boundaries, so one read is not one message: \
+                 frame the stream yourself (read up to the line end, with BufRead::read_line \
+                 or lessons::framing, and decode whole lines, not pieces).",
+                wire.only_direct()
+            ),
+            Err(direct) => format!(
+                "{direct}\n\n(This check replays `{name}` with {}; it fails on a direct \
+                 connection too, so fix that first.)",
+                match wire {
+                    Wire::OneByteAtATime => "every byte arriving on its own",
+                    Wire::Merged => "separate messages merged into one",
+                }
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// True for the error a read returns when its timeout expires (WouldBlock

@@ -56,6 +56,14 @@ macro_rules! checks {
     }};
 }
 
+/// Turns `Subject => check_a, check_b` into a list of checks to replay over a
+/// misbehaving wire ([`harness::replayed_over`]), named after their functions.
+macro_rules! replays {
+    ($subject:ty => $($check:ident),+ $(,)?) => {
+        &[$((stringify!($check), $check as fn($subject) -> Result<(), String>)),+]
+    };
+}
+
 pub mod console_router;
 pub mod duplex;
 pub mod echo_server;

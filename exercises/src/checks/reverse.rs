@@ -9,7 +9,8 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use super::harness::{
-    Ended, QUIET, Task, WAIT, Waited, collect, nothing_arrives, show, show_str, socket_pair, spawn,
+    Ended, QUIET, Replay, Task, WAIT, Waited, Wire, collect, nothing_arrives, replayed_over, show,
+    show_str, socket_pair, spawn,
 };
 use super::shared::reverse::MAX_LINE;
 
@@ -31,6 +32,8 @@ pub fn checks(subject: ReverseLines) -> Vec<super::Check> {
         a_line_over_the_limit_gets_an_error_even_before_its_newline,
         the_limit_counts_bytes_not_characters,
         returns_when_the_client_closes,
+        works_when_every_byte_arrives_on_its_own,
+        works_when_separate_messages_arrive_merged,
     )
 }
 
@@ -657,4 +660,22 @@ pub fn returns_when_the_client_closes(subject: ReverseLines) -> Result<(), Strin
              Ok(None).)"
         )),
     }
+}
+
+/// The checks above that are about lines and characters, replayed over lesson 09's proxy.
+const OVER_THE_WIRE: &[Replay<ReverseLines>] = replays!(ReverseLines =>
+    answers_a_line_with_its_characters_reversed,
+    reverses_characters_not_bytes,
+    several_lines_in_one_write_get_one_reply_each,
+    a_line_ending_in_crlf_is_reversed_without_the_cr,
+    a_line_that_is_not_utf8_gets_an_error_and_the_next_line_is_served,
+    returns_when_the_client_closes,
+);
+
+fn works_when_every_byte_arrives_on_its_own(subject: ReverseLines) -> Result<(), String> {
+    replayed_over(Wire::OneByteAtATime, subject, OVER_THE_WIRE)
+}
+
+fn works_when_separate_messages_arrive_merged(subject: ReverseLines) -> Result<(), String> {
+    replayed_over(Wire::Merged, subject, OVER_THE_WIRE)
 }

@@ -17,6 +17,10 @@ const AS_TYPED: &str = "spaces_and_empty_lines_are_sent_as_typed";
 const WINDOWS: &str = "a_windows_line_end_is_not_sent";
 const SPLIT: &str = "a_reply_that_arrives_in_two_pieces_is_printed_as_one_line";
 const HANG_UP: &str = "a_server_that_closes_instead_of_replying_is_an_error";
+const BYTE_AT_A_TIME: &str = "works_when_every_byte_arrives_on_its_own";
+/// The first words of a check that passes directly and fails over the wire.
+const ONLY_DIRECT: &str =
+    "works when each message arrives in one piece; fails when it arrives one byte at a time";
 
 /// Every check, with the same words: a mistake that shows everywhere.
 fn everywhere(words: &'static str) -> &'static [(&'static str, &'static str)] {
@@ -87,10 +91,13 @@ pub fn cases() -> Vec<Case> {
         case(
             "reads_one_piece_per_reply",
             checks(reads_one_piece_per_reply),
-            &[(
-                SPLIT,
-                "as the first reply: that is only the first piece of it",
-            )],
+            &[
+                (
+                    SPLIT,
+                    "as the first reply: that is only the first piece of it",
+                ),
+                (BYTE_AT_A_TIME, ONLY_DIRECT),
+            ],
         ),
         case(
             "stops_at_exit_inside_a_word",
@@ -213,6 +220,11 @@ pub fn cases() -> Vec<Case> {
             "returns_ok_when_the_server_closes",
             checks(returns_ok_when_the_server_closes),
             &[(HANG_UP, "returned Ok(()): no reply is an error here")],
+        ),
+        case(
+            "decodes_each_piece_of_a_reply_on_its_own",
+            checks(decodes_each_piece_of_a_reply_on_its_own),
+            &[(BYTE_AT_A_TIME, ONLY_DIRECT)],
         ),
         case(
             "reads_the_reply_until_the_server_closes",
@@ -603,6 +615,40 @@ fn reads_the_reply_until_the_server_closes<R: BufRead, W: Write>(
         let mut reply = String::new();
         (&server).read_to_string(&mut reply)?;
         output.write_all(reply.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Prints each piece of a reply the moment it comes, each decoded on its own
+/// (`from_utf8_lossy` per `read`), up to the piece that ends in `\n`. On
+/// loopback each reply comes in one piece and this looks right; when the two
+/// bytes of an `é` arrive apart, each is printed as a replacement character.
+fn decodes_each_piece_of_a_reply_on_its_own<R: BufRead, W: Write>(
+    input: R,
+    mut output: W,
+    server: TcpStream,
+) -> io::Result<()> {
+    for line in input.lines() {
+        let line = line?;
+        if line.trim() == "exit" {
+            break;
+        }
+        (&server).write_all(format!("{line}\n").as_bytes())?;
+        let mut buf = [0; 1024];
+        loop {
+            let n = (&server).read(&mut buf)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server left",
+                ));
+            }
+            write!(output, "{}", String::from_utf8_lossy(&buf[..n]))?;
+            output.flush()?;
+            if buf[..n].ends_with(b"\n") {
+                break;
+            }
+        }
     }
     Ok(())
 }

@@ -76,6 +76,10 @@ pub fn cases() -> Vec<Case> {
                     "the first piece of server 1's answer OR more than the first line",
                 ),
                 (TRICKLE, "what server 2 had sent so far, without a \\n"),
+                (
+                    "works_when_every_byte_arrives_on_its_own",
+                    "works when each message arrives in one piece; fails when it arrives one byte at a time",
+                ),
             ],
         ),
         case(

@@ -9,6 +9,10 @@ use solutions::reverse::MAX_LINE;
 
 use crate::{Case, case};
 
+/// The first words of a check that passes directly and fails over the wire.
+const ONLY_DIRECT: &str =
+    "works when each message arrives in one piece; fails when it arrives one byte at a time";
+const BYTE_AT_A_TIME: &str = "works_when_every_byte_arrives_on_its_own";
 const FIRST: &str = "answers_a_line_with_its_characters_reversed";
 const CHARS: &str = "reverses_characters_not_bytes";
 const SEVERAL: &str = "several_lines_in_one_write_get_one_reply_each";
@@ -233,6 +237,7 @@ pub fn cases() -> Vec<Case> {
                 (TOO_LONG, NO_LIMIT),
                 (NO_NEWLINE, WAITS),
                 (BYTES, "counts bytes, not characters"),
+                (BYTE_AT_A_TIME, ONLY_DIRECT),
             ],
         ),
         case(
@@ -246,6 +251,7 @@ pub fn cases() -> Vec<Case> {
                     AT_LIMIT,
                     "that had no \\n yet: a line is answered only once",
                 ),
+                (BYTE_AT_A_TIME, ONLY_DIRECT),
             ],
         )
         .or_maybe(&[(TOO_LONG, "")]),
