@@ -458,6 +458,8 @@ mod clients {
         IgnoreOrder,
         /// Reports only what came back.
         NothingLost,
+        /// Counts every copy of a line as one back (no `!back[i]`).
+        CountsCopies,
     }
 
     fn sort(replies: &[Vec<u8>], lines: &[String], sorting: Sorting) -> Report {
@@ -478,7 +480,7 @@ mod clients {
                 continue;
             }
             match index.get(reply.as_slice()) {
-                Some(&i) if !back[i] => {
+                Some(&i) if !back[i] || sorting == Sorting::CountsCopies => {
                     back[i] = true;
                     if sorting != Sorting::IgnoreOrder && latest.is_some_and(|l| l > i) {
                         report.reordered.push(i);
@@ -506,6 +508,10 @@ mod clients {
         UntilClose,
         /// Takes each `read` for one or more whole replies.
         ReadIsReply,
+        /// Takes any failed read, not only the timeout, for the end.
+        AnyErrorEnds,
+        /// Drops bytes left without a `\n` when the reading stops.
+        DropsTheCutEnd,
     }
 
     fn read_replies(
@@ -537,7 +543,7 @@ mod clients {
         }
         let mut reader = BufReader::new(server);
         loop {
-            if reading == Reading::Right && replies.len() >= lines.len() {
+            if reading != Reading::UntilClose && replies.len() >= lines.len() {
                 break;
             }
             let mut reply = Vec::new();
@@ -545,10 +551,11 @@ mod clients {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
+                    if reading == Reading::AnyErrorEnds
+                        || matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
                 {
                     break;
                 }
@@ -556,6 +563,8 @@ mod clients {
             }
             if reply.last() == Some(&b'\n') {
                 reply.pop();
+            } else if reading == Reading::DropsTheCutEnd {
+                break;
             }
             replies.push(reply);
         }
@@ -699,6 +708,55 @@ mod clients {
         )
     }
 
+    /// cargo-mutants' survivor: `Err(e) if is_timeout(&e)` made `Err(_)`.
+    pub fn ends_quietly_at_any_read_error(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::AnyErrorEnds,
+            Sorting::Right,
+        )
+    }
+
+    pub fn counts_every_copy_of_a_line(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::Right,
+            Sorting::CountsCopies,
+        )
+    }
+
+    pub fn drops_a_cut_last_reply(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            true,
+            true,
+            Reading::DropsTheCutEnd,
+            Sorting::Right,
+        )
+    }
+
     pub fn never_shuts_down_writing(
         server: TcpStream,
         lines: &[String],
@@ -802,6 +860,42 @@ mod load_client_is_rejected_when_it {
             &[(
                 "a_silent_server_ends_the_run_within_the_timeout",
                 "Set a read timeout",
+            )],
+        );
+    }
+
+    #[test]
+    fn ends_quietly_when_a_read_fails() {
+        assert_rejected(
+            "any read error ends the reading",
+            load::checks(clients::ends_quietly_at_any_read_error),
+            &[(
+                "a_reset_connection_is_returned_as_the_error",
+                "it is the error to return",
+            )],
+        );
+    }
+
+    #[test]
+    fn counts_a_line_that_came_back_twice_twice() {
+        assert_rejected(
+            "every copy counts",
+            load::checks(clients::counts_every_copy_of_a_line),
+            &[(
+                "a_line_that_comes_back_twice_is_torn_the_second_time",
+                "a second copy of a line already back is no line of its own",
+            )],
+        );
+    }
+
+    #[test]
+    fn drops_bytes_left_without_a_newline() {
+        assert_rejected(
+            "drops a cut last reply",
+            load::checks(clients::drops_a_cut_last_reply),
+            &[(
+                "a_last_reply_cut_short_by_the_close_is_torn",
+                "are a reply too",
             )],
         );
     }

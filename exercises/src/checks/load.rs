@@ -3,7 +3,7 @@
 //! answers in pieces, goes silent, stays connected) and compares the
 //! student's report with what the server really did.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
@@ -27,6 +27,9 @@ pub fn checks(subject: RunLoad) -> Vec<super::Check> {
         thousands_of_lines_do_not_deadlock,
         a_silent_server_ends_the_run_within_the_timeout,
         stops_reading_once_every_line_is_back,
+        a_line_that_comes_back_twice_is_torn_the_second_time,
+        a_last_reply_cut_short_by_the_close_is_torn,
+        a_reset_connection_is_returned_as_the_error,
     )
 }
 
@@ -43,12 +46,21 @@ enum Server {
     Tears(usize),
     /// Replaces this line's bytes with others of the same length.
     Garbles(usize),
+    /// Sends this line back twice.
+    Repeats(usize),
+    /// Sends only the first half of this line back, without its `\n`;
+    /// closes at the client's end of stream, as the others do.
+    CutsShort(usize),
     /// Sends each reply in two writes, a moment apart.
     InPieces,
     /// Reads everything, answers nothing, never closes.
     Silent,
     /// Echoes every line, and stays connected after the end of stream.
     StaysConnected,
+    /// Reads every byte but the last, echoes the first line, and closes
+    /// with that byte unread, which makes its system reset the connection
+    /// (RST) instead of closing it.
+    Resets,
     /// Echoes every line but the last one, which it sends only once it
     /// has read the end of stream (as a server that answers a whole
     /// request does).
@@ -96,6 +108,9 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
     let _ = conn.set_read_timeout(Some(4 * WAIT));
     let _ = conn.set_write_timeout(Some(4 * WAIT));
     let _ = conn.set_nodelay(true);
+    if behaviour == Server::Resets {
+        return reset(conn);
+    }
     let mut lines = BufReader::new(&conn);
     let mut out = &conn;
     let mut bytes = Vec::new();
@@ -138,6 +153,8 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
                 torn.insert(torn.len() / 2, b'\n');
                 torn
             }
+            Server::Repeats(i) if i == index => [line.as_slice(), line.as_slice()].concat(),
+            Server::CutsShort(i) if i == index => line[..line.len() / 2].to_vec(),
             Server::Garbles(i) if i == index => {
                 let mut wrong: Vec<u8> = line
                     .iter()
@@ -178,6 +195,40 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
         end_of_stream,
     }
 }
+
+/// [`Server::Resets`]: reads byte by byte (a `BufReader` would take
+/// everything the system holds) up to the client's last byte.
+fn reset(conn: TcpStream) -> Heard {
+    let mut bytes = Vec::new();
+    let mut byte = [0u8];
+    // Every byte but the last: once the last one is here (peeked, so still
+    // unread), the client has written everything.
+    while bytes.len() + 1 < RESET_AFTER_BYTES {
+        match (&conn).read(&mut byte) {
+            Ok(1) => bytes.push(byte[0]),
+            _ => break,
+        }
+    }
+    let waiting = matches!(conn.peek(&mut byte), Ok(1));
+    // The client shuts down its writing right after its last byte. That
+    // end of stream cannot be seen without reading the byte (which would
+    // make the close a clean one), and nothing signals it: give it a moment
+    // to be sent, so that the reset reaches a client that is only reading.
+    thread::sleep(Duration::from_millis(50));
+    if waiting && let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+        let _ = (&conn).write_all(&bytes[..=end]);
+    }
+    // Dropped with a byte unread: the system answers with an RST.
+    drop(conn);
+    Heard {
+        bytes,
+        end_of_stream: false,
+    }
+}
+
+/// What the client sends in [`a_reset_connection_is_returned_as_the_error`]:
+/// ten lines of 30 bytes, each with its `\n`.
+const RESET_AFTER_BYTES: usize = 10 * 31;
 
 /// Lines `line 0 ...`, `line 1 ...`: distinct, of about `size` bytes.
 fn numbered(count: usize, size: usize) -> Vec<String> {
@@ -365,6 +416,44 @@ pub fn a_reply_with_the_wrong_bytes_is_torn_even_when_the_count_is_right(
     )
 }
 
+pub fn a_line_that_comes_back_twice_is_torn_the_second_time(
+    subject: RunLoad,
+) -> Result<(), String> {
+    let lines = numbered(10, 30);
+    let (report, _, _) = run(subject, Server::Repeats(5), &lines, TIMEOUT, WAIT)?;
+    let expected = Report {
+        in_order: 10,
+        torn: vec![lines[5].clone()],
+        ..Report::default()
+    };
+    expect(
+        "the server sent line 5 back twice, and every other line once",
+        &expected,
+        &report,
+        "Only a line still awaited counts as back: a second copy of a line already back is \
+         no line of its own, so it goes into `torn`.",
+    )
+}
+
+pub fn a_last_reply_cut_short_by_the_close_is_torn(subject: RunLoad) -> Result<(), String> {
+    let lines = numbered(10, 30);
+    let (report, _, _) = run(subject, Server::CutsShort(9), &lines, TIMEOUT, WAIT)?;
+    let expected = Report {
+        in_order: 9,
+        lost: vec![9],
+        torn: vec![lines[9][..lines[9].len() / 2].to_string()],
+        ..Report::default()
+    };
+    expect(
+        "the server sent back lines 0 to 8, then the first half of line 9 with no \\n, then \
+         closed the connection",
+        &expected,
+        &report,
+        "Bytes left without a \\n when the reading stops are a reply too (the task says so): \
+         they go into `torn`, and the line they should have been is lost.",
+    )
+}
+
 pub fn a_reply_that_arrives_in_pieces_is_still_whole(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(20, 40);
     let (report, _, _) = run(subject, Server::InPieces, &lines, TIMEOUT, 2 * WAIT)?;
@@ -464,4 +553,28 @@ pub fn stops_reading_once_every_line_is_back(subject: RunLoad) -> Result<(), Str
         ));
     }
     Ok(())
+}
+
+pub fn a_reset_connection_is_returned_as_the_error(subject: RunLoad) -> Result<(), String> {
+    let lines = numbered(10, 30);
+    let (_hold, held) = mpsc::channel();
+    let (client, _heard) = serve(Server::Resets, held)?;
+    let task = spawn("run_load", move || {
+        subject(client, &lines, Duration::from_secs(5))
+    });
+    match task.wait(2 * WAIT) {
+        Ok(Err(_)) => Ok(()),
+        Ok(Ok(report)) => Err(format!(
+            "the server echoed line 0 and then reset the connection (an RST, not a clean \
+             close), and run_load returned Ok with the report {report:?}. A failed read \
+             (ConnectionReset here) is not the end of the replies: it is the error to return, \
+             as the task says. Only a read timeout (WouldBlock or TimedOut) ends the reading \
+             quietly."
+        )),
+        Err(Waited::Panicked(why)) => Err(why),
+        Err(Waited::Running) => Err(format!(
+            "run_load did not return within {:?} after the server reset the connection",
+            2 * WAIT
+        )),
+    }
 }
