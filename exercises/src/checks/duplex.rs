@@ -11,8 +11,8 @@ use std::thread;
 use std::time::Duration;
 
 use super::harness::{
-    Bell, EXTRA, Ended, Keyboard, Output, QUIET, Replay, Task, Typist, WAIT, Waited, Wire, collect,
-    keyboard_ringing, replayed_over, show, show_str, socket_pair, spawn_ringing,
+    Bell, EXTRA, Ended, Keyboard, Output, QUIET, Task, Typist, WAIT, Waited, collect,
+    keyboard_ringing, show, show_str, socket_pair, spawn_ringing,
 };
 
 /// The function under test, with the checks' keyboard and output.
@@ -428,18 +428,12 @@ pub fn bytes_pass_through_unchanged_in_both_directions(subject: Chat) -> Result<
     session.peer_hears_typed(typed)
 }
 
-/// The checks above that are about bytes in both directions, replayed over lesson 09's proxy.
-const OVER_THE_WIRE: &[Replay<Chat>] = replays!(Chat =>
+// The checks above that are about bytes in both directions, replayed over lesson 09's
+// proxy: `works_when_every_byte_arrives_on_its_own` and
+// `works_when_separate_messages_arrive_merged`.
+over_the_wire!(Chat =>
     what_the_peer_sends_appears_while_the_user_types_nothing,
     what_the_user_types_reaches_a_peer_that_says_nothing,
     the_end_of_the_input_is_passed_on_and_the_peer_still_heard,
     bytes_pass_through_unchanged_in_both_directions,
 );
-
-fn works_when_every_byte_arrives_on_its_own(subject: Chat) -> Result<(), String> {
-    replayed_over(Wire::OneByteAtATime, subject, OVER_THE_WIRE)
-}
-
-fn works_when_separate_messages_arrive_merged(subject: Chat) -> Result<(), String> {
-    replayed_over(Wire::Merged, subject, OVER_THE_WIRE)
-}

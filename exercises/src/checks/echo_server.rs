@@ -7,10 +7,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 
-use super::harness::{
-    EXTRA, Ended, QUIET, Replay, Server, WAIT, Wire, collect, nothing_arrives, replayed_over, show,
-    spawn,
-};
+use super::harness::{EXTRA, Ended, QUIET, Server, WAIT, collect, nothing_arrives, show, spawn};
 
 /// The function under test.
 pub type ServeAll = fn(TcpListener) -> io::Result<()>;
@@ -496,17 +493,11 @@ pub fn closes_the_connection_when_the_client_has_finished(subject: ServeAll) -> 
     }
 }
 
-/// The checks above that are about the bytes that come back, replayed over lesson 09's proxy.
-const OVER_THE_WIRE: &[Replay<ServeAll>] = replays!(ServeAll =>
+// The checks above that are about the bytes that come back, replayed over lesson 09's
+// proxy: `works_when_every_byte_arrives_on_its_own` and
+// `works_when_separate_messages_arrive_merged`.
+over_the_wire!(ServeAll =>
     echoes_what_one_client_sends,
     two_clients_each_get_only_their_own_bytes,
     closes_the_connection_when_the_client_has_finished,
 );
-
-fn works_when_every_byte_arrives_on_its_own(subject: ServeAll) -> Result<(), String> {
-    replayed_over(Wire::OneByteAtATime, subject, OVER_THE_WIRE)
-}
-
-fn works_when_separate_messages_arrive_merged(subject: ServeAll) -> Result<(), String> {
-    replayed_over(Wire::Merged, subject, OVER_THE_WIRE)
-}

@@ -16,9 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::harness::{
-    Bell, IN_FLIGHT, Keyboard, Output, Replay, Task, Typist, WAIT, Waited, Wire, is_timeout,
-    keyboard_ringing, lock, on_a_wire, plural, replayed_over, show_str, socket_pair, spawn,
-    spawn_ringing,
+    Bell, IN_FLIGHT, Keyboard, Output, Task, Typist, WAIT, Waited, is_timeout, keyboard_ringing,
+    lock, on_a_wire, plural, show_str, socket_pair, spawn, spawn_ringing,
 };
 
 /// The function under test, with the checks' keyboard and output.
@@ -965,19 +964,13 @@ pub fn a_server_that_closes_instead_of_replying_is_an_error(
     c.judge()
 }
 
-/// The checks above that are about lines and replies, replayed over lesson 09's proxy.
-const OVER_THE_WIRE: &[Replay<RunClient>] = replays!(RunClient =>
+// The checks above that are about lines and replies, replayed over lesson 09's
+// proxy: `works_when_every_byte_arrives_on_its_own` and
+// `works_when_separate_messages_arrive_merged`.
+over_the_wire!(RunClient =>
     sends_each_line_and_prints_each_reply,
     stops_at_exit_without_sending_it,
     the_end_of_the_input_ends_the_client_cleanly,
     a_windows_line_end_is_not_sent,
     accents_are_sent_and_printed_unchanged,
 );
-
-fn works_when_every_byte_arrives_on_its_own(subject: RunClient) -> Result<(), String> {
-    replayed_over(Wire::OneByteAtATime, subject, OVER_THE_WIRE)
-}
-
-fn works_when_separate_messages_arrive_merged(subject: RunClient) -> Result<(), String> {
-    replayed_over(Wire::Merged, subject, OVER_THE_WIRE)
-}

@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::harness::{Replay, WAIT, Waited, Wire, lock, replayed_over, show, spawn, with_timeouts};
+use super::harness::{WAIT, Waited, lock, show, spawn, with_timeouts};
 
 /// The function under test.
 pub type AskAll = fn(&[SocketAddr], &str, Duration) -> Vec<io::Result<String>>;
@@ -665,17 +665,11 @@ pub fn a_server_that_closes_without_answering_is_an_error(subject: AskAll) -> Re
     )
 }
 
-/// The checks above that are about questions and answers, replayed over lesson 09's proxy.
-const OVER_THE_WIRE: &[Replay<AskAll>] = replays!(AskAll =>
+// The checks above that are about questions and answers, replayed over lesson 09's
+// proxy: `works_when_every_byte_arrives_on_its_own` and
+// `works_when_separate_messages_arrive_merged`.
+over_the_wire!(AskAll =>
     each_answer_lands_in_its_servers_slot,
     a_late_answer_in_two_pieces_is_an_answer,
     a_server_that_closes_without_answering_is_an_error,
 );
-
-fn works_when_every_byte_arrives_on_its_own(subject: AskAll) -> Result<(), String> {
-    replayed_over(Wire::OneByteAtATime, subject, OVER_THE_WIRE)
-}
-
-fn works_when_separate_messages_arrive_merged(subject: AskAll) -> Result<(), String> {
-    replayed_over(Wire::Merged, subject, OVER_THE_WIRE)
-}

@@ -56,11 +56,26 @@ macro_rules! checks {
     }};
 }
 
-/// Turns `Subject => check_a, check_b` into a list of checks to replay over a
-/// misbehaving wire ([`harness::replayed_over`]), named after their functions.
-macro_rules! replays {
+/// `over_the_wire!(Subject => check_a, check_b)` writes the two checks that
+/// replay `check_a` and `check_b` over lesson 09's proxy
+/// ([`harness::replayed_over`]): `works_when_every_byte_arrives_on_its_own`
+/// and `works_when_separate_messages_arrive_merged`.
+macro_rules! over_the_wire {
     ($subject:ty => $($check:ident),+ $(,)?) => {
-        &[$((stringify!($check), $check as fn($subject) -> Result<(), String>)),+]
+        const OVER_THE_WIRE: &[super::harness::Replay<$subject>] =
+            &[$((stringify!($check), $check as fn($subject) -> Result<(), String>)),+];
+
+        fn works_when_every_byte_arrives_on_its_own(subject: $subject) -> Result<(), String> {
+            super::harness::replayed_over(
+                super::harness::Wire::OneByteAtATime,
+                subject,
+                OVER_THE_WIRE,
+            )
+        }
+
+        fn works_when_separate_messages_arrive_merged(subject: $subject) -> Result<(), String> {
+            super::harness::replayed_over(super::harness::Wire::Merged, subject, OVER_THE_WIRE)
+        }
     };
 }
 

@@ -9,8 +9,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use super::harness::{
-    Ended, QUIET, Replay, Task, WAIT, Waited, Wire, collect, nothing_arrives, replayed_over, show,
-    show_str, socket_pair, spawn,
+    Ended, QUIET, Task, WAIT, Waited, collect, nothing_arrives, show, show_str, socket_pair, spawn,
 };
 use super::shared::reverse::MAX_LINE;
 
@@ -662,8 +661,10 @@ pub fn returns_when_the_client_closes(subject: ReverseLines) -> Result<(), Strin
     }
 }
 
-/// The checks above that are about lines and characters, replayed over lesson 09's proxy.
-const OVER_THE_WIRE: &[Replay<ReverseLines>] = replays!(ReverseLines =>
+// The checks above that are about lines and characters, replayed over lesson 09's
+// proxy: `works_when_every_byte_arrives_on_its_own` and
+// `works_when_separate_messages_arrive_merged`.
+over_the_wire!(ReverseLines =>
     answers_a_line_with_its_characters_reversed,
     reverses_characters_not_bytes,
     several_lines_in_one_write_get_one_reply_each,
@@ -671,11 +672,3 @@ const OVER_THE_WIRE: &[Replay<ReverseLines>] = replays!(ReverseLines =>
     a_line_that_is_not_utf8_gets_an_error_and_the_next_line_is_served,
     returns_when_the_client_closes,
 );
-
-fn works_when_every_byte_arrives_on_its_own(subject: ReverseLines) -> Result<(), String> {
-    replayed_over(Wire::OneByteAtATime, subject, OVER_THE_WIRE)
-}
-
-fn works_when_separate_messages_arrive_merged(subject: ReverseLines) -> Result<(), String> {
-    replayed_over(Wire::Merged, subject, OVER_THE_WIRE)
-}
