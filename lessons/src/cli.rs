@@ -4,7 +4,7 @@
 
 use std::fmt::Display;
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -367,11 +367,33 @@ pub fn stdout_error(e: io::Error) -> io::Error {
     context(e, "cannot write to the terminal")
 }
 
+/// An address that reaches `addr` from this machine: a listener on
+/// 0.0.0.0 (every interface) is reached through 127.0.0.1, `[::]` through
+/// `[::1]`. A server that wakes its own blocked `accept` connects there.
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use rstest::rstest;
+
+    #[test]
+    fn an_unspecified_address_is_reached_through_loopback() {
+        let any: SocketAddr = "0.0.0.0:7".parse().unwrap();
+        assert_eq!(reachable(any), "127.0.0.1:7".parse().unwrap());
+        let v6: SocketAddr = "[::]:7".parse().unwrap();
+        assert_eq!(reachable(v6), "[::1]:7".parse().unwrap());
+        let some: SocketAddr = "127.0.0.9:7".parse().unwrap();
+        assert_eq!(reachable(some), some);
+    }
 
     #[test]
     fn a_refusal_is_said_in_words_with_the_systems_code() {

@@ -15,7 +15,7 @@
 //! ([`reverse::serve_lines`]): only *who runs it* changes.
 
 use std::io::{self, BufRead, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -568,17 +568,6 @@ fn turn_away_latecomers(listener: &TcpListener, pool: &Pool) {
 }
 // ANCHOR_END: turn_away_latecomers
 
-/// An address that reaches `addr` from this machine: a listener on
-/// 0.0.0.0 (every interface) is reached through 127.0.0.1.
-pub(crate) fn reachable(addr: SocketAddr) -> SocketAddr {
-    let ip = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    SocketAddr::new(ip, addr.port())
-}
-
 // ANCHOR: console
 /// Runs the console's commands until `/quit` or the end of its input.
 fn run_console(mut console: impl BufRead) {
@@ -628,7 +617,7 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
         pool.size(),
         config.stack_size / 1024
     );
-    let wake_addr = reachable(listener.local_addr()?);
+    let wake_addr = cli::reachable(listener.local_addr()?);
     // Two spare descriptors, for the wake-up connection's two ends. A server
     // that has run out of descriptors (more clients than `ulimit -n`
     // allows) could not connect to itself otherwise, and `/quit` would fail.
@@ -884,15 +873,5 @@ mod tests {
                 "the smallest --stack-kib is honoured"
             );
         }
-    }
-
-    #[test]
-    fn an_unspecified_address_is_reached_through_loopback() {
-        let any: SocketAddr = "0.0.0.0:7".parse().unwrap();
-        assert_eq!(reachable(any), "127.0.0.1:7".parse().unwrap());
-        let v6: SocketAddr = "[::]:7".parse().unwrap();
-        assert_eq!(reachable(v6), "[::1]:7".parse().unwrap());
-        let some: SocketAddr = "127.0.0.9:7".parse().unwrap();
-        assert_eq!(reachable(some), some);
     }
 }

@@ -226,7 +226,7 @@ impl Running {
         self.shared.registry.stop();
         // `accept` has no timeout: wake it with a connection of our own,
         // after telling it to stop (as lesson 07's pool does).
-        let wake = crate::pool::reachable(self.addr);
+        let wake = cli::reachable(self.addr);
         match TcpStream::connect_timeout(&wake, Duration::from_secs(2)) {
             Ok(_) => {
                 let _ = accept.join();
