@@ -2,7 +2,8 @@
 //! it saw: the code under test runs on a thread of its own and is waited for
 //! with a deadline; a `todo!()` or any other panic becomes a message; sockets
 //! get read timeouts; and the fakes behave like the real things they stand
-//! for. An [`Output`] shows only what a terminal would show (a line once its
+//! for, and a check can be replayed over lesson 09's proxy ([`Wire`]). An
+//! [`Output`] shows only what a terminal would show (a line once its
 //! `\n` is written, the rest once it is flushed); a [`Keyboard`] hands over
 //! only what was typed so far, and a read waits, as a person types.
 //!
@@ -419,6 +420,14 @@ impl Wire {
         }
     }
 
+    /// What a replay over this wire does to the bytes, for messages.
+    pub fn does(self) -> &'static str {
+        match self {
+            Wire::OneByteAtATime => "every byte arriving on its own",
+            Wire::Merged => "separate messages merged into one",
+        }
+    }
+
     /// The first words of the message of a check that passes on a direct
     /// connection and fails over this wire.
     pub fn only_direct(self) -> &'static str {
@@ -511,8 +520,8 @@ pub fn replayed_over<S: Copy>(wire: Wire, subject: S, replays: &[Replay<S>]) -> 
         return Err(match check(subject) {
             Ok(()) => format!(
                 "{}: `{name}` failed with this message:\n{over_the_wire}\n\nOn a direct \
-                 connection the same check passes: the only difference is where the stream \
-                 was cut. TCP keeps no message boundaries, so one read is not one message: \
+                 connection the same check passes: the only difference is how the stream \
+                 was cut into reads. TCP keeps no message boundaries, so one read is not one message: \
                  frame the stream yourself (read up to the line end, with BufRead::read_line \
                  or lessons::framing, and decode whole lines, not pieces).",
                 wire.only_direct()
@@ -520,10 +529,7 @@ pub fn replayed_over<S: Copy>(wire: Wire, subject: S, replays: &[Replay<S>]) -> 
             Err(direct) => format!(
                 "{direct}\n\n(This check replays `{name}` with {}; it fails on a direct \
                  connection too, so fix that first.)",
-                match wire {
-                    Wire::OneByteAtATime => "every byte arriving on its own",
-                    Wire::Merged => "separate messages merged into one",
-                }
+                wire.does()
             ),
         });
     }

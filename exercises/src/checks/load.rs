@@ -1,6 +1,7 @@
 //! Checks of exercise 08, `run_load`: each check runs a fake echo server
 //! that misbehaves in one known way (drops a line, swaps two, tears one,
-//! answers in pieces, goes silent, stays connected) and compares the
+//! sends one twice, cuts the last one short, answers in pieces, goes
+//! silent, stays connected, resets the connection) and compares the
 //! student's report with what the server really did.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
