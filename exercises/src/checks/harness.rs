@@ -520,8 +520,8 @@ pub fn replayed_over<S: Copy>(wire: Wire, subject: S, replays: &[Replay<S>]) -> 
         return Err(match check(subject) {
             Ok(()) => format!(
                 "{}: `{name}` failed with this message:\n{over_the_wire}\n\nOn a direct \
-                 connection the same check passes: the only difference is how the stream \
-                 was cut into reads. TCP keeps no message boundaries, so one read is not one message: \
+                 connection the same check passes. Over the wire the stream was cut into \
+                 reads differently (and its bytes came a few milliseconds later). TCP keeps no message boundaries, so one read is not one message: \
                  frame the stream yourself (read up to the line end, with BufRead::read_line \
                  or lessons::framing, and decode whole lines, not pieces).",
                 wire.only_direct()

@@ -128,6 +128,9 @@ pub fn cases() -> Vec<Case> {
             (TRICKLE, ""),
             (DOWN, ""),
             (CLOSES, ""),
+            // Over the wire the bytes take a few milliseconds more.
+            ("works_when_every_byte_arrives_on_its_own", ""),
+            ("works_when_separate_messages_arrive_merged", ""),
         ]),
         case(
             "answers_every_failure_with_an_empty_answer",

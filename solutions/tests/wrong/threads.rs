@@ -60,17 +60,18 @@ pub fn cases() -> Vec<Case> {
         case(
             "holds_a_lock_while_calling_f",
             checks(holds_a_lock_while_calling_f),
-            &[
-                (
-                    AT_ONCE,
-                    "every thread was started at once, but they ran f one at a time",
-                ),
-                (
-                    LAST_TO_FIRST,
-                    "every thread was started at once, but they ran f one at a time",
-                ),
-            ],
-        ),
+            &[(
+                AT_ONCE,
+                "every thread was started at once, but they ran f one at a time",
+            )],
+        )
+        // When the threads happen to take the lock in the order the calls
+        // are to finish in (1 run in 24), no call waits and this check sees
+        // nothing wrong.
+        .or_maybe(&[(
+            LAST_TO_FIRST,
+            "every thread was started at once, but they ran f one at a time",
+        )]),
         case(
             "joins_the_handles_from_the_back",
             checks(joins_the_handles_from_the_back),
