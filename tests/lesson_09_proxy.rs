@@ -168,6 +168,40 @@ fn an_end_of_stream_is_passed_on_as_a_half_close(#[case] client_first: bool) {
     proxy.program.expect_stdout("closed: ");
 }
 
+/// The wire view tells what happened in the order it happened: a server
+/// that closes when its client has finished cannot be seen closing first.
+/// (The proxy once printed the half-close after passing it on, so the
+/// server's own end of stream could be printed before it.)
+#[test]
+fn show_prints_a_half_close_before_the_answer_it_causes() {
+    const CONNECTIONS: usize = 200;
+    let peer = Peer::new();
+    let proxy = proxy(peer.addr(), &["--show"]);
+    for n in 1..=CONNECTIONS {
+        let (client, server) = through(&proxy, &peer);
+        client.shutdown(Shutdown::Write).expect("half-close");
+        // The test's server closes as soon as it sees the client's end.
+        assert_eq!(end_of(&server), (Vec::new(), End::Clean));
+        server.shutdown(Shutdown::Write).expect("half-close");
+        assert_eq!(end_of(&client), (Vec::new(), End::Clean));
+        let id = format!("#{n} ");
+        let ends: Vec<String> = (0..2)
+            .map(|_| proxy.program.expect_stdout("end of stream"))
+            .inspect(|line| assert!(line.contains(&id), "expected {id}in {line:?}"))
+            .map(|line| line.split_once(" ms  ").expect("a time").1.to_string())
+            .collect();
+        assert_eq!(
+            ends,
+            [
+                format!("{id}up    @0      end of stream: passed on as a half-close"),
+                format!("{id}down  @0      end of stream: passed on as a half-close"),
+            ],
+            "connection {n} of {CONNECTIONS}"
+        );
+        proxy.program.expect_stdout(&format!("{id}closed: "));
+    }
+}
+
 #[test]
 fn a_client_reset_closes_the_server_side_cleanly_and_the_proxy_goes_on() {
     let peer = Peer::new();

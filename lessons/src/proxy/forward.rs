@@ -236,16 +236,25 @@ fn end_of_stream(link: &Link, dir: Direction, to: &TcpStream, log: Log, offset: 
     if link.state() != State::Open {
         return; // the end came from the proxy itself; nothing to pass on
     }
-    match to.shutdown(Shutdown::Write) {
-        Ok(()) if log == Log::Wire => {
-            let at = link.started.elapsed();
-            let what = "end of stream: passed on as a half-close";
-            let line = wire::event(at, link.id, dir, offset, what);
-            crate::log_line!("{line}");
-        }
-        Ok(()) => {}
+    // Say it before doing it. Once the half-close is out, the receiver may
+    // answer it at once (by closing too), and the other direction's thread
+    // would print that answer first if this line were still to be queued.
+    if log == Log::Wire {
+        let at = link.started.elapsed();
+        let what = "end of stream: passed on as a half-close";
+        crate::log_line!("{}", wire::event(at, link.id, dir, offset, what));
+    }
+    if to.shutdown(Shutdown::Write).is_err() {
         // The receiver is gone: nobody is left to talk to.
-        Err(_) => link.close(),
+        if log != Log::Quiet {
+            crate::log_line!(
+                "#{} {}: the {} is gone; closing both sides",
+                link.id,
+                dir.name(),
+                dir.receiver()
+            );
+        }
+        link.close();
     }
 }
 // ANCHOR_END: end_of_stream
