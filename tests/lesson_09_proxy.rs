@@ -431,6 +431,30 @@ fn stall_after_is_seen_as_a_timeout_and_the_connection_stays_open() {
     );
 }
 
+/// A stalled connection whose client hangs up ends, and frees its slot:
+/// it once stayed open for good, and --max-connections clients later the
+/// proxy refused everyone.
+#[test]
+fn a_stalled_connection_ends_when_its_client_hangs_up() {
+    let peer = Peer::new();
+    let proxy = proxy(
+        peer.addr(),
+        &["--max-connections", "1", "--up", "--stall-after", "3"],
+    );
+    for n in 1..=3 {
+        let (client, server) = through(&proxy, &peer);
+        (&client).write_all(b"hello\n").expect("send");
+        assert_eq!(
+            read_exact(&mut &server, 3, "the bytes before the stall"),
+            b"hel"
+        );
+        drop(client);
+        // The server's side is closed too, and the slot is free again.
+        assert_eq!(end_of(&server), (Vec::new(), End::Clean), "connection {n}");
+        proxy.program.expect_stdout(&format!("#{n} closed: "));
+    }
+}
+
 #[test]
 fn close_after_closes_both_sides_cleanly() {
     let peer = Peer::new();

@@ -517,12 +517,18 @@ pub fn a_to_without_a_number_or_a_text_is_a_usage_error(subject: RunRoom) -> Res
 
 pub fn an_unknown_command_is_an_error_on_the_console(subject: RunRoom) -> Result<(), String> {
     let (mut room, mut clients) = start(subject, &[1])?;
-    for (typed, about) in [("/kick 1", "/kick"), ("/To 1 hi", "/To"), ("/", "/")] {
+    let unknown = [
+        ("/kick 1", "/kick"),
+        ("/To 1 hi", "/To"),
+        ("/top 1 hi", "/top"),
+        ("/", "/"),
+    ];
+    for (typed, about) in unknown {
         room.type_line(typed)?;
         room.console_error(typed, about, &mut clients)?;
     }
     clients[0].receives_nothing(
-        "the unknown commands \"/kick 1\", \"/To 1 hi\" and \"/\"",
+        "the unknown commands \"/kick 1\", \"/To 1 hi\", \"/top 1 hi\" and \"/\"",
         "A line starting with / is a command, never a message to the clients.",
     )
 }

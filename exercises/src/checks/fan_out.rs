@@ -25,6 +25,7 @@ pub fn checks(subject: AskAll) -> Vec<super::Check> {
         a_late_answer_in_two_pieces_is_an_answer,
         a_server_that_is_down_is_an_error_and_the_others_answer,
         a_server_that_closes_without_answering_is_an_error,
+        an_answer_loses_its_line_end_and_keeps_its_spaces,
         works_when_every_byte_arrives_on_its_own,
         works_when_separate_messages_arrive_merged,
     )
@@ -98,6 +99,8 @@ enum Behaviour {
     Trickle,
     /// Reads the question and closes without answering.
     Close,
+    /// Answers with exactly these bytes at once.
+    Says(&'static str),
 }
 
 /// How much longer than its timeout `ask_all` may take: room for a busy
@@ -239,6 +242,12 @@ fn server(
                 return;
             }
             Behaviour::Close => return,
+            Behaviour::Says(line) => {
+                let _ = writer.write_all(line.as_bytes());
+                board.update(|s| s.answered.push(n));
+                board.wait_until(HOLD, over);
+                return;
+            }
         }
         let _ = writer.write_all(answer.as_bytes());
         board.update(|s| s.answered.push(n));
@@ -664,6 +673,69 @@ pub fn a_server_that_closes_without_answering_is_an_error(subject: AskAll) -> Re
         &[Some(1), None, Some(3)],
         "server 2 closes without answering",
     )
+}
+
+pub fn an_answer_loses_its_line_end_and_keeps_its_spaces(subject: AskAll) -> Result<(), String> {
+    use Behaviour::Says;
+    const CRLF: &str = "answer from 1\r\n";
+    const SPACES: &str = "  answer from 2 \n";
+    let asked = ask(
+        subject,
+        &[Some(Says(CRLF)), Some(Says(SPACES))],
+        Duration::from_secs(2),
+    )?;
+    asked.common(2)?;
+    let wanted = ["answer from 1", "  answer from 2 "];
+    let answers = &asked.answers;
+    for (slot, (answer, sent)) in answers.iter().zip([CRLF, SPACES]).enumerate() {
+        let right = wanted[slot];
+        match answer {
+            Ok(answer) if answer == right => {}
+            Ok(answer) if answer.ends_with('\n') => {
+                return Err(format!(
+                    "slot {slot} is Ok({answer:?}): the answer still has its line end. The \
+                     answer is the line without its \\n or \\r\\n (read_line keeps it: \
+                     take it off, or use lessons::framing::read_line)."
+                ));
+            }
+            Ok(answer) if answer.ends_with('\r') => {
+                return Err(format!(
+                    "server {} sent {sent:?} and slot {slot} is Ok({answer:?}): a line may end \
+                     in \\r\\n (Windows programs and many protocols send it), and the \\r \
+                     is part of the line end, not of the answer. Take off \"\\n\", then \
+                     \"\\r\" if it is there (lessons::framing::read_line does both).",
+                    slot + 1
+                ));
+            }
+            Ok(answer) if answer.trim() == right.trim() => {
+                return Err(format!(
+                    "server {} sent {sent:?} and slot {slot} is Ok({answer:?}): the spaces \
+                     the server sent are part of its answer. Take off only the line end \
+                     (strip_suffix, or lessons::framing::read_line); trim() and its kin \
+                     remove the spaces too.",
+                    slot + 1
+                ));
+            }
+            Err(_) if asked.took + Duration::from_millis(200) >= asked.timeout => {
+                return Err(format!(
+                    "server {} answered a whole line ({sent:?}) and stayed connected, and slot \
+                     {slot} is {answer:?} after {:?}: your code kept reading after the \\n \
+                     until the timeout, as if waiting for the server to close.\nThe answer is \
+                     the first line: read up to its \\n, not to the end of the stream.",
+                    slot + 1,
+                    asked.took
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "server 1 sent {CRLF:?} and server 2 sent {SPACES:?}: the slots should be \
+                     Ok({:?}), Ok({:?}), and ask_all returned {answers:?}",
+                    wanted[0], wanted[1]
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 // Questions and answers replayed over lesson 09's proxy:

@@ -204,6 +204,13 @@ fn pump(link: &Link, dir: Direction, toxics: &Toxics, log: Log, plain: bool) -> 
         Some(Limit::Stall) => {
             event("stalled (--stall-after): dropping what follows, keeping the connection open");
             done.dropped += discard(from);
+            // The client has hung up. The server still waits for bytes that
+            // will never come, and would hold this connection (and its slot
+            // of --max-connections) for ever: end it.
+            if dir == Direction::Up && link.state() == State::Open {
+                event("the client has gone: closing both sides");
+                link.close();
+            }
         }
         // Wait for one more byte from the sender without taking it.
         Some(Limit::Reset) => match from.peek(&mut [0u8]) {

@@ -19,6 +19,7 @@ const TRICKLE: &str = "a_trickling_server_is_an_error_within_the_timeout";
 const LATE: &str = "a_late_answer_in_two_pieces_is_an_answer";
 const DOWN: &str = "a_server_that_is_down_is_an_error_and_the_others_answer";
 const CLOSES: &str = "a_server_that_closes_without_answering_is_an_error";
+const LINE_END: &str = "an_answer_loses_its_line_end_and_keeps_its_spaces";
 
 /// These checks, with the same words.
 fn all(checks: &[&'static str], words: &'static str) -> &'static [(&'static str, &'static str)] {
@@ -27,7 +28,7 @@ fn all(checks: &[&'static str], words: &'static str) -> &'static [(&'static str,
 
 pub fn cases() -> Vec<Case> {
     const RESTARTS: &str = "a read timeout starts again with every byte that arrives";
-    const EVERY: &[&str] = &[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES];
+    const EVERY: &[&str] = &[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES, LINE_END];
     vec![
         case(
             "one_server_after_the_other",
@@ -54,7 +55,7 @@ pub fn cases() -> Vec<Case> {
             "keeps_the_line_end",
             checks(keeps_the_line_end),
             all(
-                &[SLOT, AT_ONCE, SILENT, TRICKLE, DOWN, CLOSES],
+                &[SLOT, AT_ONCE, SILENT, TRICKLE, DOWN, CLOSES, LINE_END],
                 "the answer still has its line end",
             ),
         )
@@ -63,7 +64,7 @@ pub fn cases() -> Vec<Case> {
             "reads_until_the_server_closes",
             checks(reads_until_the_server_closes),
             all(
-                &[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES],
+                &[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES, LINE_END],
                 "your code kept reading after the \\n until the timeout",
             ),
         ),
@@ -94,6 +95,7 @@ pub fn cases() -> Vec<Case> {
             (LATE, "the answers are in the order they arrived"),
             (DOWN, "the answers are in the order they arrived"),
             (CLOSES, "the answers are in the order they arrived"),
+            (LINE_END, "the answers are in the order they arrived"),
         ]),
         case(
             "takes_no_answer_for_an_empty_one",
@@ -128,10 +130,24 @@ pub fn cases() -> Vec<Case> {
             (TRICKLE, ""),
             (DOWN, ""),
             (CLOSES, ""),
+            (LINE_END, ""),
             // Over the wire the bytes take a few milliseconds more.
             ("works_when_every_byte_arrives_on_its_own", ""),
             ("works_when_separate_messages_arrive_merged", ""),
         ]),
+        case(
+            "keeps_the_carriage_return",
+            checks(keeps_the_carriage_return),
+            &[(LINE_END, "the \\r is part of the line end")],
+        ),
+        case(
+            "trims_the_spaces_too",
+            checks(trims_the_spaces_too),
+            &[(
+                LINE_END,
+                "the spaces the server sent are part of its answer",
+            )],
+        ),
         case(
             "answers_every_failure_with_an_empty_answer",
             checks(answers_every_failure_with_an_empty_answer),
@@ -165,6 +181,13 @@ fn fan(
     })
 }
 
+/// The line without its `\n` or `\r\n`, as the task asks: each wrong
+/// answer below carries its own mistake, not this one too.
+fn without_line_end(line: &str) -> String {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line).to_string()
+}
+
 /// One exchange done right: one deadline for all of it.
 fn right(addr: &SocketAddr, question: &str, timeout: Duration) -> io::Result<String> {
     let deadline = Deadline::after(timeout, "answer");
@@ -192,7 +215,7 @@ fn with_read_timeout(addr: &SocketAddr, question: &str, timeout: Duration) -> io
     if BufReader::new(&stream).read_line(&mut answer)? == 0 {
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
     }
-    Ok(answer.trim_end().to_string())
+    Ok(without_line_end(&answer))
 }
 
 /// One server after the other (and still with timeouts).
@@ -228,7 +251,7 @@ fn gives_only_the_connection_a_timeout(
         if BufReader::new(&stream).read_line(&mut answer)? == 0 {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
         }
-        Ok(answer.trim_end().to_string())
+        Ok(without_line_end(&answer))
     })
 }
 
@@ -273,7 +296,7 @@ fn reads_until_the_server_closes(
         if answer.is_empty() {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
         }
-        Ok(answer.trim_end().to_string())
+        Ok(without_line_end(&answer))
     })
 }
 
@@ -296,7 +319,7 @@ fn takes_one_read_for_the_answer(
         if n == 0 {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
         }
-        Ok(String::from_utf8_lossy(&buf[..n]).trim_end().to_string())
+        Ok(without_line_end(&String::from_utf8_lossy(&buf[..n])))
     })
 }
 
@@ -333,7 +356,7 @@ fn takes_no_answer_for_an_empty_one(
         within.write_all(format!("{question}\n").as_bytes())?;
         let mut answer = String::new();
         BufReader::new(within).read_line(&mut answer)?;
-        Ok(answer.trim_end().to_string())
+        Ok(without_line_end(&answer))
     })
 }
 
@@ -424,5 +447,38 @@ fn answers_every_failure_with_an_empty_answer(
 ) -> Vec<io::Result<String>> {
     fan(servers, question, timeout, |addr, question, timeout| {
         Ok(right(addr, question, timeout).unwrap_or_default())
+    })
+}
+
+/// `read_line`, then only the `\n` taken off: a `\r\n` leaves its `\r`.
+fn keeps_the_carriage_return(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let deadline = Deadline::after(timeout, "answer");
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        let mut within = Within {
+            stream: &stream,
+            deadline: &deadline,
+        };
+        within.write_all(format!("{question}\n").as_bytes())?;
+        let mut answer = String::new();
+        if BufReader::new(within).read_line(&mut answer)? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+        }
+        Ok(answer.trim_end_matches('\n').to_string())
+    })
+}
+
+/// The line end taken off with `trim()`, and the server's spaces with it.
+fn trims_the_spaces_too(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        right(addr, question, timeout).map(|answer| answer.trim().to_string())
     })
 }
