@@ -255,26 +255,30 @@ fn gives_only_the_connection_a_timeout(
     })
 }
 
+/// One exchange within one deadline, the answer as `read_line` gave it,
+/// line end and all.
+fn line_as_read(addr: &SocketAddr, question: &str, timeout: Duration) -> io::Result<String> {
+    let deadline = Deadline::after(timeout, "answer");
+    let stream = TcpStream::connect_timeout(addr, timeout)?;
+    let mut within = Within {
+        stream: &stream,
+        deadline: &deadline,
+    };
+    within.write_all(format!("{question}\n").as_bytes())?;
+    let mut answer = String::new();
+    if BufReader::new(within).read_line(&mut answer)? == 0 {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+    }
+    Ok(answer)
+}
+
 /// `read_line` keeps the `\n`, and the answer keeps it too.
 fn keeps_the_line_end(
     servers: &[SocketAddr],
     question: &str,
     timeout: Duration,
 ) -> Vec<io::Result<String>> {
-    fan(servers, question, timeout, |addr, question, timeout| {
-        let deadline = Deadline::after(timeout, "answer");
-        let stream = TcpStream::connect_timeout(addr, timeout)?;
-        let mut within = Within {
-            stream: &stream,
-            deadline: &deadline,
-        };
-        within.write_all(format!("{question}\n").as_bytes())?;
-        let mut answer = String::new();
-        if BufReader::new(within).read_line(&mut answer)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
-        }
-        Ok(answer)
-    })
+    fan(servers, question, timeout, line_as_read)
 }
 
 /// Reads "the answer" until the server closes.
@@ -457,18 +461,7 @@ fn keeps_the_carriage_return(
     timeout: Duration,
 ) -> Vec<io::Result<String>> {
     fan(servers, question, timeout, |addr, question, timeout| {
-        let deadline = Deadline::after(timeout, "answer");
-        let stream = TcpStream::connect_timeout(addr, timeout)?;
-        let mut within = Within {
-            stream: &stream,
-            deadline: &deadline,
-        };
-        within.write_all(format!("{question}\n").as_bytes())?;
-        let mut answer = String::new();
-        if BufReader::new(within).read_line(&mut answer)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
-        }
-        Ok(answer.trim_end_matches('\n').to_string())
+        line_as_read(addr, question, timeout).map(|a| a.trim_end_matches('\n').to_string())
     })
 }
 
