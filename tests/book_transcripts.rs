@@ -31,7 +31,7 @@ mod common;
 
 use common::{DEADLINE, Program, Server};
 use pretty_assertions::assert_eq;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
@@ -899,4 +899,51 @@ fn lesson_09_reset_session_matches_the_book() {
     let server_status = s.ends(t1, &mut server);
     assert!(!client_status.success() && server_status.success());
     s.check("lesson-09-reset");
+}
+
+/// The book's Python client (outside.md) is offered as a base for the
+/// reader's own tests, which go on running after it: its `with` must end the
+/// connection there, not when Python exits. (Python's `close()` releases the
+/// descriptor only once every `makefile()` view of the socket is closed too.)
+#[test]
+fn the_python_client_ends_the_connection_when_its_with_block_ends() {
+    if !common::tools_installed(&["python3"]) {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("local_addr").port();
+    // Runs the script as it is, keeps its globals (as code after it would),
+    // then waits for its own stdin to end.
+    let code = format!(
+        "import io, runpy, sys\n\
+         sys.argv = ['line_client.py', '127.0.0.1', '{port}']\n\
+         sys.stdin = io.StringIO('abc\\n')\n\
+         kept = runpy.run_path('book/src/outside/line_client.py')\n\
+         print('script done', flush=True)\n\
+         sys.__stdin__.read()\n"
+    );
+    let mut python = Command::new("python3");
+    python.current_dir(root()).args(["-c", &code]);
+    let mut python = Program::spawn(python, "python3 line_client.py");
+    let (stream, _) = listener.accept().expect("accept the script's connection");
+    stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    let mut reader = std::io::BufReader::new(&stream);
+    assert_eq!(common::read_line(&mut reader, "the script's line"), "abc");
+    (&stream).write_all(b"cba\n").expect("reply");
+    python.expect_stdout("cba");
+    python.expect_stdout("script done");
+    // The script is still running; its connection must have ended.
+    let mut rest = Vec::new();
+    match reader.read_to_end(&mut rest) {
+        Ok(_) => assert!(rest.is_empty(), "unexpected bytes {rest:?}"),
+        Err(e) => panic!(
+            "expected the end of the stream once the script's `with` ended, \
+             while Python still runs: {e}"
+        ),
+    }
+    python.close_stdin();
+    assert!(
+        python.wait_for_exit().success(),
+        "python3 should exit with 0"
+    );
 }

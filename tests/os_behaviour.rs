@@ -796,3 +796,134 @@ fn ctrl_d_sends_half_a_line_as_it_is_and_at_the_start_of_a_line_ends_the_input()
         "Ctrl-D on an empty line is the end of nc's input, and -N half-closes",
     );
 }
+
+// ---------------------------------------------------------------------------
+// What a thread costs in memory mappings (book: lesson 07's flags,
+// threads-cost.md). Linux.
+
+/// The number of memory mappings of process `pid`, from `/proc/PID/maps`.
+fn mappings(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/maps: {e}"))
+        .lines()
+        .count()
+}
+
+#[test]
+fn every_thread_std_starts_costs_four_memory_mappings() {
+    if !on_linux("memory mappings, as listed in /proc/PID/maps,") {
+        return;
+    }
+    // Lesson 03's server starts one thread per client. glibc's malloc would
+    // give the first threads an arena of their own (one or two mappings
+    // each, up to 8 per core): one arena keeps the count to the threads.
+    let how = common::Launch {
+        env: &[("MALLOC_ARENA_MAX", "1")],
+        ..Default::default()
+    };
+    let server = common::Server::launch("03_reverse_server", &[], &how);
+    // A thread is counted once it has answered a line: it is running, and
+    // its stack, guard page, signal stack and that stack's guard all exist.
+    let answered = |count: usize| -> Vec<BufReader<TcpStream>> {
+        (0..count)
+            .map(|_| {
+                let stream = server.connect();
+                (&stream).write_all(b"abc\n").expect("send a line");
+                let mut reader = BufReader::new(stream);
+                assert_eq!(common::read_line(&mut reader, "the reversed line"), "cba");
+                reader
+            })
+            .collect()
+    };
+    let _first = answered(1);
+    let before = mappings(server.program.pid());
+    const THREADS: usize = 100;
+    let _more = answered(THREADS);
+    let after = mappings(server.program.pid());
+    let per_thread = (after - before) as f64 / THREADS as f64;
+    assert!(
+        (3.5..4.5).contains(&per_thread),
+        "{THREADS} threads took {} mappings ({before} -> {after}): {per_thread:.2} each, \
+         where std gives a thread 4 (stack, guard page, signal stack, its guard)",
+        after - before
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Loopback cuts and joins writes too (book: lesson 09, "Why a proxy").
+// Every platform.
+
+#[test]
+fn two_small_writes_on_loopback_can_arrive_in_one_read() {
+    let (_listener, mut client, mut server) = connected_pair();
+    client.write_all(b"hello\n").expect("first write");
+    client.write_all(b"world\n").expect("second write");
+    // Wait until both writes are there, without taking them.
+    let mut buf = [0u8; 64];
+    wait_until(
+        "both writes to reach the receiver",
+        || server.peek(&mut buf).is_ok_and(|n| n == 12),
+        String::new,
+    );
+    let n = server.read(&mut buf).expect("read");
+    assert_eq!(
+        &buf[..n],
+        b"hello\nworld\n",
+        "one read returns both writes: TCP keeps no boundaries"
+    );
+}
+
+#[test]
+fn four_mib_written_at_once_on_loopback_arrive_in_several_reads() {
+    const SIZE: usize = 4 << 20;
+    let (_listener, client, mut server) = connected_pair();
+    let writer = thread::spawn(move || (&client).write_all(&vec![7u8; SIZE]));
+    let mut buf = vec![0u8; SIZE];
+    let (mut got, mut reads) = (0, 0);
+    while got < SIZE {
+        let n = server.read(&mut buf[got..]).expect("read");
+        assert_ne!(n, 0, "end of stream after {got} of {SIZE} bytes");
+        got += n;
+        reads += 1;
+    }
+    writer.join().expect("writer").expect("write_all");
+    assert!(
+        reads > 1,
+        "one write_all of 4 MiB should arrive in several reads of a 4 MiB buffer, \
+         not whole at once: {reads} read(s)"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// CLOSE_WAIT: the mark of a program that never closes after the end of the
+// stream (book: pitfalls.md). Linux (states read from /proc/net/tcp).
+
+const CLOSE_WAIT: &str = "08";
+const FIN_WAIT2: &str = "05";
+
+#[test]
+fn a_server_that_reads_the_end_of_stream_and_keeps_the_socket_sits_in_close_wait() {
+    if !on_linux("CLOSE_WAIT, as listed in /proc/net/tcp,") {
+        return;
+    }
+    let (listener, client, server) = connected_pair();
+    let server_port = listener.local_addr().expect("local_addr").port();
+    let client_port = client.local_addr().expect("local_addr").port();
+    drop(client);
+    expect_eof(&server, "the server, after the client closed");
+    // The server read the end of the stream but still holds its socket.
+    wait_for_state(server_port, client_port, CLOSE_WAIT, "the server's end");
+    wait_for_state(client_port, server_port, FIN_WAIT2, "the client's end");
+    // Closing it is what ends CLOSE_WAIT (and the client goes to TIME_WAIT).
+    drop(server);
+    wait_for_state(client_port, server_port, TIME_WAIT, "the client's end");
+    wait_until(
+        "the server's socket to leave CLOSE_WAIT once closed",
+        || {
+            !tcp_sockets()
+                .iter()
+                .any(|(l, r, s)| (*l, *r) == (server_port, client_port) && s == CLOSE_WAIT)
+        },
+        String::new,
+    );
+}

@@ -30,8 +30,10 @@ use crate::{cli, reverse};
 /// The default number of workers: as many clients as are served at once.
 pub const DEFAULT_WORKERS: usize = 4;
 
-/// The most workers the server accepts. Each worker is a thread: a stack
-/// and a guard page (two memory mappings) and a task in the kernel.
+/// The most workers the server accepts. Each worker is a thread: a task in
+/// the kernel and four memory mappings (its stack and the stack's guard
+/// page, and the small stack std gives every thread for signal handlers,
+/// with its own guard page).
 /// `--workers 65535` ran into Linux's limit of 65 530 mappings per process
 /// (`vm.max_map_count`), and the process aborted when it could no longer
 /// allocate memory. A pool of more than a thousand workers is a thread per

@@ -10,10 +10,11 @@ host, port = sys.argv[1], int(sys.argv[2])
 
 # create_connection tries every address of HOST; the timeout applies to the
 # connect and to every later read, so a silent server cannot hang us.
-with socket.create_connection((host, port), timeout=5) as sock:
-    # A file view of the socket does the framing: readline() keeps reading
-    # until a whole line is there, however TCP cut the bytes up.
-    replies = sock.makefile("r", encoding="utf-8", newline="\n")
+# A file view of the socket does the framing: readline() keeps reading until
+# a whole line is there, however TCP cut the bytes up. Both go in the `with`:
+# closing the socket alone leaves the connection open while the view is.
+with socket.create_connection((host, port), timeout=5) as sock, \
+        sock.makefile("r", encoding="utf-8", newline="\n") as replies:
     for line in sys.stdin:
         # sendall, not send: send may take only part of the bytes.
         sock.sendall(line.rstrip("\n").encode("utf-8") + b"\n")
