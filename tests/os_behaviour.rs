@@ -538,6 +538,30 @@ fn an_ipv6_socket_serves_ipv4_clients_as_mapped_addresses_on_linux() {
     );
 }
 
+#[test]
+fn with_std_on_linux_an_ipv4_bind_fails_on_the_port_of_a_dual_stack_ipv6_listener() {
+    if !on_linux("dual stack by default") || ipv6_listener().is_none() {
+        return;
+    }
+    let v6only = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only").unwrap_or_default();
+    if v6only.trim() != "0" {
+        common::skip("net.ipv6.bindv6only is set: IPv6 sockets are IPv6-only here");
+        return;
+    }
+    // As in the test above, the mapped form of 127.0.0.1 stands for `[::]`.
+    let mapped = Ipv4Addr::LOCALHOST.to_ipv6_mapped();
+    let v6 = TcpListener::bind((mapped, 0)).expect("bind [::ffff:127.0.0.1]:0");
+    let port = v6.local_addr().expect("local_addr").port();
+    match TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+        Err(e) => assert_eq!(
+            e.kind(),
+            ErrorKind::AddrInUse,
+            "the IPv4 bind should fail as in use: {e}"
+        ),
+        Ok(_) => panic!("127.0.0.1:{port} was bound beside a dual-stack IPv6 listener"),
+    }
+}
+
 // Every platform.
 #[test]
 fn connect_tries_each_address_in_turn_until_one_answers() {

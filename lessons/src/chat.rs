@@ -14,9 +14,11 @@
 //! the other.
 //!
 //! **Ending.** Each direction ends on its own, and the other one stays open:
-//! - When we type `exit` (or press Ctrl-D), the keyboard thread calls
-//!   `shutdown(Shutdown::Write)`: the peer reads end of stream, and we keep
-//!   showing what it sends until it closes its side too.
+//! - When we type `exit` (or press Ctrl-D), the keyboard thread ends and
+//!   reports it, and the main thread calls `shutdown(Shutdown::Write)`: the
+//!   peer reads end of stream, and we keep showing what it sends until it
+//!   closes its side too. (Only the main thread closes and prints notices,
+//!   so what it says matches the order things happened in.)
 //! - When the peer closes its side, our screen thread's `read` returns 0. We
 //!   say so, and keep sending what is typed until `exit` or Ctrl-D.
 //!

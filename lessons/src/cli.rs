@@ -125,8 +125,11 @@ pub fn listen(addr: &str) -> io::Result<TcpListener> {
 /// `accept` can fail for two kinds of reason, and they need opposite
 /// answers:
 /// - **One client's trouble**: it gave up before we took it
-///   (`ConnectionAborted`, `ConnectionReset`). Skip it and accept the next
-///   at once: a server must never stop because of one client.
+///   (`ConnectionAborted`, `ConnectionReset`: the BSDs and macOS; Linux's
+///   `accept` succeeds and the first read fails instead), or Linux handed
+///   over its pending network error (`NetworkDown`, `HostUnreachable`,
+///   `NetworkUnreachable`). Skip it and accept the next at once: a server
+///   must never stop because of one client.
 /// - **The server's trouble**: it is out of file descriptors (`EMFILE`,
 ///   `ENFILE`: "too many open files") or memory (`ENOBUFS`, `ENOMEM`). The
 ///   waiting connection stays queued, so the next `accept` fails the same
@@ -136,6 +139,8 @@ pub fn listen(addr: &str) -> io::Result<TcpListener> {
 ///   not once per failure, and carry on by ourselves when it clears.
 ///
 /// A client that is gone before we can ask for its address is skipped too.
+/// There is no arm for `Interrupted`: on Unix, std's `accept` retries
+/// `EINTR` itself.
 pub fn clients(listener: &TcpListener) -> impl Iterator<Item = (TcpStream, SocketAddr)> + '_ {
     let mut pause = Backoff::new();
     std::iter::from_fn(move || {
@@ -145,8 +150,6 @@ pub fn clients(listener: &TcpListener) -> impl Iterator<Item = (TcpStream, Socke
                     pause.recovered();
                     return Some((stream, peer));
                 }
-                // A signal interrupted the wait: nothing went wrong.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if one_clients_trouble(&e) => {
                     crate::log_error!("a client was lost while connecting: {}", describe(&e));
                 }
@@ -512,6 +515,18 @@ mod tests {
         #[case] one_client: bool,
     ) {
         assert_eq!(one_clients_trouble(&io::Error::from(kind)), one_client);
+    }
+
+    // accept(2) lists the pending errors Linux passes on; std has no kind
+    // for these five (EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET, EOPNOTSUPP),
+    // so they get the pause, as the book says.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_pending_errors_without_a_kind_get_the_pause() {
+        for code in [71, 92, 112, 64, 95] {
+            let e = io::Error::from_raw_os_error(code);
+            assert!(!one_clients_trouble(&e), "{e} ({:?})", e.kind());
+        }
     }
 
     #[cfg(unix)]
