@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the book and checks it: pinned tools, every include resolves, no
 # warning from mdBook, every internal link resolves, nothing is loaded from
-# the network, every diagram is rendered. Never serves, never hangs; needs the
+# the network, every diagram is rendered, and the pages' layout fits. Never serves, never hangs; needs the
 # network only to install a missing tool from crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,3 +69,15 @@ python3 book/tools/check_html.py book/book
 
 # mermaid draws the diagrams in the browser; a syntax error only shows there.
 python3 book/tools/check_diagrams.py book
+
+# Each exercise's task is shown as prose (book/tools/doc_comments_as_prose.py),
+# never as its raw `//!` comment.
+if grep -l '//!' book/book/exercises/*.html >&2; then
+    echo "error: these exercise pages show a raw //! doc comment" >&2
+    exit 1
+fi
+
+# The book as a reader sees it, laid out by headless Chromium: no table, code
+# block or diagram wider than its page, no diagram label under 11 px.
+# Skipped with a line where Chromium is missing.
+python3 book/tools/check_layout.py book

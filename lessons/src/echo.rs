@@ -28,8 +28,10 @@ pub const COPY_BUFFER: usize = 64 * 1024;
 pub fn echo_client(stream: TcpStream) -> io::Result<u64> {
     // One socket, two roles. `Read` and `Write` are implemented for
     // `&TcpStream`, so two shared borrows of one stream can be the reader
-    // and the writer at the same time: the system keeps the two directions
-    // of a connection apart. No `try_clone` (a second descriptor) needed.
+    // and the writer at the same time: the kernel serialises the calls, and
+    // reading and writing use the connection's two separate directions.
+    // (Two readers would compile too, and split the stream between them.)
+    // No `try_clone` (a second descriptor) needed.
     let mut reader = BufReader::with_capacity(COPY_BUFFER, &stream);
     let mut writer = &stream;
     // `io::copy` loops until end of stream and uses `write_all` inside: a
