@@ -146,6 +146,7 @@ impl Expect {
     }
 }
 
+// ANCHOR: payload
 /// A deterministic line of `size` ASCII letters and digits for (client,
 /// index), so a reply that belongs to another message is caught.
 fn payload(client: usize, index: usize, size: usize) -> Vec<u8> {
@@ -167,7 +168,9 @@ fn payload(client: usize, index: usize, size: usize) -> Vec<u8> {
         })
         .collect()
 }
+// ANCHOR_END: payload
 
+// ANCHOR: percentile
 /// The `p`th percentile (nearest rank) of sorted durations.
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -176,6 +179,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
+// ANCHOR_END: percentile
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
