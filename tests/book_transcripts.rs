@@ -526,6 +526,18 @@ fn lesson_03_session_matches_the_book() {
 }
 
 #[test]
+fn lesson_03_binary_framing_session_matches_the_book() {
+    let mut s = Session::new();
+    let t = s.terminal();
+    // 03_frames listens on port 0 by default and connects to itself: its
+    // default address is its own, not a server of the session's.
+    s.addrs.push(("127.0.0.1:0".into(), "127.0.0.1:0".into()));
+    let status = s.run(t, "cargo run -q --example 03_frames");
+    assert!(status.success(), "03_frames should exit with 0");
+    s.check("lesson-03-frames");
+}
+
+#[test]
 fn lesson_04_session_matches_the_book() {
     let mut s = Session::new();
     let (t1, t2) = (s.terminal(), s.terminal());

@@ -19,6 +19,8 @@
 //! line with a length limit, [`cli`] parses flags and turns errors into one
 //! readable line, [`deadline`] bounds a whole exchange in time, and [`log`]
 //! prints a server's console output without ever stopping it.
+//! [`length_prefix`] is lesson 03's other framing, for binary messages: a
+//! length before each one (`examples/03_frames.rs` runs it).
 #![forbid(unsafe_code)]
 
 pub mod chat;
@@ -27,6 +29,7 @@ pub mod deadline;
 pub mod echo;
 pub mod fan_out;
 pub mod framing;
+pub mod length_prefix;
 pub mod load;
 pub mod log;
 pub mod pool;
