@@ -16,6 +16,51 @@
 //!     thread.join().unwrap()
 //! }
 //! ```
+//!
+//! What may go to another thread is decided by two marker traits, checked
+//! by the compiler (the book's lesson 01 explains them; lessons 05 and 07
+//! use them). `Rc` counts its owners without atomic operations, so it is
+//! not `Send`, and `thread::spawn` refuses it (error E0277):
+//!
+//! ```compile_fail,E0277
+//! let shared = std::rc::Rc::new(4_i64);
+//! std::thread::spawn(move || *shared * 2);
+//! ```
+//!
+//! `Arc` counts them atomically, and is `Send` when what it holds is `Send`
+//! and `Sync`:
+//!
+//! ```
+//! let shared = std::sync::Arc::new(4_i64);
+//! let copy = std::sync::Arc::clone(&shared);
+//! assert_eq!(std::thread::spawn(move || *copy * 2).join().unwrap(), 8);
+//! ```
+//!
+//! An `mpsc::Receiver` is `Send` (it may move to another thread) but not
+//! `Sync` (two threads may not use it at once), so two threads cannot share
+//! one, even scoped ones:
+//!
+//! ```compile_fail,E0277
+//! let (_tx, rx) = std::sync::mpsc::channel::<i64>();
+//! std::thread::scope(|s| {
+//!     s.spawn(|| rx.recv());
+//!     s.spawn(|| rx.recv());
+//! });
+//! ```
+//!
+//! and a `Mutex` makes it shareable, one thread at a time: `Mutex<T>` is
+//! `Sync` whenever `T` is `Send`. Lesson 07's workers share their queue so.
+//!
+//! ```
+//! let (tx, rx) = std::sync::mpsc::channel::<i64>();
+//! let rx = std::sync::Mutex::new(rx);
+//! tx.send(1).unwrap();
+//! tx.send(2).unwrap();
+//! std::thread::scope(|s| {
+//!     s.spawn(|| rx.lock().unwrap().recv());
+//!     s.spawn(|| rx.lock().unwrap().recv());
+//! });
+//! ```
 
 use std::thread;
 

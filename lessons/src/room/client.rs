@@ -38,6 +38,7 @@ pub const FINISH: u8 = 1;
 /// throw away the rest, send the last line.
 pub const DROP: u8 = 2;
 
+// ANCHOR: link
 /// What the hub and one client's two threads share.
 pub struct Link {
     /// One socket, three users: `Read` and `Write` are implemented for
@@ -60,6 +61,7 @@ impl Link {
             writer_done: AtomicBool::new(false),
         }
     }
+    // ANCHOR_END: link
 
     fn closing(&self) -> bool {
         self.close.load(Ordering::Acquire) != OPEN
