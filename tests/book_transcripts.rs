@@ -959,3 +959,102 @@ fn the_python_client_ends_the_connection_when_its_with_block_ends() {
         "python3 should exit with 0"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Seeing the wire: tcpdump on loopback (book: outside.md).
+
+/// A tcpdump line with what changes on every run taken out: the ports
+/// become `<client>`, `<server>` and `<closed>`, and the sequence and
+/// acknowledgement numbers, window and options go. `None` for a line that
+/// is not a TCP packet, or is a pure acknowledgement (`Flags [.]`, no
+/// data): how many of those a run sends depends on timing (delayed ACKs).
+fn wire_line(line: &str, ports: &[(u16, &str)]) -> Option<String> {
+    let rest = line.strip_prefix("IP ")?;
+    let (addrs, rest) = rest.split_once(": Flags [")?;
+    let (flags, rest) = rest.split_once(']')?;
+    let length = rest.rsplit_once("length ")?.1.trim();
+    if flags == "." && length == "0" {
+        return None;
+    }
+    // `127.0.0.1.PORT > 127.0.0.1.PORT`; a port not named is the client's.
+    let name = |end: &str| -> Option<String> {
+        let (host, port) = end.rsplit_once('.')?;
+        let port: u16 = port.parse().ok()?;
+        let named = ports.iter().find(|(p, _)| *p == port).map(|(_, n)| *n);
+        Some(format!("{host}.{}", named.unwrap_or("<client>")))
+    };
+    let (from, to) = addrs.split_once(" > ")?;
+    let addrs = format!("{} > {}", name(from)?, name(to)?);
+    Some(format!("IP {addrs}: Flags [{flags}], length {length}"))
+}
+
+#[test]
+fn tcpdump_on_loopback_shows_the_packets_the_book_shows() {
+    if !cfg!(target_os = "linux") {
+        common::skip("the capture is recorded on Linux's loopback interface, lo");
+        return;
+    }
+    if !common::tools_installed(&["tcpdump"]) {
+        return;
+    }
+    let server = Server::start("02_echo_server", &[]);
+    let port = server.addr.port();
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("local_addr").port()
+    }; // dropped: a closed local port
+    // Only this test's ports, on loopback, and at most 200 packets.
+    let filter = format!("tcp and (port {port} or port {closed})");
+    let mut command = Command::new("tcpdump");
+    command.args(["-i", "lo", "-n", "-t", "-l", "-c", "200", &filter]);
+    let dump = Program::spawn(command, "tcpdump");
+    let mut said = Vec::new();
+    loop {
+        match dump.next_stderr_line() {
+            Some(line) if line.starts_with("listening on") => break,
+            Some(line) => said.push(line),
+            None => {
+                common::skip(&format!(
+                    "tcpdump cannot capture on lo here (it needs root or CAP_NET_RAW): {}",
+                    said.join(" / ")
+                ));
+                return;
+            }
+        }
+    }
+    // Lesson 02's session, one step at a time so that the packets come in
+    // one order: a line, its echo, the client's half-close, the server's
+    // close. Then a connection to a closed port.
+    let mut client = common::connect(server.addr);
+    client.write_all(b"hello\n").expect("send");
+    assert_eq!(common::read_exact(&mut client, 6, "the echo"), b"hello\n");
+    client
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    assert!(common::read_to_eof(&mut client, "the server's close").is_empty());
+    drop(client);
+    let refused = std::net::TcpStream::connect(("127.0.0.1", closed));
+    assert!(refused.is_err(), "port {closed} should be closed");
+
+    let ports = [(port, "<server>"), (closed, "<closed>")];
+    let mut seen = Vec::new();
+    while !seen
+        .last()
+        .is_some_and(|l: &String| l.contains("Flags [R.]"))
+    {
+        let line = dump
+            .next_stdout_line()
+            .unwrap_or_else(|| panic!("tcpdump ended before the reset; it printed {seen:?}"));
+        if let Some(line) = wire_line(&line, &ports) {
+            seen.push(line);
+        }
+    }
+    drop(dump);
+    let got = seen.join("\n") + "\n";
+    let path = root().join("book/src/wire/tcpdump-lo.txt");
+    if std::env::var_os("BLESS_TRANSCRIPTS").is_some() {
+        std::fs::write(&path, &got).expect("write the transcript");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(got, want, "the packets differ from {}", path.display());
+}

@@ -43,6 +43,7 @@ fn how_to_install(tool: &str) -> &'static str {
         "python3" => "Debian/Ubuntu: apt-get install python3; macOS: brew install python",
         "chromium" => "Debian/Ubuntu: apt-get install chromium",
         "od" => "part of coreutils on Linux and macOS",
+        "tcpdump" => "Debian/Ubuntu: apt-get install tcpdump; macOS has it",
         _ => "see its project's page",
     }
 }
