@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the built book as a reader sees it, laid out by headless Chromium:
 no table, code block or diagram is wider than its page, no table column is
-squeezed to a few letters, a code block's copy button copies its text, and
+squeezed to a few letters, a code block's copy button copies its text, no
+short inline code (32 characters or fewer) is broken across two lines, and
 no diagram's labels are drawn smaller than 11 px.
 
 A static check of the HTML cannot see any of this: widths come from the

@@ -39,6 +39,13 @@
                 problems.push(`code block copies other text than it holds: ${describe(code)}`);
             }
         }
+        // A short command or name read whole: `--idle-timeout SECS` split
+        // after its `--` reads as two things.
+        for (const code of main.querySelectorAll(':not(pre) > code')) {
+            if (code.textContent.length <= 32 && code.getClientRects().length > 1) {
+                problems.push(`inline code broken across two lines: ${describe(code)}`);
+            }
+        }
         for (const svg of main.querySelectorAll('pre.mermaid svg')) {
             tooWide(svg, 'diagram');
             const box = svg.viewBox && svg.viewBox.baseVal;
