@@ -40,15 +40,22 @@ def report(browser, page, width, height, profile):
             "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
             f"--window-size={width},{height}", "--virtual-time-budget=15000",
             "--dump-dom", page.as_uri()]
-    try:
-        dom = subprocess.run(args, capture_output=True, text=True, timeout=120,
-                             check=False).stdout
-    except subprocess.TimeoutExpired:
-        return None, "chromium did not finish within 120 s"
-    found = re.findall(r'<pre id="layout-report">(.*?)</pre>', dom, re.S)
-    if not found:
-        return None, "the layout probe wrote no report (did the page load?)"
-    return json.loads(html.unescape(found[-1])), None
+    # A browser that fails to start or to finish loading (it happens on a
+    # busy machine) says nothing about the layout: try again, up to 3 times,
+    # and fail only if it never produces the probe's report.
+    said = ""
+    for _ in range(3):
+        try:
+            ran = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+        except subprocess.TimeoutExpired:
+            said = "chromium did not finish within 120 s"
+            continue
+        found = re.findall(r'<pre id="layout-report">(.*?)</pre>', ran.stdout, re.S)
+        if found:
+            return json.loads(html.unescape(found[-1])), None
+        said = ran.stderr.strip().splitlines()[-1:] or ["no output"]
+        said = f"exit status {ran.returncode}, {said[0]}"
+    return None, f"the layout probe wrote no report in 3 tries ({said})"
 
 
 def main():
