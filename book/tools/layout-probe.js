@@ -34,6 +34,11 @@
             if (pre.classList.contains('mermaid')) continue;
             tooWide(pre, 'code block');
             const code = pre.querySelector('code');
+            // Each line in a box of its own, so a wrapped line hangs under
+            // its start (reader-view.js) instead of starting at column 0.
+            if (code && code.textContent.trim() && !code.querySelector('.code-line')) {
+                problems.push(`code block whose wrapped lines would start at column 0: ${describe(code)}`);
+            }
             // What the copy button takes (innerText) is the code's text.
             if (code && code.innerText.replace(/\n+$/, '') !== code.textContent.replace(/\n+$/, '')) {
                 problems.push(`code block copies other text than it holds: ${describe(code)}`);
