@@ -14,8 +14,9 @@
 //! - 1 MiB sent in one go comes back whole (a `write` may send only part of
 //!   a buffer: `write_all` or `io::copy` send all of it);
 //! - when a client shuts down its sending side, it has said all it will:
-//!   end that client and close its connection (drop every handle to it, and
-//!   every `try_clone` of it too);
+//!   end that client and close its connection (drop its stream, and every
+//!   `try_clone` of it if you made one: you need none, as `&TcpStream` is
+//!   both `Read` and `Write`);
 //! - a client that vanishes mid-way (its connection reset) ends that client
 //!   only: the server goes on serving the others.
 //! - the checks also run again through lesson 09's proxy, once with every

@@ -28,8 +28,14 @@
 //!   (`shutdown(Shutdown::Write)`), so the server knows that nothing more is
 //!   coming, but keep reading: a server may hold its last reply until it
 //!   has read the end of your stream.
-//! - A failed write or read (other than the timeout) is returned as the
-//!   error. Never panic.
+//! - `timeout` bounds both directions. A read that waits `timeout` for
+//!   nothing ends the run normally (the lines still missing are `lost`). A
+//!   write that makes no progress for `timeout` means the server has stopped
+//!   reading: that write has failed, and a failed write or read is returned
+//!   as the error (a timed-out one has the kind `WouldBlock` on Unix and
+//!   `TimedOut` on Windows: `lessons::cli::is_timeout` knows both). Without
+//!   a write timeout, a server that never reads blocks your sender for ever
+//!   once the connection's buffers are full. Never panic.
 //!
 //! Run it with `cargo run -p exercises --bin load -- --addr 127.0.0.1:PORT
 //! --lines 10000` against an echo server (`cargo run -p solutions --bin

@@ -14,7 +14,9 @@ pub use checks::shared::reverse::MAX_LINE;
 /// Answers every line `client` sends with the line reversed by characters,
 /// until the client closes the connection.
 pub fn reverse_lines(client: TcpStream) -> io::Result<()> {
-    let mut lines = BufReader::new(client.try_clone()?);
+    // One descriptor per client: `&TcpStream` is `Read` and `Write`, so the
+    // reader and the writer can share it (no `try_clone`, lesson 02).
+    let mut lines = BufReader::new(&client);
     let mut replies = &client;
     loop {
         // The framing collects bytes up to the `\n` however they arrive,
