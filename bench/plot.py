@@ -60,16 +60,20 @@ def series(runs, value):
     return out
 
 
-def nice_ticks(top):
-    """Round tick values from 0 to at least `top`."""
-    if top <= 0:
+def nice_ticks(low, top):
+    """Round tick values from `low` (at most 0: the kernel's counters are the
+    whole machine's, and can fall while a run holds its clients) to at
+    least `top`."""
+    span = top - low
+    if span <= 0:
         return [0, 1]
-    step = 10 ** math.floor(math.log10(top / 5))
+    step = 10 ** math.floor(math.log10(span / 5))
     for m in (1, 2, 5, 10):
-        if top / (step * m) <= 6:
+        if span / (step * m) <= 6:
             step *= m
             break
-    return [i * step for i in range(int(math.ceil(top / step)) + 1)]
+    first = math.floor(low / step)
+    return [i * step for i in range(first, int(math.ceil(top / step)) + 1)]
 
 
 def svg(title, xlabel, ylabel, lines, log_x, path):
@@ -77,7 +81,8 @@ def svg(title, xlabel, ylabel, lines, log_x, path):
     if not xs:
         sys.exit(f"error: no data for {path}")
     ymax = max(y for pts in lines.values() for _, y in pts)
-    yticks = nice_ticks(ymax)
+    ymin = min(0, min(y for pts in lines.values() for _, y in pts))
+    yticks = nice_ticks(ymin, ymax)
     pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
 
     def fx(x):
@@ -88,7 +93,7 @@ def svg(title, xlabel, ylabel, lines, log_x, path):
         return LEFT + (v - lo) / (hi - lo) * pw
 
     def fy(y):
-        return TOP + ph - y / yticks[-1] * ph
+        return TOP + ph - (y - yticks[0]) / (yticks[-1] - yticks[0]) * ph
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" '
            f'font-family="sans-serif" font-size="12">',

@@ -15,7 +15,7 @@ use clap::Parser;
 use lessons::cli;
 use std::process::ExitCode;
 
-/// Reverse server, one thread for every client: answers each line with the
+/// Reverse server, one thread for all clients: answers each line with the
 /// line reversed by characters.
 #[derive(Parser)]
 #[command(version)]
