@@ -79,7 +79,10 @@ class Server:
             for raw in pipe:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
                 self.tail = (self.tail + [line])[-5:]
-                if is_stdout and not ready.is_set() and "listening" in line.lower():
+                # A {port} server may announce itself on either stream (the C
+                # epoll peer writes to stderr); the others on stdout.
+                announces = is_stdout or port is not None
+                if announces and not ready.is_set() and "listening" in line.lower():
                     if port is not None:
                         self.addr = f"127.0.0.1:{port}"
                     elif line.startswith("listening on "):
@@ -138,6 +141,17 @@ def proc_status(pid):
     except OSError:
         pass
     return values
+
+
+def cpu_seconds(pid):
+    """The CPU time (user + system) a process has used so far, in seconds,
+    from /proc/PID/stat (Linux; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def open_fds(pid):
@@ -216,13 +230,21 @@ def run_load(args, server, words):
             time.sleep(0.1)
         stdout, stderr = load.communicate(timeout=args.run_timeout)
     else:
+        cpu_before = cpu_seconds(server.proc.pid)
         out = subprocess.run(argv, capture_output=True, text=True, timeout=args.run_timeout)
         stdout, stderr = out.stdout, out.stderr
+        cpu_after = cpu_seconds(server.proc.pid)
+        if cpu_before is not None and cpu_after is not None:
+            sample["server_cpu_s"] = cpu_after - cpu_before
     lines = stdout.strip().splitlines()
     if not lines:
         return {"passed": False, "error": stderr.strip()}
     result = json.loads(lines[-1])
     result.update(sample)
+    if result.get("server_cpu_s") is not None and result.get("ok"):
+        # The server's CPU time per line answered (user + system, from
+        # /proc/PID/stat in ticks of 10 ms: runs of a second or more).
+        result["cpu_us_per_line"] = result["server_cpu_s"] * 1e6 / result["ok"]
     return result
 
 
@@ -259,11 +281,11 @@ def report(mode, names, results):
             totals = "/".join(str(sum(r.get(k, 0) for r in runs)) for k in ("ok", "wrong", "errors"))
             rows.append([
                 name, fmt(rate, 0), fmt(median(runs, "p50_us")), fmt(median(runs, "p99_us")),
-                fmt(median(runs, "max_us"), 0), totals,
+                fmt(median(runs, "max_us"), 0), fmt(median(runs, "cpu_us_per_line"), 2), totals,
                 f"{rate / first:.2f}x" if rate and first else "–",
             ])
-        table(["server", "msgs/s", "p50 us", "p99 us", "max us", "ok/wrong/errors (all runs)",
-               "vs first"], rows)
+        table(["server", "msgs/s", "p50 us", "p99 us", "max us", "server CPU us/line",
+               "ok/wrong/errors (all runs)", "vs first"], rows)
         print("\nmsgs/s per round:")
         for name in names:
             print(f"  {name}: " + " / ".join(fmt(r.get("msgs_per_sec"), 0) for r in results[name]))
@@ -332,6 +354,8 @@ def main():
     parser.add_argument("--bulk", default=os.path.join("bench", "target", "release", "bulk"))
     parser.add_argument("--run-timeout", type=float, default=600.0,
                         help="seconds any one run may take")
+    parser.add_argument("--save", metavar="FILE",
+                        help="also write every run's figures to FILE as JSON (for bench/plot.py)")
     parser.add_argument("servers", nargs="+", metavar="NAME=COMMAND")
     args = parser.parse_args()
     if not 1 <= args.rounds <= 20:
@@ -358,6 +382,12 @@ def main():
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
           f"{time.time() - started:.0f} s, load average {uptime()} at the end\n")
     report(words[0], names, results)
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump({"scenario": args.scenario, "rounds": args.rounds,
+                       "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+                       "servers": dict(servers), "results": results}, f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":

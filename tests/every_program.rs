@@ -18,6 +18,8 @@ const SERVERS: &[&str] = &[
     "05_multi_server",
     "07_pool_server",
     "09_proxy",
+    "10_event_loop",
+    "10_async",
 ];
 const CLIENTS: &[&str] = &[
     "02_echo_client",
@@ -52,7 +54,9 @@ fn a_port_in_use_is_one_readable_line(
         "04_chat_server",
         "05_multi_server",
         "07_pool_server",
-        "09_proxy"
+        "09_proxy",
+        "10_event_loop",
+        "10_async"
     )]
     server: &str,
 ) {

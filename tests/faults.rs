@@ -36,25 +36,35 @@ enum Kind {
     Pool07,
     /// Lesson 05: each client's lines go to every other client.
     Room05,
+    /// Lesson 10: lesson 03's protocol from one thread, an event loop.
+    EventLoop10,
+    /// Lesson 10: lesson 03's protocol from async tasks.
+    Async10,
 }
 
-use Kind::{Echo02, Pool07, Reverse03, Room05};
+use Kind::{Async10, Echo02, EventLoop10, Pool07, Reverse03, Room05};
 
 impl Kind {
     fn start(self, extra: &[&str]) -> Server {
-        let name = match self {
+        Server::start(self.name(), extra)
+    }
+
+    /// The example that serves this kind.
+    fn name(self) -> &'static str {
+        match self {
             Echo02 => "02_echo_server",
             Reverse03 => "03_reverse_server",
             Pool07 => "07_pool_server",
             Room05 => "05_multi_server",
-        };
-        Server::start(name, extra)
+            EventLoop10 => "10_event_loop",
+            Async10 => "10_async",
+        }
     }
 
     fn answer(self, line: &str) -> String {
         match self {
             Echo02 => line.to_string(),
-            Reverse03 | Pool07 => line.chars().rev().collect(),
+            Reverse03 | Pool07 | EventLoop10 | Async10 => line.chars().rev().collect(),
             Room05 => unreachable!("the room answers nobody; see RoomClient"),
         }
     }
@@ -118,7 +128,9 @@ fn write_until_stalled(stream: &TcpStream, chunk: &[u8], stall: Duration, cap: u
 // ---------------------------------------------------------------- faults
 
 #[rstest]
-fn survives_1000_connect_and_close_cycles(#[values(Echo02, Reverse03, Pool07, Room05)] kind: Kind) {
+fn survives_1000_connect_and_close_cycles(
+    #[values(Echo02, Reverse03, Pool07, Room05, EventLoop10, Async10)] kind: Kind,
+) {
     let server = kind.start(&[]);
     // In batches of 16, each followed by a new client that must be served.
     // The batches matter: a client that connects and closes in a tight loop
@@ -138,7 +150,7 @@ fn survives_1000_connect_and_close_cycles(#[values(Echo02, Reverse03, Pool07, Ro
 
 #[rstest]
 fn survives_a_reset_in_the_middle_of_a_line(
-    #[values(Echo02, Reverse03, Pool07, Room05)] kind: Kind,
+    #[values(Echo02, Reverse03, Pool07, Room05, EventLoop10, Async10)] kind: Kind,
 ) {
     let server = kind.start(&[]);
     let c = server.connect();
@@ -170,7 +182,7 @@ fn survives_a_reset_in_the_middle_of_a_line(
 
 #[rstest]
 fn ten_mib_without_a_newline_is_refused_with_bounded_memory_and_others_are_served(
-    #[values(Reverse03, Pool07)] kind: Kind,
+    #[values(Reverse03, Pool07, EventLoop10, Async10)] kind: Kind,
 ) {
     let server = kind.start(&[]);
     let pid = server.program.pid();
@@ -235,7 +247,7 @@ fn ten_mib_without_a_newline_comes_back_from_the_echo_server_with_bounded_memory
 #[case::character_cut_short(b"ab\xc3\n")]
 #[case::overlong_encoding(b"\xc0\xaf\n")]
 fn invalid_utf8_gets_an_error_line_and_the_connection_goes_on(
-    #[values(Reverse03, Pool07)] kind: Kind,
+    #[values(Reverse03, Pool07, EventLoop10, Async10)] kind: Kind,
     #[case] bad: &[u8],
 ) {
     let server = kind.start(&[]);
@@ -266,7 +278,9 @@ fn invalid_utf8_comes_back_unchanged_from_the_echo_server() {
 }
 
 #[rstest]
-fn a_client_that_never_sends_is_dropped_with_idle_timeout(#[values(Reverse03, Pool07)] kind: Kind) {
+fn a_client_that_never_sends_is_dropped_with_idle_timeout(
+    #[values(Reverse03, Pool07, EventLoop10, Async10)] kind: Kind,
+) {
     let server = kind.start(&["--idle-timeout", "0.5"]);
     let silent = server.connect();
     let start = Instant::now();
@@ -284,7 +298,9 @@ fn a_client_that_never_sends_is_dropped_with_idle_timeout(#[values(Reverse03, Po
 }
 
 #[rstest]
-fn without_idle_timeout_a_silent_client_is_kept(#[values(Reverse03, Pool07)] kind: Kind) {
+fn without_idle_timeout_a_silent_client_is_kept(
+    #[values(Reverse03, Pool07, EventLoop10, Async10)] kind: Kind,
+) {
     let server = kind.start(&[]);
     let silent = server.connect();
     assert_silent(
@@ -309,7 +325,7 @@ fn long_lines() -> Vec<u8> {
 
 #[rstest]
 fn a_client_that_never_reads_its_replies_does_not_stop_the_others(
-    #[values(Reverse03, Pool07)] kind: Kind,
+    #[values(Reverse03, Pool07, EventLoop10, Async10)] kind: Kind,
 ) {
     let server = kind.start(&[]);
     let stuck = server.connect();
@@ -325,7 +341,9 @@ fn a_client_that_never_reads_its_replies_does_not_stop_the_others(
 }
 
 #[rstest]
-fn a_client_that_never_reads_is_dropped_with_idle_timeout(#[values(Reverse03, Pool07)] kind: Kind) {
+fn a_client_that_never_reads_is_dropped_with_idle_timeout(
+    #[values(Reverse03, Pool07, EventLoop10, Async10)] kind: Kind,
+) {
     let server = kind.start(&["--idle-timeout", "0.5"]);
     let stuck = server.connect();
     let me = stuck.local_addr().expect("local_addr");
@@ -600,6 +618,14 @@ fn scale_03_holds_1000_idle_connections_and_answers_a_new_client_within_100_ms()
     holds_1000_idle_connections(&server, Reverse03);
 }
 
+#[rstest]
+fn scale_10_holds_1000_idle_connections_and_answers_a_new_client_within_100_ms(
+    #[values(EventLoop10, Async10)] kind: Kind,
+) {
+    let server = kind.start(&[]);
+    holds_1000_idle_connections(&server, kind);
+}
+
 #[test]
 fn scale_05_with_max_clients_2000_holds_1000_idle_connections_and_answers_a_new_client_within_100_ms()
  {
@@ -641,13 +667,12 @@ use common::peers::Peer;
 use common::{Launch, Program, Stdout, finish, peak_memory_kib};
 
 #[rstest]
-fn a_server_whose_stdout_is_closed_keeps_serving(#[values(Echo02, Reverse03)] kind: Kind) {
+fn a_server_whose_stdout_is_closed_keeps_serving(
+    #[values(Echo02, Reverse03, EventLoop10, Async10)] kind: Kind,
+) {
     // Guards "`02_echo_server | head -n 2` panics: failed printing to
     // stdout". Here the reader of stdout goes away after the first line.
-    let name = match kind {
-        Echo02 => "02_echo_server",
-        _ => "03_reverse_server",
-    };
+    let name = kind.name();
     let how = Launch {
         stdout: Stdout::ClosedAfterFirstLine,
         ..Launch::default()
@@ -669,15 +694,14 @@ fn a_server_whose_stdout_is_closed_keeps_serving(#[values(Echo02, Reverse03)] ki
 }
 
 #[rstest]
-fn a_server_whose_stdout_nobody_reads_keeps_serving(#[values(Echo02, Reverse03)] kind: Kind) {
+fn a_server_whose_stdout_nobody_reads_keeps_serving(
+    #[values(Echo02, Reverse03, EventLoop10, Async10)] kind: Kind,
+) {
     // Guards "02 and 03 stop accepting new clients once their log pipe is
     // full": each client logs two lines (about 90 bytes), so 1 500 clients
     // fill a 64 KiB pipe twice over. Batches of 16 and a probe after each,
     // as in `survives_1000_connect_and_close_cycles`.
-    let name = match kind {
-        Echo02 => "02_echo_server",
-        _ => "03_reverse_server",
-    };
+    let name = kind.name();
     let how = Launch {
         stdout: Stdout::UnreadAfterFirstLine,
         ..Launch::default()
@@ -701,6 +725,12 @@ fn a_server_whose_stdout_nobody_reads_keeps_serving(#[values(Echo02, Reverse03)]
 #[case::max_line_negative("03_reverse_server", &["--max-line", "-1"], "from 1 to 16777216")]
 #[case::idle_timeout_beyond_a_day("03_reverse_server", &["--idle-timeout", "1e19"], "above 0 and at most 86400")]
 #[case::idle_timeout_nan("03_reverse_server", &["--idle-timeout", "NaN"], "above 0 and at most 86400")]
+#[case::event_loop_max_line_zero("10_event_loop", &["--max-line", "0"], "from 1 to 16777216")]
+#[case::event_loop_idle_timeout_nan("10_event_loop", &["--idle-timeout", "NaN"], "above 0 and at most 86400")]
+#[case::event_loop_block_ms_huge("10_event_loop", &["--block-ms", "10001"], "from 0 to 10000")]
+#[case::async_max_line_beyond_usize("10_async", &["--max-line", "18446744073709551615"], "from 1 to 16777216")]
+#[case::async_threads_zero("10_async", &["--threads", "0"], "from 1 to 256")]
+#[case::async_block_ms_negative("10_async", &["--block-ms", "-1"], "from 0 to 10000")]
 #[case::echo_timeout_beyond_a_day("02_echo_client", &["--timeout", "1e19"], "above 0 and at most 86400")]
 #[case::echo_timeout_zero("02_echo_client", &["--timeout", "0"], "above 0 and at most 86400")]
 #[case::echo_timeout_negative("02_echo_client", &["--timeout", "-1"], "above 0 and at most 86400")]

@@ -11,9 +11,13 @@ use rstest::rstest;
 use std::io::{BufReader, Read, Write};
 use std::time::Duration;
 
-fn reverse_server(args: &[&str]) -> Server {
-    Server::start("03_reverse_server", args)
-}
+// Every test of the server runs against the three servers of its protocol:
+// lesson 03's thread per client, and lesson 10's event loop and async tasks,
+// which must behave the same in every way a client can see. Each such test
+// takes `#[values(THREADS, EVENT_LOOP, TASKS)] server: &str`.
+const THREADS: &str = "03_reverse_server";
+const EVENT_LOOP: &str = "10_event_loop";
+const TASKS: &str = "10_async";
 
 #[rstest]
 #[case::the_originals_message("Go Coding Ninjas.\n", ".sajniN gnidoC oG")]
@@ -21,9 +25,13 @@ fn reverse_server(args: &[&str]) -> Server {
 #[case::emoji_stay_whole("🦀 rust\n", "tsur 🦀")]
 #[case::telnet_line_ending("telnet\r\n", "tenlet")]
 #[case::empty_line("\n", "")]
-fn answers_each_line_reversed_by_characters(#[case] sent: &str, #[case] expected: &str) {
+fn answers_each_line_reversed_by_characters(
+    #[case] sent: &str,
+    #[case] expected: &str,
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
     // Guards "the reverse server reverses bytes, which scrambles non-ASCII".
-    let server = reverse_server(&[]);
+    let server = Server::start(server, &[]);
     let stream = server.connect();
     (&stream).write_all(sent.as_bytes()).expect("send");
     assert_eq!(
@@ -32,11 +40,11 @@ fn answers_each_line_reversed_by_characters(#[case] sent: &str, #[case] expected
     );
 }
 
-#[test]
-fn second_client_is_served_while_first_is_idle() {
+#[rstest]
+fn second_client_is_served_while_first_is_idle(#[values(THREADS, EVENT_LOOP, TASKS)] server: &str) {
     // Guards the original's global lock, taken in the accept loop and only
     // released when a client leaves: there a second client waited.
-    let server = reverse_server(&[]);
+    let server = Server::start(server, &[]);
     let _idle_first = server.connect();
     let second = server.connect();
     (&second).write_all(b"abc\n").expect("send");
@@ -49,10 +57,12 @@ fn second_client_is_served_while_first_is_idle() {
     );
 }
 
-#[test]
-fn a_line_split_across_two_writes_is_answered_once_and_whole() {
+#[rstest]
+fn a_line_split_across_two_writes_is_answered_once_and_whole(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
     // Guards "every recv() is treated as one whole message".
-    let server = reverse_server(&[]);
+    let server = Server::start(server, &[]);
     let stream = server.connect();
     (&stream)
         .write_all(b"Hello, ")
@@ -71,10 +81,12 @@ fn a_line_split_across_two_writes_is_answered_once_and_whole() {
     );
 }
 
-#[test]
-fn a_character_cut_between_two_writes_is_put_back_together() {
+#[rstest]
+fn a_character_cut_between_two_writes_is_put_back_together(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
     // Guards "recv(n).decode() can cut a multi-byte UTF-8 character in half".
-    let server = reverse_server(&[]);
+    let server = Server::start(server, &[]);
     let stream = server.connect();
     let bytes = "héllo\n".as_bytes();
     (&stream)
@@ -93,9 +105,11 @@ fn a_character_cut_between_two_writes_is_put_back_together() {
     );
 }
 
-#[test]
-fn raw_mode_scrambles_a_message_split_across_writes_as_the_original_did() {
-    let server = reverse_server(&["--raw"]);
+#[rstest]
+fn raw_mode_scrambles_a_message_split_across_writes_as_the_original_did(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
+    let server = Server::start(server, &["--raw"]);
     let mut stream = server.connect();
     stream.write_all(b"Hello, ").expect("send");
     // The raw server answers each read on its own: the first half comes back
@@ -111,9 +125,11 @@ fn raw_mode_scrambles_a_message_split_across_writes_as_the_original_did() {
     );
 }
 
-#[test]
-fn raw_mode_reverses_bytes_and_breaks_accents_as_the_original_did() {
-    let server = reverse_server(&["--raw"]);
+#[rstest]
+fn raw_mode_reverses_bytes_and_breaks_accents_as_the_original_did(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
+    let server = Server::start(server, &["--raw"]);
     let mut stream = server.connect();
     stream.write_all("é".as_bytes()).expect("send");
     let reply = read_exact(&mut stream, 2, "the raw reply");
@@ -123,9 +139,11 @@ fn raw_mode_reverses_bytes_and_breaks_accents_as_the_original_did() {
     );
 }
 
-#[test]
-fn invalid_utf8_gets_an_error_and_the_connection_stays_open() {
-    let server = reverse_server(&[]);
+#[rstest]
+fn invalid_utf8_gets_an_error_and_the_connection_stays_open(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
+    let server = Server::start(server, &[]);
     let stream = server.connect();
     let mut replies = BufReader::new(&stream);
     (&stream).write_all(b"\xff\xfe\n").expect("send");
@@ -137,9 +155,11 @@ fn invalid_utf8_gets_an_error_and_the_connection_stays_open() {
     assert_eq!(read_line(&mut replies, "a reply after the error"), "ko");
 }
 
-#[test]
-fn an_over_long_line_gets_an_error_and_the_connection_is_closed() {
-    let server = reverse_server(&["--max-line", "1000"]);
+#[rstest]
+fn an_over_long_line_gets_an_error_and_the_connection_is_closed(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
+    let server = Server::start(server, &["--max-line", "1000"]);
     let stream = server.connect();
     (&stream)
         .write_all(&[b'x'; 5000])
@@ -156,9 +176,9 @@ fn an_over_long_line_gets_an_error_and_the_connection_is_closed() {
     assert_eq!(rest, b"", "nothing may follow the error");
 }
 
-#[test]
-fn the_default_limit_is_64_kib() {
-    let server = reverse_server(&[]);
+#[rstest]
+fn the_default_limit_is_64_kib(#[values(THREADS, EVENT_LOOP, TASKS)] server: &str) {
+    let server = Server::start(server, &[]);
     let stream = server.connect();
     let mut replies = BufReader::new(&stream);
     let longest = "x".repeat(64 * 1024);
@@ -177,9 +197,11 @@ fn the_default_limit_is_64_kib() {
     );
 }
 
-#[test]
-fn a_client_that_disconnects_mid_line_does_not_stop_the_server() {
-    let server = reverse_server(&[]);
+#[rstest]
+fn a_client_that_disconnects_mid_line_does_not_stop_the_server(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
+    let server = Server::start(server, &[]);
     let gone = server.connect();
     (&gone).write_all(b"half a li").expect("send");
     drop(gone);
@@ -192,9 +214,9 @@ fn a_client_that_disconnects_mid_line_does_not_stop_the_server() {
     );
 }
 
-#[test]
-fn the_client_repeats_while_the_answer_is_y() {
-    let server = reverse_server(&[]);
+#[rstest]
+fn the_client_repeats_while_the_answer_is_y(#[values(THREADS, EVENT_LOOP, TASKS)] server: &str) {
+    let server = Server::start(server, &[]);
     let (status, stdout, stderr) = run(
         "03_reverse_client",
         &["--addr", &server.addr_arg()],
@@ -211,9 +233,9 @@ fn the_client_repeats_while_the_answer_is_y() {
     );
 }
 
-#[test]
-fn the_client_ends_cleanly_when_its_input_ends() {
-    let server = reverse_server(&[]);
+#[rstest]
+fn the_client_ends_cleanly_when_its_input_ends(#[values(THREADS, EVENT_LOOP, TASKS)] server: &str) {
+    let server = Server::start(server, &[]);
     let (status, stdout, stderr) = run(
         "03_reverse_client",
         &["--addr", &server.addr_arg(), "--message", "héllo"],
@@ -233,9 +255,9 @@ fn the_client_ends_cleanly_when_its_input_ends() {
     );
 }
 
-#[test]
-fn the_server_logs_each_client() {
-    let server = reverse_server(&[]);
+#[rstest]
+fn the_server_logs_each_client(#[values(THREADS, EVENT_LOOP, TASKS)] server: &str) {
+    let server = Server::start(server, &[]);
     let stream = server.connect();
     let me = stream.local_addr().expect("local_addr").to_string();
     server
@@ -247,11 +269,13 @@ fn the_server_logs_each_client() {
         .expect_stdout(&format!("client {me} disconnected"));
 }
 
-#[test]
-fn the_server_closes_the_connection_when_the_client_is_done() {
+#[rstest]
+fn the_server_closes_the_connection_when_the_client_is_done(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
     // Guards "sockets never closed": after a half-close from the client, the
     // server answers what it got and then closes, so the client sees EOF.
-    let server = reverse_server(&[]);
+    let server = Server::start(server, &[]);
     let stream = server.connect();
     (&stream).write_all(b"last\n").expect("send");
     stream
@@ -288,12 +312,14 @@ fn the_client_gives_up_on_a_silent_server_after_its_timeout() {
     assert_eq!(stderr, vec!["error: no reply within 0.5 s".to_string()]);
 }
 
-#[test]
-fn the_idle_timeout_drops_a_client_that_drips_a_line_one_byte_at_a_time() {
+#[rstest]
+fn the_idle_timeout_drops_a_client_that_drips_a_line_one_byte_at_a_time(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
     // Guards "lesson 03's idle timeout misses a client that sends one byte
     // per period": a read timeout restarts with every byte, a deadline for
     // the whole line does not.
-    let server = reverse_server(&["--idle-timeout", "1"]);
+    let server = Server::start(server, &["--idle-timeout", "1"]);
     let stream = server.connect();
     let dripper = stream.try_clone().expect("try_clone");
     let started = std::time::Instant::now();
@@ -317,8 +343,10 @@ fn the_idle_timeout_drops_a_client_that_drips_a_line_one_byte_at_a_time() {
     drip.join().expect("the dripping thread");
 }
 
-#[test]
-fn the_idle_timeout_drops_a_client_that_reads_its_reply_a_little_at_a_time() {
+#[rstest]
+fn the_idle_timeout_drops_a_client_that_reads_its_reply_a_little_at_a_time(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
     // The same for writes: a write timeout restarts with every write that
     // makes progress, so a client that reads 64 KiB every quarter second
     // would hold a 16 MiB reply (and its thread) for a minute. The round's
@@ -326,7 +354,7 @@ fn the_idle_timeout_drops_a_client_that_reads_its_reply_a_little_at_a_time() {
     // than the harness waits for the log line.)
     // 2 s: time enough to read and reverse the line itself on a slow
     // machine, so it is the reply that runs out of time.
-    let server = reverse_server(&["--idle-timeout", "2", "--max-line", "16777216"]);
+    let server = Server::start(server, &["--idle-timeout", "2", "--max-line", "16777216"]);
     let stream = server.connect();
     let me = stream.local_addr().expect("local_addr");
     let mut line = vec![b'x'; 16 * 1024 * 1024];
@@ -361,8 +389,10 @@ fn the_idle_timeout_drops_a_client_that_reads_its_reply_a_little_at_a_time() {
     slow.join().expect("the slow reader");
 }
 
-#[test]
-fn each_client_costs_the_reverse_server_one_file_descriptor() {
+#[rstest]
+fn each_client_costs_the_reverse_server_one_file_descriptor(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
     // Backs lesson 02 and 03's claim: reading and writing through
     // `&TcpStream` needs no `try_clone`, so a client costs one descriptor,
     // not two, and `ulimit -n 1024` holds about 1000 clients, not 500.
@@ -371,14 +401,19 @@ fn each_client_costs_the_reverse_server_one_file_descriptor() {
         return;
     };
     drop(before);
-    let server = reverse_server(&[]);
+    let server = Server::start(server, &[]);
     let count = || {
         std::fs::read_dir(format!("/proc/{}/fd", server.program.pid()))
             .expect("/proc/PID/fd")
             .count()
     };
+    // Counted once a first client has had its reply: lesson 10's servers
+    // open their poller's descriptors after `listening on`.
+    let first = server.connect();
+    (&first).write_all(b"ab\n").expect("send");
+    assert_eq!(read_line(&mut BufReader::new(&first), "reply 0"), "ba");
     let idle = count();
-    let clients: Vec<_> = (0..40)
+    let clients: Vec<_> = (1..=40)
         .map(|i| {
             let c = server.connect();
             (&c).write_all(b"ab\n").expect("send");
@@ -474,9 +509,11 @@ fn a_reply_written_in_two_pieces_waits_for_the_delayed_ack_unless_nagle_is_off()
     );
 }
 
-#[test]
-fn the_reverse_server_answers_without_the_nagle_stall() {
-    let server = reverse_server(&[]);
+#[rstest]
+fn the_reverse_server_answers_without_the_nagle_stall(
+    #[values(THREADS, EVENT_LOOP, TASKS)] server: &str,
+) {
+    let server = Server::start(server, &[]);
     let stream = server.connect();
     let mut replies = BufReader::new(&stream);
     let mut times = Vec::new();

@@ -164,7 +164,7 @@ pub fn clients(listener: &TcpListener) -> impl Iterator<Item = (TcpStream, Socke
 /// pending network error to `accept`, see accept(2)) its route failed.
 /// Anything else may be the server's own trouble, and a pause of a few
 /// milliseconds costs nothing if it was not.
-fn one_clients_trouble(e: &io::Error) -> bool {
+pub fn one_clients_trouble(e: &io::Error) -> bool {
     use io::ErrorKind::*;
     matches!(
         e.kind(),
@@ -172,17 +172,24 @@ fn one_clients_trouble(e: &io::Error) -> bool {
     )
 }
 
-/// The growing pause between failed accepts.
-struct Backoff {
+/// The growing pause between failed accepts. Lesson 10's servers, which
+/// must never sleep, ask it for the length of the pause with [`Backoff::pause`].
+pub struct Backoff {
     next: Duration,
     failures: u64,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff::new()
+    }
 }
 
 impl Backoff {
     const FIRST: Duration = Duration::from_millis(5);
     const MOST: Duration = Duration::from_secs(1);
 
-    fn new() -> Backoff {
+    pub fn new() -> Backoff {
         Backoff {
             next: Backoff::FIRST,
             failures: 0,
@@ -190,6 +197,12 @@ impl Backoff {
     }
 
     fn wait(&mut self, e: &io::Error) {
+        std::thread::sleep(self.pause(e));
+    }
+
+    /// Says (once per pause) that accepts failed with `e`, and returns how
+    /// long to pause before the next try.
+    pub fn pause(&mut self, e: &io::Error) -> Duration {
         if self.failures == 0 {
             crate::log_error!(
                 "accept failed: {}; pausing accepts (up to {} between tries)",
@@ -198,11 +211,13 @@ impl Backoff {
             );
         }
         self.failures += 1;
-        std::thread::sleep(self.next);
+        let pause = self.next;
         self.next = (self.next * 2).min(Backoff::MOST);
+        pause
     }
 
-    fn recovered(&mut self) {
+    /// Says that accepting works again, if it had failed.
+    pub fn recovered(&mut self) {
         if self.failures > 0 {
             crate::log_error!("accepting again after {} failed accepts", self.failures);
             *self = Backoff::new();

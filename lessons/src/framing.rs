@@ -72,19 +72,85 @@ pub fn read_line<R: BufRead>(reader: &mut R, max: usize) -> Result<Option<String
     if n == 0 {
         return Ok(None);
     }
+    finish_line(line, max).map(Some)
+}
+// ANCHOR_END: read_line
+
+// ANCHOR: finish_line
+/// Turns the bytes of one line, as a framer collected them (with its `\n`,
+/// or without one at the end of the stream or when the limit was reached),
+/// into the line: the rules every framer of the course shares.
+pub fn finish_line(mut line: Vec<u8>, max: usize) -> Result<String, LineError> {
     if line.last() == Some(&b'\n') {
         line.pop();
         if line.last() == Some(&b'\r') {
             line.pop();
         }
-    } else if n as u64 == limit {
+    } else if line.len() > max {
         return Err(LineError::TooLong { max });
     }
-    String::from_utf8(line)
-        .map(Some)
-        .map_err(|_| LineError::NotUtf8)
+    String::from_utf8(line).map_err(|_| LineError::NotUtf8)
 }
-// ANCHOR_END: read_line
+// ANCHOR_END: finish_line
+
+// ANCHOR: line_buffer
+/// The framer of a server that never waits (lesson 10): the bytes a client
+/// has sent so far, handed out as lines once they are whole. Where
+/// [`read_line`] asks the socket for more until the line is complete, a
+/// `LineBuffer` is given whatever one non-blocking `read` returned, and
+/// says "not yet" until a `\n` is in.
+#[derive(Debug, Default)]
+pub struct LineBuffer {
+    bytes: Vec<u8>,
+    /// Where the next line starts in `bytes`.
+    start: usize,
+    /// How far past `start` there is surely no `\n`: a long line that comes
+    /// in many pieces is searched once, not once per piece.
+    searched: usize,
+}
+
+impl LineBuffer {
+    /// Appends what a `read` returned.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        // Move the unfinished line to the front first, so the buffer holds
+        // at most one line and the bytes of one read.
+        self.bytes.drain(..self.start);
+        self.start = 0;
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// The next whole line, if there is one; `None`: wait for more bytes.
+    /// The rules are [`read_line`]'s: at most `max` bytes before the `\n`,
+    /// which a longer line never reaches ([`LineError::TooLong`]: close).
+    pub fn next_line(&mut self, max: usize) -> Option<Result<String, LineError>> {
+        let unread = &self.bytes[self.start..];
+        let end = match unread[self.searched..].iter().position(|&b| b == b'\n') {
+            Some(i) => self.searched + i + 1,
+            None if unread.len() > max => max.saturating_add(1),
+            None => {
+                self.searched = unread.len();
+                return None;
+            }
+        };
+        let line = unread[..end.min(max.saturating_add(1))].to_vec();
+        self.start += end;
+        self.searched = 0;
+        if self.start == self.bytes.len() && self.bytes.capacity() > 4096 {
+            // Nothing left: an idle client keeps no big buffer.
+            *self = LineBuffer::default();
+        }
+        Some(finish_line(line, max))
+    }
+
+    /// The bytes of an unfinished line, handed out as the last line at the
+    /// end of the stream (as `read_line` does); `None` if there are none.
+    pub fn last_line(&mut self, max: usize) -> Option<Result<String, LineError>> {
+        let rest = std::mem::take(self);
+        let line = rest.bytes[rest.start..].to_vec();
+        (!line.is_empty()).then(|| finish_line(line, max))
+    }
+}
+// ANCHOR_END: line_buffer
 
 /// Checks that a client's message is one line: a `\n` inside it would reach
 /// the server as two lines, and the replies would be out of step.
@@ -97,6 +163,12 @@ pub fn one_line(message: &str) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// How long [`say_and_close`] goes on reading what a client still sends
+/// after its last line, so that the close is not a reset...
+pub const CLOSE_DRAIN_TIME: Duration = Duration::from_secs(1);
+/// ... and how many bytes at most.
+pub const CLOSE_DRAIN_BYTES: usize = 4 * 1024 * 1024;
 
 // ANCHOR: say_and_close
 /// Sends a last line (an error, usually) and closes the connection so that
@@ -111,8 +183,8 @@ pub fn say_and_close(mut stream: &TcpStream, line: &str) {
     // The client may be gone already; there is nobody left to tell then.
     let _ = stream.write_all(format!("{line}\n").as_bytes());
     let _ = stream.shutdown(Shutdown::Write);
-    let deadline = Instant::now() + Duration::from_secs(1);
-    let mut budget: usize = 4 * 1024 * 1024;
+    let deadline = Instant::now() + CLOSE_DRAIN_TIME;
+    let mut budget: usize = CLOSE_DRAIN_BYTES;
     let mut scratch = [0u8; 8192];
     while budget > 0 {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -160,6 +232,62 @@ mod tests {
         let expected: Vec<Result<String, String>> =
             expected.iter().map(|s| Ok(s.to_string())).collect();
         assert_eq!(all_lines(input, 100), expected);
+    }
+
+    /// What a [`LineBuffer`] makes of `input` when it arrives in pieces of
+    /// `piece` bytes, in the same form as [`all_lines`].
+    fn buffered_lines(input: &[u8], max: usize, piece: usize) -> Vec<Result<String, String>> {
+        let mut buffer = LineBuffer::default();
+        let mut out = Vec::new();
+        for bytes in input.chunks(piece) {
+            buffer.extend(bytes);
+            while let Some(line) = buffer.next_line(max) {
+                let too_long = matches!(line, Err(LineError::TooLong { .. }));
+                out.push(line.map_err(|e| e.to_string()));
+                if too_long {
+                    return out;
+                }
+            }
+        }
+        out.extend(buffer.last_line(max).map(|l| l.map_err(|e| e.to_string())));
+        out
+    }
+
+    #[rstest]
+    #[case::one_line(b"hello\n")]
+    #[case::two_lines(b"a\nb\n")]
+    #[case::crlf_from_telnet(b"hello\r\n")]
+    #[case::empty_lines(b"\n\n")]
+    #[case::last_line_without_newline(b"a\nb")]
+    #[case::accents(b"h\xc3\xa9llo\n")]
+    #[case::not_utf8_then_a_line(b"\xff\xfe\nok\n")]
+    #[case::exactly_the_limit(b"12345\nabc\n")]
+    #[case::over_the_limit(b"123456\nnext\n")]
+    #[case::cr_counts_toward_the_limit(b"12345\r\n")]
+    #[case::over_the_limit_without_newline(b"1234567890")]
+    fn a_line_buffer_frames_like_read_line_whatever_the_pieces(
+        #[case] input: &[u8],
+        #[values(1, 2, 3, 100)] piece: usize,
+    ) {
+        assert_eq!(buffered_lines(input, 5, piece), all_lines(input, 5));
+    }
+
+    #[test]
+    fn a_line_buffer_with_the_largest_limit_frames_instead_of_overflowing() {
+        assert_eq!(
+            buffered_lines(b"a\nb\n", usize::MAX, 1),
+            vec![Ok("a".to_string()), Ok("b".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_line_buffer_holds_at_most_one_unfinished_line_and_one_read() {
+        let mut buffer = LineBuffer::default();
+        for _ in 0..1000 {
+            buffer.extend(b"x\ny");
+            while buffer.next_line(100).is_some() {}
+        }
+        assert!(buffer.bytes.len() <= 4, "{} bytes kept", buffer.bytes.len());
     }
 
     #[test]
