@@ -52,6 +52,8 @@ pub fn main() -> ExitCode {
         skip_untouched: false,
         nocapture: options.nocapture,
         parallel: options.parallelism(),
+        // Every check asked for runs, failing or not.
+        stop_at_first_failure: false,
     };
     let names_of: Vec<(String, Vec<&'static str>)> = selected
         .iter()
@@ -66,6 +68,7 @@ pub fn main() -> ExitCode {
         selected,
         settings,
         || *reporter.borrow_mut() = Some(Reporter::start(count, total - count, options.quiet)),
+        &|_| {},
         |status| {
             let names = names_of
                 .iter()
