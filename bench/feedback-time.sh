@@ -14,10 +14,13 @@
 #
 # It never touches the course's own files: it copies the course (`git
 # archive REV`, or the working tree's files) to
-# TARGET/feedback-time/course, builds the progress program there, runs
-# `watch` in that copy, and writes the answers into the copy's
-# exercises/src/. The copy and its target directory stay, so the next run
-# builds only what changed. Everything stays on 127.0.0.1 (the checks' own
+# TARGET/feedback-time/COMMIT/course (or worktree/course), builds the
+# progress program there, runs `watch` in that copy, and writes the answers
+# into the copy's exercises/src/. The copy and its target directory stay,
+# so the next run of the same REV builds only what changed. (One target
+# directory for two commits would not do: cargo judges a file by its time,
+# and a `git archive` of an older commit has older times than the last
+# build, so it would run the other commit's program.) Everything stays on 127.0.0.1 (the checks' own
 # sockets). `watch` is stopped with `q` (and by its process id if need be).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +29,12 @@ rev=${1:-}
 rounds=${2:-2}
 case "$rounds" in '' | *[!0-9]* | 0) echo "ROUNDS must be a number from 1 up" >&2; exit 2 ;; esac
 
-# One place whatever REV is: its target directory stays warm.
-base=${CARGO_TARGET_DIR:-$root/target}/feedback-time
+if [ -n "$rev" ]; then
+    commit=$(git rev-parse --short "$rev^{commit}")
+else
+    commit=worktree
+fi
+base=${CARGO_TARGET_DIR:-$root/target}/feedback-time/$commit
 copy=$base/course
 target=$base/target
 rm -rf "$copy"
