@@ -190,7 +190,9 @@ for round in $(seq "$rounds"); do
     done
 done
 
-printf '\nwatch, save to message, %s, %s round(s) (%s):\n\n' "${rev:-working tree}" "$rounds" "$(date -u +%F)"
+printf '\nwatch, save to message, %s (%s), %s round(s), %s, load average %s:\n\n' \
+    "${rev:-working tree}" "$commit" "$rounds" "$(date -u '+%F %H:%M UTC')" \
+    "$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 printf '| %-30s | %-16s | %-7s | %-7s | %s\n' "answer" "seconds" "slowest" "x right" "what watch showed (the first failing check)"
 printf '|%s|%s|%s|%s|%s\n' "--------------------------------" "------------------" "---------" "---------" "----"
 declare -A right ratio_of
