@@ -3,11 +3,11 @@
 //! `list`, `check`).
 
 use std::fs;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, mpsc};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime};
 
@@ -17,7 +17,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::cargo::Cargo;
 use crate::course::{Course, State as Saved};
 use crate::json::quote;
-use crate::status::{self, Settings, Started, State, Status};
+use crate::status::{self, Settings, State, Status, Ticker};
 
 /// Your progress through the exercises of tcp-lessons. Without a command:
 /// every exercise's state, and the next one to do.
@@ -137,69 +137,6 @@ fn check_all(course: &Course, exercises: Vec<Exercise>, ticker: &Ticker) -> Vec<
     );
     ticker.clear();
     statuses
-}
-
-/// Shows which check runs, and the longest it may take.
-enum Ticker {
-    /// One line on stdout per check.
-    Lines,
-    /// One line on stderr, rewritten for each check and wiped at the end,
-    /// as cargo shows its progress; only on a terminal.
-    StatusLine(Mutex<usize>),
-    Silent,
-}
-
-impl Ticker {
-    /// A status line if stderr is a terminal, else nothing.
-    fn on_terminal() -> Ticker {
-        if io::stderr().is_terminal() {
-            Ticker::StatusLine(Mutex::new(0))
-        } else {
-            Ticker::Silent
-        }
-    }
-
-    fn show(&self, started: Started) {
-        let Started {
-            exercise,
-            check,
-            number,
-            of,
-            deadline,
-        } = started;
-        let (name, secs) = (exercise.name, deadline.as_secs());
-        match self {
-            Ticker::Lines => {
-                println!("  {name}: check {number} of {of}, {check} (at most {secs}s) ...");
-            }
-            Ticker::StatusLine(width) => {
-                // Within 79 columns, or a wrapped line could not be
-                // rewritten: the check's name is what gets cut.
-                let mut line = format!("{name}: check {number} of {of} (at most {secs}s), {check}");
-                if let Some((cut, _)) = line.char_indices().nth(78) {
-                    line.truncate(cut);
-                    line.push('~');
-                }
-                let mut width = width.lock().unwrap_or_else(|p| p.into_inner());
-                // `\r` and spaces over the last line: no terminal codes
-                // needed, so it works in any console.
-                let _ = write!(io::stderr(), "\r{line:<w$}", w = *width);
-                let _ = io::stderr().flush();
-                *width = line.chars().count();
-            }
-            Ticker::Silent => {}
-        }
-    }
-
-    fn clear(&self) {
-        if let Ticker::StatusLine(width) = self {
-            let mut width = width.lock().unwrap_or_else(|p| p.into_inner());
-            if *width > 0 {
-                let _ = write!(io::stderr(), "\r{:w$}\r", "", w = *width);
-                *width = 0;
-            }
-        }
-    }
 }
 
 // ANCHOR: overview

@@ -16,7 +16,7 @@
 //! others run when asked for (`check NAME`, `cargo test -p exercises`).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::Ordering;
@@ -248,6 +248,79 @@ pub fn check(
         }
     });
     statuses.into_iter().flatten().collect()
+}
+
+/// Shows which check runs, and the longest it may take.
+pub enum Ticker {
+    /// One line on stdout per check.
+    Lines,
+    /// One line on stderr, rewritten for each check and wiped at the end,
+    /// as cargo shows its progress; only on a terminal.
+    StatusLine(Mutex<usize>),
+    Silent,
+}
+
+impl Ticker {
+    /// A status line if stderr is a terminal, else nothing.
+    pub fn on_terminal() -> Ticker {
+        if io::stderr().is_terminal() {
+            Ticker::StatusLine(Mutex::new(0))
+        } else {
+            Ticker::Silent
+        }
+    }
+
+    pub fn show(&self, started: Started) {
+        let Started {
+            exercise,
+            check,
+            number,
+            of,
+            deadline,
+        } = started;
+        let (name, secs) = (exercise.name, deadline.as_secs());
+        match self {
+            Ticker::Lines => {
+                println!("  {name}: check {number} of {of}, {check} (at most {secs}s) ...");
+            }
+            Ticker::StatusLine(width) => {
+                // Within 79 columns, or a wrapped line could not be
+                // rewritten: the check's name is what gets cut.
+                let mut line = format!("{name}: check {number} of {of} (at most {secs}s), {check}");
+                if let Some((cut, _)) = line.char_indices().nth(78) {
+                    line.truncate(cut);
+                    line.push('~');
+                }
+                let mut width = width.lock().unwrap_or_else(|p| p.into_inner());
+                // `\r` and spaces over the last line: no terminal codes
+                // needed, so it works in any console.
+                let _ = write!(io::stderr(), "\r{line:<w$}", w = *width);
+                let _ = io::stderr().flush();
+                *width = line.chars().count();
+            }
+            Ticker::Silent => {}
+        }
+    }
+
+    /// Wipes the status line.
+    pub fn clear(&self) {
+        self.while_cleared(|| {});
+    }
+
+    /// Runs `print` with the status line wiped, and no new one drawn
+    /// before it ends: what `print` writes is never mixed with it.
+    pub fn while_cleared(&self, print: impl FnOnce()) {
+        let Ticker::StatusLine(width) = self else {
+            return print();
+        };
+        let mut width = width.lock().unwrap_or_else(|p| p.into_inner());
+        if *width > 0 {
+            let _ = write!(io::stderr(), "\r{:w$}\r", "", w = *width);
+            let _ = io::stderr().flush();
+            *width = 0;
+        }
+        print();
+    }
 }
 
 /// Why the exercise `name` cannot be run, if it cannot.
