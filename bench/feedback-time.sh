@@ -6,11 +6,12 @@
 #   bash bench/feedback-time.sh [REV] [ROUNDS]
 #
 # REV: a commit to measure (e.g. the one before a change); without it, the
-# working tree as it is. ROUNDS (default 2): each answer is saved that many
-# times, alternating with the others; the table shows every time and the
-# slowest, and each answer's slowest time as a multiple of the fastest time
-# of the right answer to the same exercise ("x right"). Run it from a clone
-# of the course.
+# working tree as it is. ROUNDS (default 3): each answer is saved that many
+# times, alternating with the others; the table shows every time, the
+# median, the median as a multiple of the median of the right answer to the
+# same exercise ("x right"), and the slowest. Run it from a clone of the
+# course, best on a machine doing nothing else (the table shows the load
+# average).
 #
 # It never touches the course's own files: it copies the course (`git
 # archive REV`, or the working tree's files) to
@@ -26,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 rev=${1:-}
-rounds=${2:-2}
+rounds=${2:-3}
 case "$rounds" in '' | *[!0-9]* | 0) echo "ROUNDS must be a number from 1 up" >&2; exit 2 ;; esac
 
 if [ -n "$rev" ]; then
@@ -193,29 +194,27 @@ done
 printf '\nwatch, save to message, %s (%s), %s round(s), %s, load average %s:\n\n' \
     "${rev:-working tree}" "$commit" "$rounds" "$(date -u '+%F %H:%M UTC')" \
     "$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo unknown)"
-printf '| %-30s | %-16s | %-7s | %-7s | %s\n' "answer" "seconds" "slowest" "x right" "what watch showed (the first failing check)"
-printf '|%s|%s|%s|%s|%s\n' "--------------------------------" "------------------" "---------" "---------" "----"
-declare -A right ratio_of
-worst_wrong=0 worst_label="" fastest_right=""
+printf '| %-30s | %-16s | %-6s | %-7s | %-7s | %s\n' "answer" "seconds" "median" "x right" "slowest" \
+    "what watch showed (the first failing check)"
+printf '|%s|%s|%s|%s|%s|%s\n' "--------------------------------" "------------------" "--------" \
+    "---------" "---------" "----"
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
+declare -A right
+worst=0 worst_label="" worst_ratio=""
 for entry in "${cases[@]}"; do
     IFS='|' read -r label name _ <<<"$entry"
+    mid=$(median "${times[$label]}")
     slowest=$(tr ' ' '\n' <<<"${times[$label]}" | grep . | sort -n | tail -n 1)
-    # Each answer's slowest time against the fastest of the right answer
-    # of its exercise (the right answer comes first in `cases`).
-    if [[ "$label" == "right answer"* ]]; then
-        fastest=$(tr ' ' '\n' <<<"${times[$label]}" | grep . | sort -n | head -n 1)
-        right[$name]=$fastest
-        if [ -z "$fastest_right" ] || awk -v a="$fastest" -v b="$fastest_right" 'BEGIN {exit !(a < b)}'; then
-            fastest_right=$fastest
-        fi
-    elif awk -v a="$slowest" -v b="$worst_wrong" 'BEGIN {exit !(a > b)}'; then
-        worst_wrong=$slowest worst_label=$label
+    # Each answer's median against the median of the right answer to its
+    # exercise (the right answer comes first in `cases`).
+    [[ "$label" == "right answer"* ]] && right[$name]=$mid
+    x=$(ratio "$mid" "${right[$name]}")
+    if [[ "$label" != "right answer"* ]] && awk -v a="$mid" -v b="$worst" 'BEGIN {exit !(a > b)}'; then
+        worst=$mid worst_label=$label worst_ratio=$x
     fi
-    ratio=$(awk -v a="$slowest" -v b="${right[$name]}" 'BEGIN {printf "%.1f", a / b}')
-    ratio_of[$label]=$ratio
-    printf '| %-30s | %-16s | %-7s | %-7s | %s\n' "$label" "${times[$label]% }" "$slowest" "$ratio" \
-        "${verdict[$label]}"
+    printf '| %-30s | %-16s | %-6s | %-7s | %-7s | %s\n' "$label" "${times[$label]% }" "$mid" "$x" \
+        "$slowest" "${verdict[$label]}"
 done
-printf '\nslowest wrong answer: %s, %s s: %s x the right answer of its exercise, %s x the fastest right answer (%s s)\n' \
-    "$worst_label" "$worst_wrong" "${ratio_of[$worst_label]}" \
-    "$(awk -v a="$worst_wrong" -v b="$fastest_right" 'BEGIN {printf "%.1f", a / b}')" "$fastest_right"
+printf '\nslowest wrong answer (by median): %s, %s s, %s x the right answer to its exercise\n' \
+    "$worst_label" "$worst" "$worst_ratio"
