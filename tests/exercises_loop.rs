@@ -27,6 +27,23 @@ pub fn serve_all(listener: TcpListener) -> io::Result<()> {
 }
 "#;
 
+/// Exercise 02a reading "the reply" to the end of the stream: the checks'
+/// server never closes, so it hangs in its first check.
+const READS_TO_THE_END: &str = r#"//! Exercise 02a, hanging in read_to_string.
+use std::io::{self, BufRead, Read, Write};
+use std::net::TcpStream;
+
+pub fn run_client<R: BufRead, W: Write>(input: R, mut output: W, server: TcpStream) -> io::Result<()> {
+    for line in input.lines() {
+        (&server).write_all(format!("{}\n", line?).as_bytes())?;
+        let mut reply = String::new();
+        (&server).read_to_string(&mut reply)?;
+        output.write_all(reply.as_bytes())?;
+    }
+    Ok(())
+}
+"#;
+
 /// An exercise 04 that takes its whole process down.
 const EXITS: &str = r#"//! Exercise 04, ending the program instead of the chat.
 use std::io::{self, Read, Write};
@@ -121,7 +138,8 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
         ("threads", "done"),
         ("echo_server", "done"),
         ("reverse", "does not compile"),
-        ("duplex", "0 of 7 checks"),
+        // Its first check takes the process down: the others wait.
+        ("duplex", "fails check 1 of 7"),
         ("fan_out", "not started"),
     ] {
         assert!(
@@ -140,7 +158,7 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
 }
 
 #[test]
-fn watch_rechecks_a_saved_file_within_two_seconds() {
+fn watch_rechecks_a_saved_file_and_shows_each_check_up_to_the_first_failing_one() {
     let copy = CourseCopy::new("watch");
     let mut watch = Program::spawn(copy.progress(&["watch"]), "progress watch");
     watch.expect_stdout_within("(watching:", BUILD_DEADLINE);
@@ -155,6 +173,48 @@ fn watch_rechecks_a_saved_file_within_two_seconds() {
     let line = watch.expect_stdout_within(" threads ", BUILD_DEADLINE);
     assert!(line.contains("done"), "threads should be done now: {line}");
     watch.expect_stdout("(watching:");
+
+    // Each check is named as it starts, with its deadline; the first one
+    // that fails ends the run, and its message is shown.
+    copy.write("exercises/src/echo_server.rs", ONE_CLIENT_AT_A_TIME);
+    watch.expect_stdout_within("saved exercises/src/echo_server.rs", BUILD_DEADLINE);
+    let first = watch.expect_stdout_within("echo_server: check 1 of 9,", BUILD_DEADLINE);
+    assert!(
+        first.contains("check 1 of 9, echoes_what_one_client_sends (at most 10s) ..."),
+        "{first}"
+    );
+    let mut shown = vec![first];
+    while !shown.last().is_some_and(|l| l.starts_with("(watching:")) {
+        match watch.next_stdout_line() {
+            Some(line) => shown.push(line),
+            None => panic!("watch ended:\n{}", shown.join("\n")),
+        }
+    }
+    let shown = shown.join("\n");
+    assert!(
+        shown.contains(
+            "echo_server: check 2 of 9, a_second_client_is_served_while_the_first_stays_connected \
+             (at most 10s) ..."
+        ),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("check 3 of 9"),
+        "the checks after the failing one do not run:\n{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains(" echo_server ") && l.contains("fails check 2 of 9")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "echo_server: check 2 of 9 fails, \
+             a_second_client_is_served_while_the_first_stays_connected:"
+        ) && shown.contains("The check before it passes. The 7 after it run once it passes;"),
+        "{shown}"
+    );
     watch.type_in("q\n");
     watch.expect_stdout("stopped watching");
     assert!(watch.wait_for_exit().success());
@@ -248,6 +308,7 @@ fn list_json_and_check_show_every_state() {
     let copy = CourseCopy::new("list");
     copy.solve("threads");
     copy.write("exercises/src/echo_server.rs", ONE_CLIENT_AT_A_TIME);
+    copy.write("exercises/src/exit_client.rs", READS_TO_THE_END);
     copy.break_types("reverse");
 
     let list = copy.run(&["list"]);
@@ -260,14 +321,17 @@ fn list_json_and_check_show_every_state() {
             .to_string()
     };
     assert!(row("threads").contains("done"), "{}", list.all());
+    // Its first check passes, its second fails, and the rest wait for it.
     assert!(
-        row("echo_server").contains(" of 9 checks"),
+        row("echo_server").contains("fails check 2 of 9"),
         "{}",
         list.all()
     );
+    // Code that hangs fails its first check at that check's deadline; the
+    // others do not run, each to its own deadline.
     assert!(
-        !row("echo_server").contains(" 0 of 9"),
-        "some checks pass:\n{}",
+        row("exit_client").contains("fails check 1 of 12"),
+        "{}",
         list.all()
     );
     assert!(
@@ -287,10 +351,21 @@ fn list_json_and_check_show_every_state() {
     assert!(json.contains("\"done\":1,\"total\":10"), "{json}");
     assert!(
         json_of(json, "threads")
-            .contains("\"state\":\"done\",\"label\":\"done\",\"passed\":3,\"checks\":3")
+            .contains("\"state\":\"done\",\"label\":\"done\",\"passed\":3,\"ran\":3,\"checks\":3")
     );
     let echo = json_of(json, "echo_server");
-    assert!(echo.contains("\"state\":\"in_progress\""), "{echo}");
+    assert!(
+        echo.contains(
+            "\"state\":\"in_progress\",\"label\":\"fails check 2 of 9\",\"passed\":1,\"ran\":2,\
+             \"checks\":9"
+        ),
+        "{echo}"
+    );
+    let hung = json_of(json, "exit_client");
+    assert!(
+        hung.contains("\"passed\":0,\"ran\":1,\"checks\":12"),
+        "{hung}"
+    );
     assert!(
         echo.contains("\"first_failure\":{\"check\":\"a_second_client_is_served_while_the_first_stays_connected\""),
         "{echo}"

@@ -17,7 +17,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::cargo::Cargo;
 use crate::course::{Course, State as Saved};
 use crate::json::quote;
-use crate::status::{self, Settings, State, Status};
+use crate::status::{self, Settings, State, Status, Ticker};
 
 /// Your progress through the exercises of tcp-lessons. Without a command:
 /// every exercise's state, and the next one to do.
@@ -54,15 +54,16 @@ enum Command {
         #[arg(value_parser = exercise_names())]
         name: String,
     },
-    /// Every exercise with its state: done, N of M checks, does not
-    /// compile, not started.
+    /// Every exercise with its state: done, fails check N of M (the
+    /// checks stop at the first failing one), does not compile, not
+    /// started.
     List {
         /// Print it as one JSON object (the format is described in the
         /// book's page for teachers).
         #[arg(long)]
         json: bool,
     },
-    /// Check one exercise and show every check's message.
+    /// Check one exercise: run every check, and show each one's message.
     Check {
         /// The exercise, e.g. `echo_server`.
         #[arg(value_parser = exercise_names())]
@@ -108,8 +109,10 @@ fn exercise(name: &str) -> Exercise {
     checks::exercise(name).unwrap_or_else(|| unreachable!("clap accepts only exercise names"))
 }
 
-/// Checks `exercises`, every check of each, quietly.
-fn check_all(course: &Course, exercises: Vec<Exercise>) -> Vec<Status> {
+/// Checks `exercises`, each up to its first failing check (its message is
+/// the one shown; the others run with `check NAME`), showing the checks in
+/// progress with `ticker`.
+fn check_all(course: &Course, exercises: Vec<Exercise>, ticker: &Ticker) -> Vec<Status> {
     let selected = exercises
         .into_iter()
         .map(|e| {
@@ -121,15 +124,19 @@ fn check_all(course: &Course, exercises: Vec<Exercise>) -> Vec<Status> {
         skip_untouched: true,
         nocapture: false,
         parallel: thread::available_parallelism().map_or(2, |n| n.get()),
+        stop_at_first_failure: true,
     };
-    status::check(
+    let statuses = status::check(
         course,
         &Cargo::new(course),
         selected,
         settings,
         || {},
+        &|started| ticker.show(started),
         |_| {},
-    )
+    );
+    ticker.clear();
+    statuses
 }
 
 // ANCHOR: overview
@@ -139,7 +146,7 @@ fn overview(course: &Course) -> ExitCode {
         "checking the exercises in {} ...",
         course.path("exercises").display()
     );
-    let statuses = check_all(course, checks::exercises());
+    let statuses = check_all(course, checks::exercises(), &Ticker::on_terminal());
     // Printed after all checks ran, so that whatever cargo printed while
     // building stays above this summary.
     println!();
@@ -181,7 +188,7 @@ fn print_table(statuses: &[Status]) {
     for status in statuses {
         let e = &status.exercise;
         println!(
-            "  {:<4} {:<15} {:<17} {}",
+            "  {:<4} {:<15} {:<20} {}",
             e.id,
             e.name,
             status.label(),
@@ -211,6 +218,29 @@ fn print_where(status: &Status) {
         State::NotBuilt(why) => println!("{} could not be built: {why}", e.name),
         State::Checked(_) => match status.first_failure() {
             None => println!("{}: every check passes.", e.name),
+            Some((check, message)) if status.stopped_at().is_some() => {
+                let (number, of) = (status.ran(), e.checks.len());
+                println!("{}: check {number} of {of} fails, {check}:", e.name);
+                for line in message.lines() {
+                    println!("  {line}");
+                }
+                let before = match number - 1 {
+                    0 => "It is the first check.".to_string(),
+                    1 => "The check before it passes.".to_string(),
+                    n => format!("The {n} checks before it pass."),
+                };
+                let command = format!("`cargo run -p exercises -- check {}`", e.name);
+                let after = match of - number {
+                    0 => String::new(),
+                    1 => format!(
+                        " The one after it runs once it passes; {command} runs every check now."
+                    ),
+                    n => format!(
+                        " The {n} after it run once it passes; {command} runs them all now."
+                    ),
+                };
+                println!("{before}{after}");
+            }
             Some((check, message)) => {
                 println!(
                     "{}: {} of {} checks pass. Its first failing check, {check}:",
@@ -228,7 +258,7 @@ fn print_where(status: &Status) {
 
 /// `list [--json]`.
 fn list(course: &Course, json: bool) -> ExitCode {
-    let statuses = check_all(course, checks::exercises());
+    let statuses = check_all(course, checks::exercises(), &Ticker::on_terminal());
     if json {
         println!("{}", to_json(&statuses));
     } else {
@@ -239,7 +269,8 @@ fn list(course: &Course, json: bool) -> ExitCode {
 
 // ANCHOR: json
 /// The `list --json` object, on one line. Its format is documented in the
-/// book (book/src/teachers.md); version 1.
+/// book (book/src/teachers.md); version 1. `ran` came later: a reader of
+/// the first version of it ignores it.
 fn to_json(statuses: &[Status]) -> String {
     let exercises: Vec<String> = statuses
         .iter()
@@ -277,13 +308,14 @@ fn to_json(statuses: &[Status]) -> String {
             };
             format!(
                 "{{\"id\":{},\"name\":{},\"file\":{},\"state\":{},\"label\":{},\"passed\":{},\
-                 \"checks\":{},\"first_failure\":{failure},\"compile_error\":{error}}}",
+                 \"ran\":{},\"checks\":{},\"first_failure\":{failure},\"compile_error\":{error}}}",
                 quote(e.id),
                 quote(e.name),
                 quote(&e.file()),
                 quote(state),
                 quote(&s.label()),
                 s.passed(),
+                s.ran(),
                 e.checks.len(),
             )
         })
@@ -305,15 +337,19 @@ fn check_one(course: &Course, exercise: Exercise) -> ExitCode {
         skip_untouched: false,
         nocapture: false,
         parallel: 1,
+        stop_at_first_failure: false,
     };
+    let ticker = Ticker::on_terminal();
     let statuses = status::check(
         course,
         &Cargo::new(course),
         vec![(exercise, names)],
         settings,
         || {},
+        &|started| ticker.show(started),
         |_| {},
     );
+    ticker.clear();
     let Some(status) = statuses.first() else {
         return ExitCode::FAILURE;
     };
@@ -467,7 +503,7 @@ fn watch(course: &Course) -> ExitCode {
     });
     println!("watching exercises/src/ (q and Enter, or Ctrl-C, to stop) ...");
     let mut seen: Vec<Option<Stamp>> = exercises.iter().map(|e| stamp(course, e)).collect();
-    let mut statuses = check_all(course, exercises.clone());
+    let mut statuses = check_all(course, exercises.clone(), &Ticker::on_terminal());
     let mut current: Option<&'static str> = None;
     show(&statuses, current);
     loop {
@@ -490,7 +526,9 @@ fn watch(course: &Course) -> ExitCode {
             println!("\nsaved {}: checking ...", e.file());
         }
         current = changed.last().map(|e| e.name);
-        for status in check_all(course, changed) {
+        // One line per check as it starts: a check that takes long (code
+        // that hangs) says which it is and how long it may take.
+        for status in check_all(course, changed, &Ticker::Lines) {
             if let Some(old) = statuses
                 .iter_mut()
                 .find(|s| s.exercise.name == status.exercise.name)

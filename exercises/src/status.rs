@@ -8,9 +8,15 @@
 //! announced before it starts, so if the process dies, the check that
 //! killed it is known: it is reported as failed, and a new process runs
 //! the checks that had not run yet.
+//!
+//! Where the student waits for an answer (the progress view, `watch`,
+//! `list`), an exercise's checks stop at the first failing one: the
+//! message shown is that check's, so the student waits for one failure,
+//! and code that hangs costs one check's deadline, not one per check. The
+//! others run when asked for (`check NAME`, `cargo test -p exercises`).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::Ordering;
@@ -18,6 +24,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
+
+pub use checks::CHECK_DEADLINE;
 
 use checks::Exercise;
 use checks::runner::{Outcome, Record, SILENCE_LIMIT};
@@ -42,7 +50,8 @@ pub enum State {
     DoesNotCompile(CompileError),
     /// The exercise could not be built for a reason that is not its own.
     NotBuilt(String),
-    /// The checks ran: every result, in the checks' order.
+    /// The checks ran: every result, in the checks' order. If they
+    /// stopped at the first failing one, the checks after it are missing.
     Checked(Vec<CheckResult>),
 }
 
@@ -57,6 +66,30 @@ impl Status {
         match &self.state {
             State::Checked(results) => results.iter().filter(|r| r.outcome.passed()).count(),
             _ => 0,
+        }
+    }
+
+    /// How many checks ran: all of them, or those up to the first failing
+    /// one.
+    pub fn ran(&self) -> usize {
+        match &self.state {
+            State::Checked(results) => results.len(),
+            _ => 0,
+        }
+    }
+
+    /// The number (from 1) of the first failing check, if it is the last
+    /// check that ran: every check before it passed, and none after it ran
+    /// (they stopped there, or it is the last check).
+    pub fn stopped_at(&self) -> Option<usize> {
+        match &self.state {
+            State::Checked(results) => match results.last() {
+                Some(last) if !last.outcome.passed() && self.passed() + 1 == results.len() => {
+                    Some(results.len())
+                }
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -77,13 +110,22 @@ impl Status {
         }
     }
 
-    /// `done`, `2 of 5 checks`, `does not compile`, `not started`.
+    /// `done`, `fails check 3 of 5` (the two before it pass; the checks
+    /// stopped there), `2 of 5 checks` (every check ran, several failed),
+    /// `does not compile`, `not started`.
     pub fn label(&self) -> String {
         match &self.state {
             State::NotStarted => "not started".to_string(),
             State::DoesNotCompile(_) => "does not compile".to_string(),
             State::NotBuilt(_) => "not built".to_string(),
             State::Checked(_) if self.done() => "done".to_string(),
+            State::Checked(_) if self.stopped_at().is_some() => {
+                format!(
+                    "fails check {} of {}",
+                    self.ran(),
+                    self.exercise.checks.len()
+                )
+            }
             State::Checked(_) => {
                 format!("{} of {} checks", self.passed(), self.exercise.checks.len())
             }
@@ -101,18 +143,34 @@ pub struct Settings {
     pub nocapture: bool,
     /// How many exercises are checked at the same time.
     pub parallel: usize,
+    /// Stop each exercise's checks at its first failing one.
+    pub stop_at_first_failure: bool,
+}
+
+/// A check that has just started, for a progress line.
+#[derive(Debug, Clone, Copy)]
+pub struct Started<'a> {
+    pub exercise: &'a Exercise,
+    pub check: &'static str,
+    /// Its place among the checks that run (1 for the first), and their count.
+    pub number: usize,
+    pub of: usize,
+    /// The longest it may take: code that hangs fails it then.
+    pub deadline: Duration,
 }
 
 /// Checks `selected`: each exercise with the names of the checks to run
 /// (all of them, or those a filter chose). Calls `built` once the build is
 /// over, then `done` with each status as soon as it is known, in the order
-/// of `selected`; returns them all.
+/// of `selected`; returns them all. `started` is called (from any thread)
+/// as each check starts.
 pub fn check(
     course: &Course,
     cargo: &Cargo,
     selected: Vec<(Exercise, Vec<&'static str>)>,
     settings: Settings,
     built: impl FnOnce(),
+    started: &(dyn Fn(Started) + Sync),
     mut done: impl FnMut(&Status),
 ) -> Vec<Status> {
     let untouched: Vec<bool> = selected
@@ -159,7 +217,16 @@ pub fn check(
                     let Some((index, exercise, names, program)) = job else {
                         break;
                     };
-                    let results = run_checks(&program, root, &names, settings.nocapture);
+                    let started = |check: &'static str, number: usize| {
+                        started(Started {
+                            exercise: &exercise,
+                            check,
+                            number,
+                            of: names.len(),
+                            deadline: CHECK_DEADLINE,
+                        })
+                    };
+                    let results = run_checks(&program, root, &names, settings, &started);
                     let state = State::Checked(results);
                     if finished.send((index, Status { exercise, state })).is_err() {
                         break;
@@ -181,6 +248,79 @@ pub fn check(
         }
     });
     statuses.into_iter().flatten().collect()
+}
+
+/// Shows which check runs, and the longest it may take.
+pub enum Ticker {
+    /// One line on stdout per check.
+    Lines,
+    /// One line on stderr, rewritten for each check and wiped at the end,
+    /// as cargo shows its progress; only on a terminal.
+    StatusLine(Mutex<usize>),
+    Silent,
+}
+
+impl Ticker {
+    /// A status line if stderr is a terminal, else nothing.
+    pub fn on_terminal() -> Ticker {
+        if io::stderr().is_terminal() {
+            Ticker::StatusLine(Mutex::new(0))
+        } else {
+            Ticker::Silent
+        }
+    }
+
+    pub fn show(&self, started: Started) {
+        let Started {
+            exercise,
+            check,
+            number,
+            of,
+            deadline,
+        } = started;
+        let (name, secs) = (exercise.name, deadline.as_secs());
+        match self {
+            Ticker::Lines => {
+                println!("  {name}: check {number} of {of}, {check} (at most {secs}s) ...");
+            }
+            Ticker::StatusLine(width) => {
+                // Within 79 columns, or a wrapped line could not be
+                // rewritten: the check's name is what gets cut.
+                let mut line = format!("{name}: check {number} of {of} (at most {secs}s), {check}");
+                if let Some((cut, _)) = line.char_indices().nth(78) {
+                    line.truncate(cut);
+                    line.push('~');
+                }
+                let mut width = width.lock().unwrap_or_else(|p| p.into_inner());
+                // `\r` and spaces over the last line: no terminal codes
+                // needed, so it works in any console.
+                let _ = write!(io::stderr(), "\r{line:<w$}", w = *width);
+                let _ = io::stderr().flush();
+                *width = line.chars().count();
+            }
+            Ticker::Silent => {}
+        }
+    }
+
+    /// Wipes the status line.
+    pub fn clear(&self) {
+        self.while_cleared(|| {});
+    }
+
+    /// Runs `print` with the status line wiped, and no new one drawn
+    /// before it ends: what `print` writes is never mixed with it.
+    pub fn while_cleared(&self, print: impl FnOnce()) {
+        let Ticker::StatusLine(width) = self else {
+            return print();
+        };
+        let mut width = width.lock().unwrap_or_else(|p| p.into_inner());
+        if *width > 0 {
+            let _ = write!(io::stderr(), "\r{:w$}\r", "", w = *width);
+            let _ = io::stderr().flush();
+            *width = 0;
+        }
+        print();
+    }
 }
 
 /// Why the exercise `name` cannot be run, if it cannot.
@@ -206,13 +346,17 @@ enum Heard {
 }
 
 /// Runs the checks `names` with the checks program `program`, in that
-/// order, and returns their results in that order.
+/// order, and returns their results in that order; calls `started` with
+/// each check's name and number (from 1) as it starts. With
+/// `settings.stop_at_first_failure`, stops at the first failing check.
 pub fn run_checks(
     program: &Path,
     root: &Path,
     names: &[&'static str],
-    nocapture: bool,
+    settings: Settings,
+    started: &dyn Fn(&'static str, usize),
 ) -> Vec<CheckResult> {
+    let nocapture = settings.nocapture;
     let mut results: Vec<CheckResult> = Vec::new();
     let mut remaining: VecDeque<&'static str> = names.iter().copied().collect();
     while !remaining.is_empty() {
@@ -258,6 +402,9 @@ pub fn run_checks(
                     match record {
                         Some(Record::Start(name)) => {
                             let name = remaining.iter().copied().find(|n| *n == name);
+                            if let Some(name) = name {
+                                started(name, results.len() + 1);
+                            }
                             running = name.map(|name| CheckResult {
                                 name,
                                 outcome: Outcome::Passed,
@@ -266,10 +413,21 @@ pub fn run_checks(
                         }
                         Some(Record::Done(name, outcome)) => {
                             if let Some(mut check) = running.take().filter(|c| c.name == name) {
+                                let failed = !outcome.passed();
                                 check.outcome = outcome;
                                 remaining.retain(|n| *n != check.name);
                                 results.push(check);
                                 progressed = true;
+                                if failed {
+                                    // Whatever the failing code left running
+                                    // (a thread spinning in `loop {}`, a
+                                    // socket held open) ends with its
+                                    // process: the next check, if one is to
+                                    // run, starts in a fresh one.
+                                    let _ = child.kill();
+                                    let _ = child.wait();
+                                    break String::new();
+                                }
                             }
                         }
                         None => {}
@@ -297,6 +455,14 @@ pub fn run_checks(
         if crate::CANCEL.load(Ordering::SeqCst) {
             break;
         }
+        let stop = settings.stop_at_first_failure;
+        if ended_why.is_empty() {
+            // Killed after a failing check: nothing else went wrong.
+            if stop {
+                break;
+            }
+            continue;
+        }
         let last_words = stderr.lock().map(|s| s.clone()).unwrap_or_default();
         let why = |name: &str| {
             let mut why = format!(
@@ -316,11 +482,16 @@ pub fn run_checks(
                 check.outcome = Outcome::Failed(why(check.name));
                 remaining.retain(|n| *n != check.name);
                 results.push(check);
+                if stop {
+                    break;
+                }
             }
-            // It ended without a word on a check: none will come.
+            // It ended without a word on a check: none will come. Stopping
+            // at the first failure, the first of them says so.
             None if !progressed => {
                 let why = why("(none yet)");
-                results.extend(remaining.drain(..).map(|name| failed(name, &why)));
+                let count = if stop { 1 } else { remaining.len() };
+                results.extend(remaining.drain(..count).map(|name| failed(name, &why)));
             }
             None => {}
         }

@@ -10,7 +10,7 @@ use checks::runner::{Options, Outcome, Reporter, student_advice};
 
 use crate::cargo::Cargo;
 use crate::course::Course;
-use crate::status::{self, Settings, State, Status};
+use crate::status::{self, Settings, State, Status, Ticker};
 
 // ANCHOR: main
 pub fn main() -> ExitCode {
@@ -52,11 +52,21 @@ pub fn main() -> ExitCode {
         skip_untouched: false,
         nocapture: options.nocapture,
         parallel: options.parallelism(),
+        // Every check asked for runs, failing or not.
+        stop_at_first_failure: false,
     };
     let names_of: Vec<(String, Vec<&'static str>)> = selected
         .iter()
         .map(|(e, names)| (e.name.to_string(), names.clone()))
         .collect();
+    // On a terminal, the check that runs and its deadline, on a line of
+    // its own that the results never mix with (not with `-q`'s dots, nor
+    // with what `--nocapture` shows).
+    let ticker = if options.quiet || options.nocapture {
+        Ticker::Silent
+    } else {
+        Ticker::on_terminal()
+    };
     // Started once the build is over: cargo's lines come first, and the
     // time is the checks' own.
     let reporter = std::cell::RefCell::new(None);
@@ -66,6 +76,7 @@ pub fn main() -> ExitCode {
         selected,
         settings,
         || *reporter.borrow_mut() = Some(Reporter::start(count, total - count, options.quiet)),
+        &|started| ticker.show(started),
         |status| {
             let names = names_of
                 .iter()
@@ -73,10 +84,11 @@ pub fn main() -> ExitCode {
                 .map(|(_, names)| names.as_slice())
                 .unwrap_or_default();
             if let Some(reporter) = reporter.borrow_mut().as_mut() {
-                report(reporter, status, names);
+                ticker.while_cleared(|| report(reporter, status, names));
             }
         },
     );
+    ticker.clear();
     let reporter = reporter.into_inner();
     reporter
         .unwrap_or_else(|| Reporter::start(count, total - count, options.quiet))
