@@ -13,7 +13,7 @@
 //! ```
 
 use clap::Parser;
-use lessons::{cli, echo};
+use lessons::{cli, echo, stop};
 use std::process::ExitCode;
 
 /// Echo server: sends every byte back, one client at a time.
@@ -30,5 +30,9 @@ struct Args {
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    cli::exit_code(cli::listen(&args.addr).and_then(|listener| echo::serve(&listener, args.once)))
+    cli::exit_code(cli::listen(&args.addr).and_then(|listener| {
+        // Ctrl-C or SIGTERM: a clean end for every client, and exit 0.
+        stop::exit_on_signal(&listener)?;
+        echo::serve(&listener, args.once)
+    }))
 }

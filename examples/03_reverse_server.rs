@@ -13,7 +13,7 @@
 //! `--idle-timeout 10` to drop clients that stay silent for 10 seconds.
 
 use clap::Parser;
-use lessons::{cli, framing, reverse};
+use lessons::{cli, framing, reverse, stop};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -53,5 +53,9 @@ fn main() -> ExitCode {
         raw: args.raw,
         idle_timeout: args.idle_timeout,
     };
-    cli::exit_code(cli::listen(&args.addr).and_then(|listener| reverse::serve(&listener, config)))
+    cli::exit_code(cli::listen(&args.addr).and_then(|listener| {
+        // Ctrl-C or SIGTERM: a clean end for every client, and exit 0.
+        stop::exit_on_signal(&listener)?;
+        reverse::serve(&listener, config)
+    }))
 }

@@ -37,7 +37,7 @@
 use clap::Parser;
 use lessons::room::{self, Limits, flow};
 use lessons::{cli, framing};
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -113,6 +113,9 @@ fn main() -> ExitCode {
             soft_secs: args.soft_secs,
         },
     };
+    // Ctrl-D at a terminal means /quit; the end of a stdin that is not a
+    // terminal (`< /dev/null`, nohup) does not stop the server.
+    let at_terminal = io::stdin().is_terminal();
     let console = BufReader::new(io::stdin());
     cli::exit_code(
         config
@@ -120,6 +123,6 @@ fn main() -> ExitCode {
             .check()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
             .and_then(|()| cli::listen(&args.addr))
-            .and_then(|listener| room::serve(listener, config, console)),
+            .and_then(|listener| room::serve(listener, config, console, at_terminal)),
     )
 }

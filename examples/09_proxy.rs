@@ -19,8 +19,8 @@
 //! behind `--up --reset-after 10`.
 
 use clap::Parser;
-use lessons::cli;
 use lessons::proxy::{Log, Proxy, flags::Misbehaviours};
+use lessons::{cli, stop};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -76,5 +76,8 @@ fn main() -> ExitCode {
     };
     // A bad --to is one line of error before anything listens.
     let listening = proxy.check().and_then(|()| cli::listen(&args.addr));
+    // Ctrl-C or SIGTERM: a clean end for every connection, and exit 0.
+    let listening =
+        listening.and_then(|listener| stop::exit_on_signal(&listener).map(|()| listener));
     cli::exit_code(listening.and_then(|listener| proxy.serve(&listener)))
 }
