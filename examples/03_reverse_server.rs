@@ -15,6 +15,7 @@
 use clap::Parser;
 use lessons::{cli, framing, reverse, stop};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 // ANCHOR: args
@@ -53,9 +54,10 @@ fn main() -> ExitCode {
         raw: args.raw,
         idle_timeout: args.idle_timeout,
     };
-    cli::exit_code(cli::listen(&args.addr).and_then(|listener| {
+    cli::exit_code(stop::Signals::new().and_then(|signals| {
+        let listener = Arc::new(cli::listen(&args.addr)?);
         // Ctrl-C or SIGTERM: a clean end for every client, and exit 0.
-        stop::exit_on_signal(&listener)?;
+        signals.exit_on_signal(Some(Arc::clone(&listener)))?;
         reverse::serve(&listener, config)
     }))
 }

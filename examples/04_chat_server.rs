@@ -33,9 +33,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    cli::exit_code(cli::listen(&args.addr).and_then(|listener| {
+    cli::exit_code(stop::Signals::new().and_then(|signals| {
+        let listener = cli::listen(&args.addr)?;
         // Ctrl-C or SIGTERM: a clean end for the peer, and exit 0.
-        stop::exit_on_signal(&listener)?;
+        signals.exit_on_signal(None)?;
         chat::serve_one(listener)
     }))
 }

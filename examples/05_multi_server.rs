@@ -36,7 +36,7 @@
 
 use clap::Parser;
 use lessons::room::{self, Limits, flow};
-use lessons::{cli, framing};
+use lessons::{cli, framing, stop};
 use std::io::{self, BufReader, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -122,7 +122,11 @@ fn main() -> ExitCode {
             .limits
             .check()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
-            .and_then(|()| cli::listen(&args.addr))
-            .and_then(|listener| room::serve(listener, config, console, at_terminal)),
+            .and_then(|()| {
+                // Caught from before `listening on`: Ctrl-C or SIGTERM is /quit.
+                let signals = stop::Signals::new()?;
+                let listener = cli::listen(&args.addr)?;
+                room::serve(listener, config, console, at_terminal, signals)
+            }),
     )
 }

@@ -21,7 +21,7 @@
 //! --clients 200 --pid PID` (Linux).
 
 use clap::Parser;
-use lessons::{cli, framing, pool};
+use lessons::{cli, framing, pool, stop};
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -85,7 +85,10 @@ fn main() -> ExitCode {
     let at_terminal = io::stdin().is_terminal();
     let console = io::BufReader::new(io::stdin());
     cli::exit_code(
-        cli::listen(&args.addr)
-            .and_then(|listener| pool::serve(&listener, &config, console, at_terminal)),
+        // Caught from before `listening on`: Ctrl-C or SIGTERM is /quit.
+        stop::Signals::new().and_then(|signals| {
+            let listener = cli::listen(&args.addr)?;
+            pool::serve(&listener, &config, console, at_terminal, signals)
+        }),
     )
 }

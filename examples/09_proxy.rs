@@ -22,6 +22,7 @@ use clap::Parser;
 use lessons::proxy::{Log, Proxy, flags::Misbehaviours};
 use lessons::{cli, stop};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 // ANCHOR: args
@@ -75,9 +76,12 @@ fn main() -> ExitCode {
         connect_timeout: args.connect_timeout,
     };
     // A bad --to is one line of error before anything listens.
-    let listening = proxy.check().and_then(|()| cli::listen(&args.addr));
-    // Ctrl-C or SIGTERM: a clean end for every connection, and exit 0.
-    let listening =
-        listening.and_then(|listener| stop::exit_on_signal(&listener).map(|()| listener));
+    let listening = proxy.check().and_then(|()| {
+        let signals = stop::Signals::new()?;
+        let listener = Arc::new(cli::listen(&args.addr)?);
+        // Ctrl-C or SIGTERM: a clean end for every connection, and exit 0.
+        signals.exit_on_signal(Some(Arc::clone(&listener)))?;
+        Ok(listener)
+    });
     cli::exit_code(listening.and_then(|listener| proxy.serve(&listener)))
 }

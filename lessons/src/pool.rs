@@ -614,6 +614,7 @@ pub fn serve(
     config: &Config,
     console: impl BufRead + Send + 'static,
     at_terminal: bool,
+    signals: crate::stop::Signals,
 ) -> io::Result<()> {
     let (max_line, idle_timeout) = (config.max_line, config.idle_timeout);
     let pool = Pool::start(config, move |stream| {
@@ -644,7 +645,7 @@ pub fn serve(
                 let _ = console_stop.send(());
             }
         })?;
-    crate::stop::on_signal(move |_| {
+    signals.on_signal(move |_| {
         let _ = stop_tx.send(());
     })?;
     thread::scope(|s| -> io::Result<()> {

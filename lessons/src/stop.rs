@@ -7,7 +7,7 @@
 //! flushed log, and an exit status that says "killed". std has no API for
 //! signals, so the course uses the `signal-hook` crate, and only for the two
 //! signals that mean "please stop": a server started with `nohup` keeps
-//! ignoring SIGHUP. [`on_signal`] turns the first signal into a call of the
+//! ignoring SIGHUP. [`Signals::on_signal`] turns the first signal into a call of the
 //! server's own stop path (the one `/quit` takes); a second signal ends the
 //! process at once, for when that path hangs.
 //!
@@ -25,6 +25,7 @@
 
 use std::io;
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::thread;
 
 /// The stack of the thread that waits for signals: it needs little.
@@ -36,75 +37,81 @@ fn killed_status(signal: i32) -> i32 {
     128 + signal
 }
 
-// ANCHOR: on_signal
-/// Calls `stop` once, on a thread of its own, when SIGINT or SIGTERM
-/// arrives (Ctrl-C on Windows). A second signal ends the process at once,
-/// with the status a shell expects of a process the signal killed.
-pub fn on_signal(stop: impl FnOnce(&'static str) + Send + 'static) -> io::Result<()> {
-    let mut signals = Signals::new()?;
-    thread::Builder::new()
-        .name("signals".into())
-        .stack_size(STACK)
-        .spawn(move || {
-            let mut stop = Some(stop);
-            while let Some((number, name)) = signals.next() {
-                match stop.take() {
-                    Some(stop) => {
-                        crate::log_line!("{name}: shutting down (again to stop at once)");
-                        // On a thread of its own: this one must stay free to
-                        // see a second signal if the stop path hangs.
-                        let spawned = thread::Builder::new()
-                            .name("stopping".into())
-                            .spawn(move || stop(name));
-                        if spawned.is_err() {
+impl Signals {
+    // ANCHOR: on_signal
+    /// Calls `stop` once, on a thread of its own, when SIGINT or SIGTERM
+    /// arrives (Ctrl-C on Windows). A second signal ends the process at once,
+    /// with the status a shell expects of a process the signal killed.
+    pub fn on_signal(self, stop: impl FnOnce(&'static str) + Send + 'static) -> io::Result<()> {
+        let mut signals = self;
+        thread::Builder::new()
+            .name("signals".into())
+            .stack_size(STACK)
+            .spawn(move || {
+                let mut stop = Some(stop);
+                while let Some((number, name)) = signals.next() {
+                    match stop.take() {
+                        Some(stop) => {
+                            crate::log_line!("{name}: shutting down (again to stop at once)");
+                            // On a thread of its own: this one must stay free to
+                            // see a second signal if the stop path hangs.
+                            let spawned = thread::Builder::new()
+                                .name("stopping".into())
+                                .spawn(move || stop(name));
+                            if spawned.is_err() {
+                                crate::log::flush();
+                                std::process::exit(killed_status(number));
+                            }
+                        }
+                        None => {
+                            crate::log_error!("{name} again: stopping at once");
                             crate::log::flush();
                             std::process::exit(killed_status(number));
                         }
                     }
-                    None => {
-                        crate::log_error!("{name} again: stopping at once");
-                        crate::log::flush();
-                        std::process::exit(killed_status(number));
+                }
+            })?;
+        Ok(())
+    }
+    // ANCHOR_END: on_signal
+
+    // ANCHOR: exit_on_signal
+    /// For a server without a console (lessons 02, 03 and 09): on SIGINT or
+    /// SIGTERM, stop accepting, close the connections still waiting in the
+    /// listener's queue cleanly, let the logger flush, and exit 0. The clients
+    /// being served see the end of their stream when the process's sockets
+    /// close: a FIN, since nothing they sent is left unread between lines.
+    ///
+    /// The listener is shared (`Arc`), not copied with `try_clone`: a copy
+    /// would be one more descriptor, and would keep it open after the server
+    /// closes it. `None` for a server that closes its listener itself (lesson
+    /// 04, once its one peer has come).
+    pub fn exit_on_signal(self, listener: Option<Arc<TcpListener>>) -> io::Result<()> {
+        self.on_signal(move |_| {
+            // Closing the listener would reset (RST) the connections the system
+            // completed but nobody accepted yet. Take them and close them: a
+            // clean end of stream. Non-blocking, so this ends when the queue is
+            // empty (the shared flag makes the serving thread's `accept` fail
+            // too, which no longer matters: the process ends next).
+            if let Some(listener) = listener.filter(|l| l.set_nonblocking(true).is_ok()) {
+                let mut waiting = Vec::new();
+                while let Ok((stream, _)) = listener.accept() {
+                    waiting.push(stream);
+                    if waiting.len() >= 10_000 {
+                        break;
                     }
                 }
-            }
-        })?;
-    Ok(())
-}
-// ANCHOR_END: on_signal
-
-// ANCHOR: exit_on_signal
-/// For a server without a console (lessons 02, 03, 04 and 09): on SIGINT or
-/// SIGTERM, stop accepting, close the connections still waiting in the
-/// listener's queue cleanly, let the logger flush, and exit 0. The clients
-/// being served see the end of their stream when the process's sockets
-/// close: a FIN, since nothing they sent is left unread between lines.
-pub fn exit_on_signal(listener: &TcpListener) -> io::Result<()> {
-    let listener = listener.try_clone()?;
-    on_signal(move |_| {
-        // Closing the listener would reset (RST) the connections the system
-        // completed but nobody accepted yet. Take them and close them: a
-        // clean end of stream. Non-blocking, so this ends when the queue is
-        // empty (the shared flag makes the serving thread's `accept` fail
-        // too, which no longer matters: the process ends next).
-        if listener.set_nonblocking(true).is_ok() {
-            let mut waiting = Vec::new();
-            while let Ok((stream, _)) = listener.accept() {
-                waiting.push(stream);
-                if waiting.len() >= 10_000 {
-                    break;
+                if !waiting.is_empty() {
+                    crate::log_line!("closed {} waiting connections", waiting.len());
                 }
             }
-            if !waiting.is_empty() {
-                crate::log_line!("closed {} waiting connections", waiting.len());
-            }
-        }
-        crate::log_line!("server stopped");
-        crate::log::flush();
-        std::process::exit(0);
-    })
+            crate::log_line!("server stopped");
+            crate::log::flush();
+            std::process::exit(0);
+        })
+    }
+    // ANCHOR_END: exit_on_signal
 }
-// ANCHOR_END: exit_on_signal
 
 // ANCHOR: console_ended
 /// What the end of a console's input means: `true` (stop, as `/quit` does)
@@ -123,13 +130,17 @@ pub fn console_ended(at_terminal: bool) -> bool {
 }
 // ANCHOR_END: console_ended
 
-/// The signals that ask a server to stop, as they arrive.
+/// The signals that ask a server to stop (SIGINT and SIGTERM), caught from
+/// the moment this is made: make it before the server announces that it
+/// listens, so that no signal sent from then on has its default effect, and
+/// every descriptor of the server is open by then (signal-hook's waiting
+/// uses two). A signal that comes before [`Signals::on_signal`] waits for it.
 #[cfg(unix)]
-struct Signals(signal_hook::iterator::Signals);
+pub struct Signals(signal_hook::iterator::Signals);
 
 #[cfg(unix)]
 impl Signals {
-    fn new() -> io::Result<Signals> {
+    pub fn new() -> io::Result<Signals> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map(Signals)
     }
@@ -152,13 +163,13 @@ impl Signals {
 /// On Windows, `signal-hook` can only set a flag (its iterator is Unix
 /// only), so the waiting thread looks at it ten times a second.
 #[cfg(windows)]
-struct Signals(std::sync::Arc<std::sync::atomic::AtomicBool>);
+pub struct Signals(Arc<std::sync::atomic::AtomicBool>);
 
 #[cfg(windows)]
 impl Signals {
-    fn new() -> io::Result<Signals> {
-        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        signal_hook::flag::register(signal_hook::consts::SIGINT, std::sync::Arc::clone(&flag))?;
+    pub fn new() -> io::Result<Signals> {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&flag))?;
         Ok(Signals(flag))
     }
 

@@ -204,6 +204,7 @@ pub fn serve(
     config: Config,
     console: impl BufRead + Send + 'static,
     at_terminal: bool,
+    signals: crate::stop::Signals,
 ) -> io::Result<()> {
     config
         .limits
@@ -212,7 +213,7 @@ pub fn serve(
     let (events_tx, events) = mpsc::sync_channel(EVENT_QUEUE);
     let console_events = events_tx.clone();
     let signal_events = events_tx.clone();
-    crate::stop::on_signal(move |_| {
+    signals.on_signal(move |_| {
         let _ = signal_events.send(Event::Console(Command::Quit));
     })?;
     thread::Builder::new()
