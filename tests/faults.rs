@@ -904,3 +904,23 @@ fn a_client_whose_thread_cannot_start_is_told_before_the_connection_closes() {
         .program
         .expect_stderr(&format!("client {me} refused: cannot start a thread: "));
 }
+
+#[test]
+fn the_chat_server_and_client_of_lesson_04_show_a_peers_terminal_escapes_escaped() {
+    // Guards issue 20's "04_chat_server and 04_chat_client print the peer's
+    // raw terminal escape sequences": `printf 'x \033[2J\033]0;owned\007\n'`
+    // cleared the operator's screen and retitled their terminal.
+    const SENT: &[u8] = b"x \x1b[2J\x1b]0;owned\x07\n";
+    const SHOWN: &str = r"x \u{1b}[2J\u{1b}]0;owned\u{7}";
+    let server = Server::start("04_chat_server", &[]);
+    let peer = server.connect();
+    (&peer).write_all(SENT).expect("send the escapes");
+    assert_eq!(server.program.expect_stdout("owned"), SHOWN);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local_addr").to_string();
+    let client = common::Program::start("04_chat_client", &["--addr", &addr]);
+    let (peer, _) = listener.accept().expect("the client connects");
+    (&peer).write_all(SENT).expect("send the escapes");
+    assert_eq!(client.expect_stdout("owned"), SHOWN);
+}
