@@ -66,7 +66,8 @@ struct Args {
 
     /// Drop a client that sends nothing for this many seconds (one that
     /// only listens, too). Off by default.
-    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     idle_timeout: Option<Duration>,
 
     /// A client with this many bytes waiting for it is behind (see below).
@@ -87,7 +88,8 @@ struct Args {
     /// A client that stays behind this many seconds, taking less than
     /// --soft-limit bytes meanwhile, is dropped. A dropped client gets as
     /// long again to take its last line.
-    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs)]
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     soft_secs: Duration,
 }
 

@@ -52,8 +52,9 @@ struct Args {
     max_connections: usize,
 
     /// Give up connecting to the server after this many seconds (the
-    /// client is then disconnected).
-    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs)]
+    /// client is then disconnected): 0.001 to 86400.
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_connect_secs,
+          allow_negative_numbers = true)]
     connect_timeout: Duration,
 
     #[command(flatten)]

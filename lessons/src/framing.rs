@@ -54,30 +54,37 @@ impl From<io::Error> for LineError {
 }
 
 // ANCHOR: read_line
-/// Reads one line of at most `max` bytes (not counting the `\n`, and a `\r`
-/// before it is removed too, so telnet's `\r\n` works).
+/// Reads one line of at most `max` bytes, not counting its line ending:
+/// `\n`, or telnet's `\r\n`, is removed and never counts, so a line of
+/// `max` bytes is served whichever ending it has.
 ///
 /// Returns `Ok(None)` at end of stream. A last line without a newline is
 /// still returned, as `BufRead::lines` does.
 pub fn read_line<R: BufRead>(reader: &mut R, max: usize) -> Result<Option<String>, LineError> {
     let mut line = Vec::new();
-    // `take` stops `read_until` after max + 1 bytes (the line and its `\n`,
-    // where a `\r` counts as part of the line), so memory stays bounded
-    // however much a client sends without a newline. `saturating_add`: a
-    // plain `+ 1` on `usize::MAX` would panic where `overflow-checks` is on
-    // (the dev profile's default) and wrap to 0 where it is off (release),
-    // and a limit of 0 would end every connection at once.
+    // `take` stops `read_until` after max + 1 bytes (the line and its `\n`),
+    // so memory stays bounded however much a client sends without a
+    // newline. `saturating_add`: a plain `+ 1` on `usize::MAX` would panic
+    // where `overflow-checks` is on (the dev profile's default) and wrap to
+    // 0 where it is off (release), and a limit of 0 would end every
+    // connection at once.
     let limit = (max as u64).saturating_add(1);
     let n = reader.by_ref().take(limit).read_until(b'\n', &mut line)?;
     if n == 0 {
         return Ok(None);
+    }
+    if n as u64 == limit && line.last() == Some(&b'\r') {
+        // `max` bytes and a `\r`: the `\n` of a `\r\n` may come next, and
+        // the ending does not count. One byte more, no more.
+        reader.by_ref().take(1).read_until(b'\n', &mut line)?;
     }
     if line.last() == Some(&b'\n') {
         line.pop();
         if line.last() == Some(&b'\r') {
             line.pop();
         }
-    } else if n as u64 == limit {
+    }
+    if line.len() > max {
         return Err(LineError::TooLong { max });
     }
     String::from_utf8(line)
@@ -185,6 +192,30 @@ mod tests {
         ));
         // Only max + 1 bytes were taken from the stream.
         assert_eq!(reader.len(), input.len() - 1025);
+    }
+
+    #[rstest]
+    #[case::newline(b"12345\nnext\n")]
+    #[case::telnet_crlf(b"12345\r\nnext\r\n")]
+    fn a_line_of_exactly_the_limit_is_accepted_with_either_ending(#[case] input: &[u8]) {
+        // Guards issue 20's "a 65 536-byte line ending in \r\n is refused
+        // where the same line ending in \n is served".
+        assert_eq!(
+            all_lines(input, 5),
+            vec![Ok("12345".to_string()), Ok("next".to_string())]
+        );
+    }
+
+    #[rstest]
+    #[case::newline(b"123456\n")]
+    #[case::telnet_crlf(b"123456\r\n")]
+    #[case::a_lone_cr_counts(b"12345\r\r\n")]
+    #[case::no_ending_at_the_end(b"123456")]
+    fn a_line_one_byte_over_the_limit_is_refused_with_either_ending(#[case] input: &[u8]) {
+        assert_eq!(
+            all_lines(input, 5),
+            vec![Err("line longer than 5 bytes".to_string())]
+        );
     }
 
     #[test]
