@@ -11,10 +11,9 @@
 //! server's own stop path (the one `/quit` takes); a second signal ends the
 //! process at once, for when that path hangs.
 //!
-//! On Windows there is no SIGTERM. Ctrl-C (and Ctrl-Break) in a console
-//! reach the program through the C runtime as SIGINT, which `signal-hook`
-//! catches like on Unix; a console window that is closed, or `taskkill /F`,
-//! still ends it at once.
+//! On Windows there is no SIGTERM. Ctrl-C in a console reaches the program
+//! through the C runtime as SIGINT, which `signal-hook` catches with a flag;
+//! a console window that is closed, or `taskkill /F`, still ends it at once.
 //!
 //! **A console that ends.** Ctrl-D at a terminal (Ctrl-Z then Enter on
 //! Windows) is a person asking to stop. The end of an input that is not a
