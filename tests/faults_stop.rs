@@ -206,4 +206,40 @@ mod signals {
             }
         }
     }
+
+    #[test]
+    fn a_second_signal_ends_a_shutdown_that_waits_at_once() {
+        // The room's /quit waits up to 2 s for the writer of a client that
+        // reads nothing. A second SIGTERM must not wait: it exits at once,
+        // with 143 (128 + 15), as a process killed by SIGTERM.
+        let mut server = Server::start(
+            "05_multi_server",
+            &[
+                "--soft-limit",
+                "16777216",
+                "--hard-limit",
+                "268435456",
+                "--soft-secs",
+                "60",
+            ],
+        );
+        let _stuck = RoomClient::join(&server); // never reads again
+        let talker = RoomClient::join(&server);
+        // 12 MB for the stuck client: more than its socket's buffers hold,
+        // so its writer thread is blocked in a write.
+        let megabyte = format!("{}\n", "x".repeat(999)).repeat(1000);
+        for _ in 0..12 {
+            talker
+                .stream()
+                .write_all(megabyte.as_bytes())
+                .expect("the room takes the talker's lines");
+        }
+        signal(server.program.pid(), "TERM");
+        server
+            .program
+            .expect_stdout("shutting down: closing 2 clients");
+        signal(server.program.pid(), "TERM");
+        let status = server.program.wait_for_exit();
+        assert_eq!(status.code(), Some(143), "{status}");
+    }
 }
