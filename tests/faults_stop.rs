@@ -2,10 +2,12 @@
 //! container's stop), and a console that is closed or absent.
 //!
 //! Every server (02, 03, 04, 05, 07 and 09) must stop gracefully on either
-//! signal, with two clients connected: each client gets a goodbye line or a
+//! signal, with two clients connected (04, which talks to one peer and
+//! refuses a second, with its one): each client gets a goodbye line or a
 //! clean end of stream (never a reset), and the server exits 0 within 2 s.
-//! The signal tests need Unix (`kill`); on Windows there is no SIGTERM, and
-//! no portable way for a test to press Ctrl-C, so they are compiled out.
+//! The signal tests need Unix (the shell's `kill`); on Windows there is no
+//! SIGTERM, and no portable way for a test to press Ctrl-C, so they are
+//! compiled out there.
 //!
 //! A console server (05, 07) whose stdin is closed keeps serving and says
 //! once how to stop it.
@@ -136,12 +138,15 @@ mod signals {
         }
     }
 
+    /// Sends SIG`name` to `pid` with the shell's own `kill`: every Unix has
+    /// `sh`, while a `kill` program may be missing (Debian's slim images
+    /// have no procps).
     fn signal(pid: u32, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &pid.to_string()])
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -s {name} {pid}")])
             .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} {pid} failed");
+            .expect("run sh");
+        assert!(status.success(), "kill -s {name} {pid} failed");
     }
 
     /// What a client got after the server stopped: all of it, up to a clean
