@@ -68,14 +68,7 @@ impl Peer {
     /// every byte would wait all that time.
     pub fn dripping(period: Duration) -> Peer {
         Peer::serving(period.as_millis() as usize, |stream, stop, _, millis| {
-            let period = Duration::from_millis(millis as u64);
-            let end = Instant::now() + Duration::from_secs(60);
-            while !stop.load(Ordering::SeqCst) && Instant::now() < end {
-                if (&stream).write_all(b"x").is_err() {
-                    return;
-                }
-                thread::sleep(period);
-            }
+            drip(&stream, stop, millis);
         })
     }
 
@@ -88,14 +81,7 @@ impl Peer {
             if (&stream).write_all(WELCOME).is_err() {
                 return;
             }
-            let period = Duration::from_millis(millis as u64);
-            let end = Instant::now() + Duration::from_secs(60);
-            while !stop.load(Ordering::SeqCst) && Instant::now() < end {
-                if (&stream).write_all(b"x").is_err() {
-                    return;
-                }
-                thread::sleep(period);
-            }
+            drip(&stream, stop, millis);
         })
     }
 
@@ -250,6 +236,19 @@ impl Peer {
             _listener: None,
             _fillers: Vec::new(),
         }
+    }
+}
+
+/// Sends one `x` every `millis` ms, never a newline, until `stop`, for at
+/// most a minute, or until the client has gone.
+fn drip(mut stream: &TcpStream, stop: &AtomicBool, millis: usize) {
+    let period = Duration::from_millis(millis as u64);
+    let end = Instant::now() + Duration::from_secs(60);
+    while !stop.load(Ordering::SeqCst) && Instant::now() < end {
+        if stream.write_all(b"x").is_err() {
+            return;
+        }
+        thread::sleep(period);
     }
 }
 
