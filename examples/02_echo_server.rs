@@ -13,8 +13,9 @@
 //! ```
 
 use clap::Parser;
-use lessons::{cli, echo};
+use lessons::{cli, echo, stop};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Echo server: sends every byte back, one client at a time.
 #[derive(Parser)]
@@ -30,5 +31,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    cli::exit_code(cli::listen(&args.addr).and_then(|listener| echo::serve(&listener, args.once)))
+    cli::exit_code(stop::Signals::new().and_then(|signals| {
+        let listener = Arc::new(cli::listen(&args.addr)?);
+        // Ctrl-C or SIGTERM: a clean end for every client, and exit 0.
+        signals.exit_on_signal(Some(Arc::clone(&listener)))?;
+        echo::serve(&listener, args.once)
+    }))
 }

@@ -13,8 +13,9 @@
 //! `--idle-timeout 10` to drop clients that stay silent for 10 seconds.
 
 use clap::Parser;
-use lessons::{cli, framing, reverse};
+use lessons::{cli, framing, reverse, stop};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 // ANCHOR: args
@@ -53,5 +54,10 @@ fn main() -> ExitCode {
         raw: args.raw,
         idle_timeout: args.idle_timeout,
     };
-    cli::exit_code(cli::listen(&args.addr).and_then(|listener| reverse::serve(&listener, config)))
+    cli::exit_code(stop::Signals::new().and_then(|signals| {
+        let listener = Arc::new(cli::listen(&args.addr)?);
+        // Ctrl-C or SIGTERM: a clean end for every client, and exit 0.
+        signals.exit_on_signal(Some(Arc::clone(&listener)))?;
+        reverse::serve(&listener, config)
+    }))
 }

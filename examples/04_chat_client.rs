@@ -33,7 +33,8 @@ struct Args {
     /// Give up if connecting takes longer (seconds, above 0 and at most one
     /// day). Once connected, silence is fine: there is no timeout in a
     /// conversation.
-    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs)]
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     timeout: Duration,
 }
 

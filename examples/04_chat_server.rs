@@ -20,7 +20,7 @@
 //! so a second peer is refused instead of waiting unanswered.
 
 use clap::Parser;
-use lessons::{chat, cli};
+use lessons::{chat, cli, stop};
 use std::process::ExitCode;
 
 /// Chat server: waits for one peer, then both sides can type at any moment.
@@ -33,5 +33,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    cli::exit_code(cli::listen(&args.addr).and_then(chat::serve_one))
+    cli::exit_code(stop::Signals::new().and_then(|signals| {
+        let listener = cli::listen(&args.addr)?;
+        // Ctrl-C or SIGTERM: a clean end for the peer, and exit 0.
+        signals.exit_on_signal(None)?;
+        chat::serve_one(listener)
+    }))
 }

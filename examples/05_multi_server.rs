@@ -36,8 +36,8 @@
 
 use clap::Parser;
 use lessons::room::{self, Limits, flow};
-use lessons::{cli, framing};
-use std::io::{self, BufReader};
+use lessons::{cli, framing, stop};
+use std::io::{self, BufReader, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -66,7 +66,8 @@ struct Args {
 
     /// Drop a client that sends nothing for this many seconds (one that
     /// only listens, too). Off by default.
-    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     idle_timeout: Option<Duration>,
 
     /// A client with this many bytes waiting for it is behind (see below).
@@ -87,7 +88,8 @@ struct Args {
     /// A client that stays behind this many seconds, taking less than
     /// --soft-limit bytes meanwhile, is dropped. A dropped client gets as
     /// long again to take its last line.
-    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs)]
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     soft_secs: Duration,
 }
 
@@ -113,13 +115,20 @@ fn main() -> ExitCode {
             soft_secs: args.soft_secs,
         },
     };
+    // Ctrl-D at a terminal means /quit; the end of a stdin that is not a
+    // terminal (`< /dev/null`, nohup) does not stop the server.
+    let at_terminal = io::stdin().is_terminal();
     let console = BufReader::new(io::stdin());
     cli::exit_code(
         config
             .limits
             .check()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
-            .and_then(|()| cli::listen(&args.addr))
-            .and_then(|listener| room::serve(listener, config, console)),
+            .and_then(|()| {
+                // Caught from before `listening on`: Ctrl-C or SIGTERM is /quit.
+                let signals = stop::Signals::new()?;
+                let listener = cli::listen(&args.addr)?;
+                room::serve(listener, config, console, at_terminal, signals)
+            }),
     )
 }

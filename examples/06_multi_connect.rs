@@ -41,7 +41,8 @@ struct Args {
 
     /// The longest the whole run may take (seconds, above 0 and at most one
     /// day): connecting, sending and waiting for every reply.
-    #[arg(long, default_value = "3", value_name = "SECS", value_parser = cli::parse_secs)]
+    #[arg(long, default_value = "3", value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
     timeout: Duration,
 }
 

@@ -21,8 +21,8 @@
 //! --clients 200 --pid PID` (Linux).
 
 use clap::Parser;
-use lessons::{cli, framing, pool};
-use std::io;
+use lessons::{cli, framing, pool, stop};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -80,8 +80,15 @@ fn main() -> ExitCode {
         idle_timeout: args.idle_timeout,
         stack_size: args.stack_kib * 1024,
     };
+    // Ctrl-D at a terminal means /quit; the end of a stdin that is not a
+    // terminal (`< /dev/null`, nohup) does not stop the server.
+    let at_terminal = io::stdin().is_terminal();
+    let console = io::BufReader::new(io::stdin());
     cli::exit_code(
-        cli::listen(&args.addr)
-            .and_then(|listener| pool::serve(&listener, &config, io::stdin().lock())),
+        // Caught from before `listening on`: Ctrl-C or SIGTERM is /quit.
+        stop::Signals::new().and_then(|signals| {
+            let listener = cli::listen(&args.addr)?;
+            pool::serve(&listener, &config, console, at_terminal, signals)
+        }),
     )
 }

@@ -132,7 +132,8 @@ enum Mode {
               allow_negative_numbers = true)]
         slow_readers: usize,
         /// With --flood: how long a slow reader waits between two lines.
-        #[arg(long, default_value = "1", value_name = "SECS", value_parser = cli::parse_secs)]
+        #[arg(long, default_value = "1", value_name = "SECS", value_parser = cli::parse_secs,
+              allow_negative_numbers = true)]
         slow_interval: Duration,
         /// With --flood, on Linux: the server's process id, to report its
         /// peak resident memory (VmHWM).

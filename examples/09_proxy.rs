@@ -19,9 +19,10 @@
 //! behind `--up --reset-after 10`.
 
 use clap::Parser;
-use lessons::cli;
 use lessons::proxy::{Log, Proxy, flags::Misbehaviours};
+use lessons::{cli, stop};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 // ANCHOR: args
@@ -51,8 +52,9 @@ struct Args {
     max_connections: usize,
 
     /// Give up connecting to the server after this many seconds (the
-    /// client is then disconnected).
-    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_secs)]
+    /// client is then disconnected): 0.001 to 86400.
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = cli::parse_connect_secs,
+          allow_negative_numbers = true)]
     connect_timeout: Duration,
 
     #[command(flatten)]
@@ -75,6 +77,12 @@ fn main() -> ExitCode {
         connect_timeout: args.connect_timeout,
     };
     // A bad --to is one line of error before anything listens.
-    let listening = proxy.check().and_then(|()| cli::listen(&args.addr));
+    let listening = proxy.check().and_then(|()| {
+        let signals = stop::Signals::new()?;
+        let listener = Arc::new(cli::listen(&args.addr)?);
+        // Ctrl-C or SIGTERM: a clean end for every connection, and exit 0.
+        signals.exit_on_signal(Some(Arc::clone(&listener)))?;
+        Ok(listener)
+    });
     cli::exit_code(listening.and_then(|listener| proxy.serve(&listener)))
 }

@@ -656,7 +656,7 @@ fn lesson_07_session_matches_the_book() {
     s.out(t1, &server, 2); // first disconnected; worker 0 serves the second
     s.out(t3, &second, 1); // the answer that waited
     s.types(t1, &mut server, "/help");
-    s.out(t1, &server, 5); // the five lines of /help
+    s.out(t1, &server, 6); // the six lines of /help
     s.types(t1, &mut server, "/quit");
     s.err(t3, &second, 1); // ... closed its side
     s.types(t3, &mut second, "exit");

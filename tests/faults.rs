@@ -748,6 +748,14 @@ fn a_server_whose_stdout_nobody_reads_keeps_serving(
 #[case::load_idle_clients_negative("08_load", &["idle", "--clients", "-5"], "from 1 to 20000")]
 #[case::load_pid_beyond_u32("08_load", &["idle", "--pid", "4294967296"], "from 1 to 4294967295")]
 #[case::load_probe_messages_zero("08_load", &["idle", "--probe-messages", "0"], "from 1 to 1000000")]
+#[case::load_slow_interval_negative("08_load", &["room", "--slow-interval", "-1"], "above 0 and at most 86400")]
+#[case::proxy_connect_timeout_negative("09_proxy", &["--connect-timeout", "-1"], "from 0.001 to 86400")]
+#[case::proxy_connect_timeout_a_nanosecond("09_proxy", &["--connect-timeout", "1e-9"], "from 0.001 to 86400")]
+#[case::proxy_connect_timeout_zero("09_proxy", &["--connect-timeout", "0"], "from 0.001 to 86400")]
+#[case::chat_client_timeout_negative("04_chat_client", &["--timeout", "-1"], "above 0 and at most 86400")]
+#[case::room_idle_timeout_negative("05_multi_server", &["--idle-timeout", "-1"], "above 0 and at most 86400")]
+#[case::room_soft_secs_negative("05_multi_server", &["--soft-secs", "-1"], "above 0 and at most 86400")]
+#[case::multi_connect_timeout_negative("06_multi_connect", &["--timeout", "-1"], "above 0 and at most 86400")]
 fn a_flag_out_of_range_is_one_line_that_names_the_range(
     #[case] program: &str,
     #[case] args: &[&str],
@@ -933,4 +941,67 @@ fn a_client_whose_thread_cannot_start_is_told_before_the_connection_closes() {
     server
         .program
         .expect_stderr(&format!("client {me} refused: cannot start a thread: "));
+}
+
+#[test]
+fn the_chat_server_and_client_of_lesson_04_show_a_peers_terminal_escapes_escaped() {
+    // Guards issue 20's "04_chat_server and 04_chat_client print the peer's
+    // raw terminal escape sequences": `printf 'x \033[2J\033]0;owned\007\n'`
+    // cleared the operator's screen and retitled their terminal.
+    const SENT: &[u8] = b"x \x1b[2J\x1b]0;owned\x07\n";
+    const SHOWN: &str = r"x \u{1b}[2J\u{1b}]0;owned\u{7}";
+    let server = Server::start("04_chat_server", &[]);
+    let peer = server.connect();
+    (&peer).write_all(SENT).expect("send the escapes");
+    assert_eq!(server.program.expect_stdout("owned"), SHOWN);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local_addr").to_string();
+    let client = common::Program::start("04_chat_client", &["--addr", &addr]);
+    let (peer, _) = listener.accept().expect("the client connects");
+    (&peer).write_all(SENT).expect("send the escapes");
+    assert_eq!(client.expect_stdout("owned"), SHOWN);
+}
+
+#[rstest]
+#[case::port_zero(&["--to", "127.0.0.1:0"], "error: cannot forward to 127.0.0.1:0: port 0 is no server's port")]
+#[case::itself(&["--addr", "127.0.0.1:0", "--to", "SELF"], "that is this proxy's own address")]
+fn a_proxy_that_could_never_forward_says_why_and_exits_1(
+    #[case] args: &[&str],
+    #[case] says: &str,
+) {
+    // Guards issue 20's "--to 127.0.0.1:0 is accepted, and then every
+    // client is reset" and "--to its own listening address loops until the
+    // connection limit". For "itself", the proxy listens on a port a
+    // listener here has just given back, and is sent to that same port.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let args: Vec<&str> = args
+        .iter()
+        .map(|&a| match a {
+            "SELF" | "127.0.0.1:0" if args.contains(&"--addr") => free.as_str(),
+            a => a,
+        })
+        .collect();
+    let (status, _, stderr) = common::run("09_proxy", &args, "");
+    assert_eq!(status.code(), Some(1), "{args:?}: {stderr:?}");
+    assert_eq!(stderr.len(), 1, "one line: {stderr:?}");
+    assert!(stderr[0].contains(says), "{args:?}: {stderr:?}");
+}
+
+#[rstest]
+#[case::newline("\n")]
+#[case::telnet_crlf("\r\n")]
+fn a_line_of_exactly_max_line_bytes_is_served_with_either_ending(#[case] ending: &str) {
+    // Guards issue 20's "a 65 536-byte line ending in \r\n is refused where
+    // the same line ending in \n is served": the ending never counts.
+    let server = Server::start("03_reverse_server", &["--max-line", "8"]);
+    let client = server.connect();
+    (&client)
+        .write_all(format!("abcdefgh{ending}").as_bytes())
+        .expect("send");
+    let mut replies = BufReader::new(&client);
+    assert_eq!(read_line(&mut replies, "the reversed line"), "hgfedcba");
 }

@@ -522,7 +522,7 @@ fn assert_one_line_error(name: &str, args: &[&str], expected: &str) {
 #[rstest]
 #[case::overflowing(&["--timeout", "1e19"], "at most 86400")]
 #[case::zero(&["--timeout", "0"], "above 0")]
-#[case::negative(&["--timeout", "-1"], "unexpected argument '-1'")]
+#[case::negative(&["--timeout", "-1"], "-1 is not a number of seconds above 0")]
 #[case::not_a_number(&["--timeout", "soon"], "soon is not a number of seconds above 0")]
 #[case::infinite(&["--timeout", "inf"], "at most 86400")]
 // A bad `--addr` for either program is in `every_program.rs`'s tables.

@@ -206,7 +206,7 @@ fn a_bad_address_fails_before_any_lookup_and_is_said_in_words() {
 #[rstest]
 #[case::overflowing_timeout(&["--timeout", "1e19"], "is not a number of seconds above 0 and at most 86400")]
 #[case::zero_timeout(&["--timeout", "0"], "is not a number of seconds above 0 and at most 86400")]
-#[case::negative_timeout(&["--timeout", "-1"], "unexpected argument '-1'")]
+#[case::negative_timeout(&["--timeout", "-1"], "-1 is not a number of seconds above 0 and at most 86400")]
 #[case::not_a_number(&["--timeout", "soon"], "soon is not a number of seconds above 0")]
 #[case::not_a_number_either(&["--timeout", "NaN"], "is not a number of seconds above 0")]
 fn a_bad_flag_is_one_line_with_the_range(#[case] args: &[&str], #[case] expected: &str) {

@@ -26,8 +26,9 @@
 //! the main thread that they are done over a channel; the main thread
 //! decides when the program ends.
 //!
-//! **Output.** stdout carries exactly the bytes the peer sent, unchanged,
-//! with or without newlines (the original Python client sends none). What
+//! **Output.** stdout carries the bytes the peer sent, with or without
+//! newlines (the original Python client sends none), unchanged but for
+//! control characters, shown escaped ([`Escape`]). What
 //! the program says itself (connected, closed) goes to stderr, so
 //! `04_chat_client > received.txt` saves only the conversation. Neither a
 //! closed stdout nor a closed stderr makes the program panic: the first ends
@@ -84,12 +85,15 @@ pub fn send_typed(mut keyboard: impl BufRead, mut peer: impl Write) -> io::Resul
 /// Copies what the peer sends to `screen` until the peer closes its side,
 /// and returns the number of bytes received.
 ///
-/// This is `io::copy` with one difference: it flushes after every read.
+/// This is `io::copy` with two differences. It flushes after every read:
 /// Rust's stdout is line-buffered (whether or not it is a terminal), so a
 /// message without a newline would wait in the buffer until the next
-/// newline, maybe forever.
+/// newline, maybe forever. And it shows control characters escaped
+/// ([`Escape`]), as lesson 05 does: a peer must not clear our screen or
+/// retitle our terminal.
 pub fn show_received(mut peer: impl Read, mut screen: impl Write) -> io::Result<u64> {
     let mut buf = [0u8; 8192];
+    let (mut escape, mut shown) = (Escape::default(), Vec::new());
     let mut total = 0;
     loop {
         let n = match peer.read(&mut buf) {
@@ -103,14 +107,56 @@ pub fn show_received(mut peer: impl Read, mut screen: impl Write) -> io::Result<
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(cli::context(e, "cannot receive")),
         };
+        shown.clear();
+        escape.push(&buf[..n], &mut shown);
         screen
-            .write_all(&buf[..n])
+            .write_all(&shown)
             .and_then(|()| screen.flush())
             .map_err(cli::stdout_error)?;
         total += n as u64;
     }
 }
 // ANCHOR_END: screen
+
+// ANCHOR: escape
+/// Received bytes as they are shown: control characters other than tab and
+/// newline are written as Rust escapes (`\u{1b}`, `\r`), like lesson 05's
+/// `shown`, so `printf 'x \033[2J'` cannot clear the screen. The C1
+/// controls (U+0080 to U+009F, two bytes in UTF-8) too: some terminals obey
+/// them. Everything else passes unchanged, invalid UTF-8 included. A read
+/// may end between the two bytes of a C1 control, so the first one waits
+/// for the next read.
+#[derive(Default)]
+pub struct Escape {
+    /// A 0xC2 byte, the first of a C1 control maybe, from the last read.
+    pending: bool,
+}
+
+impl Escape {
+    /// Appends `bytes`, escaped, to `out`.
+    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        for &b in bytes {
+            if std::mem::take(&mut self.pending) {
+                if (0x80..0xa0).contains(&b) {
+                    let c = char::from(b); // U+0080..U+009F
+                    out.extend_from_slice(c.escape_default().to_string().as_bytes());
+                    continue;
+                }
+                out.push(0xc2);
+            }
+            match b {
+                0xc2 => self.pending = true,
+                b'\t' | b'\n' => out.push(b),
+                0..0x20 | 0x7f => {
+                    let c = char::from(b);
+                    out.extend_from_slice(c.escape_default().to_string().as_bytes());
+                }
+                _ => out.push(b),
+            }
+        }
+    }
+}
+// ANCHOR_END: escape
 
 /// What a copying thread reports to the main thread when it is done.
 enum Done {
@@ -274,6 +320,23 @@ mod tests {
         assert!(out.ends_with(b"xexit\n"));
     }
 
+    #[rstest::rstest]
+    #[case::clear_screen_and_title(
+        b"x \x1b[2J\x1b]0;owned\x07\n",
+        r"x \u{1b}[2J\u{1b}]0;owned\u{7}
+"
+    )]
+    #[case::carriage_return_and_delete(b"a\rb\x7f\tc", r"a\rb\u{7f}	c")]
+    #[case::c1_control_split_between_reads(b"\xc2|\x9b2J", r"\u{9b}2J")]
+    #[case::utf8_and_invalid_bytes_unchanged(b"\xc3\xa9\xe2\x82\xac \xff", "é€ \u{fffd}")]
+    fn control_characters_received_are_shown_escaped(#[case] sent: &[u8], #[case] shown: &str) {
+        // `|` marks where a read ends.
+        let chunks: Vec<&[u8]> = sent.split(|&b| b == b'|').collect();
+        let mut screen = Vec::new();
+        show_received(Chunks(chunks), &mut screen).expect("copy");
+        assert_eq!(String::from_utf8_lossy(&screen), shown);
+    }
+
     #[test]
     fn received_bytes_are_shown_unchanged_and_end_at_end_of_stream() {
         let mut screen = Vec::new();
@@ -283,9 +346,9 @@ mod tests {
     }
 
     /// A reader that hands out its chunks one per `read`, like a socket does.
-    struct Chunks(Vec<&'static [u8]>);
+    struct Chunks<'a>(Vec<&'a [u8]>);
 
-    impl Read for Chunks {
+    impl Read for Chunks<'_> {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             if self.0.is_empty() {
                 return Ok(0);

@@ -344,6 +344,18 @@ pub fn parse_secs(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{text} is not a number of seconds above 0 and at most {MAX_SECS}"))
 }
 
+/// [`parse_secs`] for a connect timeout, which must be at least a
+/// millisecond: the system takes a shorter one (`1e-9`) and then every
+/// connect fails at once, which looks like a server that is not there.
+pub fn parse_connect_secs(text: &str) -> Result<Duration, String> {
+    match parse_secs(text) {
+        Ok(d) if d >= Duration::from_millis(1) => Ok(d),
+        _ => Err(format!(
+            "{text} is not a number of seconds from 0.001 to {MAX_SECS}"
+        )),
+    }
+}
+
 /// A clap value parser for a count (a size, a limit, a number of workers)
 /// that must lie in `range`: a number outside it is one clear error at
 /// start-up ("1000000000000 is not a whole number from 1 to 100000"), not an

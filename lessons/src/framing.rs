@@ -54,39 +54,47 @@ impl From<io::Error> for LineError {
 }
 
 // ANCHOR: read_line
-/// Reads one line of at most `max` bytes (not counting the `\n`, and a `\r`
-/// before it is removed too, so telnet's `\r\n` works).
+/// Reads one line of at most `max` bytes, not counting its line ending:
+/// `\n`, or telnet's `\r\n`, is removed and never counts, so a line of
+/// `max` bytes is served whichever ending it has.
 ///
 /// Returns `Ok(None)` at end of stream. A last line without a newline is
 /// still returned, as `BufRead::lines` does.
 pub fn read_line<R: BufRead>(reader: &mut R, max: usize) -> Result<Option<String>, LineError> {
     let mut line = Vec::new();
-    // `take` stops `read_until` after max + 1 bytes (the line and its `\n`,
-    // where a `\r` counts as part of the line), so memory stays bounded
-    // however much a client sends without a newline. `saturating_add`: a
-    // plain `+ 1` on `usize::MAX` would panic where `overflow-checks` is on
-    // (the dev profile's default) and wrap to 0 where it is off (release),
-    // and a limit of 0 would end every connection at once.
+    // `take` stops `read_until` after max + 1 bytes (the line and its `\n`),
+    // so memory stays bounded however much a client sends without a
+    // newline. `saturating_add`: a plain `+ 1` on `usize::MAX` would panic
+    // where `overflow-checks` is on (the dev profile's default) and wrap to
+    // 0 where it is off (release), and a limit of 0 would end every
+    // connection at once.
     let limit = (max as u64).saturating_add(1);
     let n = reader.by_ref().take(limit).read_until(b'\n', &mut line)?;
     if n == 0 {
         return Ok(None);
+    }
+    if n as u64 == limit && line.last() == Some(&b'\r') {
+        // `max` bytes and a `\r`: the `\n` of a `\r\n` may come next, and
+        // the ending does not count. One byte more, no more.
+        reader.by_ref().take(1).read_until(b'\n', &mut line)?;
     }
     finish_line(line, max).map(Some)
 }
 // ANCHOR_END: read_line
 
 // ANCHOR: finish_line
-/// Turns the bytes of one line, as a framer collected them (with its `\n`,
+/// Turns the bytes of one line, as a framer collected them (with its ending,
 /// or without one at the end of the stream or when the limit was reached),
-/// into the line: the rules every framer of the course shares.
+/// into the line: the rules every framer of the course shares. The ending
+/// (`\n` or `\r\n`) is removed and never counts toward `max`.
 pub fn finish_line(mut line: Vec<u8>, max: usize) -> Result<String, LineError> {
     if line.last() == Some(&b'\n') {
         line.pop();
         if line.last() == Some(&b'\r') {
             line.pop();
         }
-    } else if line.len() > max {
+    }
+    if line.len() > max {
         return Err(LineError::TooLong { max });
     }
     String::from_utf8(line).map_err(|_| LineError::NotUtf8)
@@ -126,13 +134,19 @@ impl LineBuffer {
         let unread = &self.bytes[self.start..];
         let end = match unread[self.searched..].iter().position(|&b| b == b'\n') {
             Some(i) => self.searched + i + 1,
-            None if unread.len() > max => max.saturating_add(1),
+            // `max` bytes and a `\r` may still be a line whose `\n` is on
+            // its way (the ending does not count); anything longer is not.
+            None if unread.len() > max && !ends_in_cr_at_the_limit(unread, max) => {
+                max.saturating_add(1)
+            }
             None => {
                 self.searched = unread.len();
                 return None;
             }
         };
-        let line = unread[..end.min(max.saturating_add(1))].to_vec();
+        // At most the line, a `\r` and the `\n`: a longer one is cut here,
+        // without its `\n`, and `finish_line` calls it too long.
+        let line = unread[..end.min(max.saturating_add(2))].to_vec();
         self.start += end;
         self.searched = 0;
         if self.start == self.bytes.len() && self.bytes.capacity() > 4096 {
@@ -151,6 +165,12 @@ impl LineBuffer {
     }
 }
 // ANCHOR_END: line_buffer
+
+/// `max` bytes and then a `\r`, and nothing more yet: the `\n` of a `\r\n`
+/// may be next.
+fn ends_in_cr_at_the_limit(unread: &[u8], max: usize) -> bool {
+    unread.len() == max.saturating_add(1) && unread.last() == Some(&b'\r')
+}
 
 /// Checks that a client's message is one line: a `\n` inside it would reach
 /// the server as two lines, and the replies would be out of step.
@@ -263,7 +283,10 @@ mod tests {
     #[case::not_utf8_then_a_line(b"\xff\xfe\nok\n")]
     #[case::exactly_the_limit(b"12345\nabc\n")]
     #[case::over_the_limit(b"123456\nnext\n")]
-    #[case::cr_counts_toward_the_limit(b"12345\r\n")]
+    #[case::crlf_does_not_count_toward_the_limit(b"12345\r\nnext\n")]
+    #[case::crlf_one_byte_over_the_limit(b"123456\r\nnext\n")]
+    #[case::cr_at_the_limit_then_no_newline(b"12345\rx\n")]
+    #[case::cr_at_the_limit_then_the_end(b"12345\r")]
     #[case::over_the_limit_without_newline(b"1234567890")]
     fn a_line_buffer_frames_like_read_line_whatever_the_pieces(
         #[case] input: &[u8],
@@ -313,6 +336,30 @@ mod tests {
         ));
         // Only max + 1 bytes were taken from the stream.
         assert_eq!(reader.len(), input.len() - 1025);
+    }
+
+    #[rstest]
+    #[case::newline(b"12345\nnext\n")]
+    #[case::telnet_crlf(b"12345\r\nnext\r\n")]
+    fn a_line_of_exactly_the_limit_is_accepted_with_either_ending(#[case] input: &[u8]) {
+        // Guards issue 20's "a 65 536-byte line ending in \r\n is refused
+        // where the same line ending in \n is served".
+        assert_eq!(
+            all_lines(input, 5),
+            vec![Ok("12345".to_string()), Ok("next".to_string())]
+        );
+    }
+
+    #[rstest]
+    #[case::newline(b"123456\n")]
+    #[case::telnet_crlf(b"123456\r\n")]
+    #[case::a_lone_cr_counts(b"12345\r\r\n")]
+    #[case::no_ending_at_the_end(b"123456")]
+    fn a_line_one_byte_over_the_limit_is_refused_with_either_ending(#[case] input: &[u8]) {
+        assert_eq!(
+            all_lines(input, 5),
+            vec![Err("line longer than 5 bytes".to_string())]
+        );
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //!
 //! Helpers shared by every lesson, one per concern: [`framing`] reads one
 //! line with a length limit, [`cli`] parses flags and turns errors into one
-//! readable line, [`deadline`] bounds a whole exchange in time, and [`log`]
-//! prints a server's console output without ever stopping it.
+//! readable line, [`deadline`] bounds a whole exchange in time, [`log`]
+//! prints a server's console output without ever stopping it, and [`stop`]
+//! turns SIGINT, SIGTERM and the end of a console into a clean shutdown.
 //! [`length_prefix`] is lesson 03's other framing, for binary messages: a
 //! length before each one (`examples/03_frames.rs` runs it).
 #![forbid(unsafe_code)]
@@ -36,4 +37,5 @@ pub mod pool;
 pub mod proxy;
 pub mod reverse;
 pub mod room;
+pub mod stop;
 pub mod threads;

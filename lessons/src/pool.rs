@@ -99,7 +99,8 @@ Console commands (type them in the server's terminal):
   /help   list these commands
   /quit   stop gracefully: clients still waiting are told, the clients
           being served are disconnected, and every worker is joined.
-          The end of the console's input (Ctrl-D) does the same.";
+          Ctrl-D at a terminal, Ctrl-C and SIGTERM do the same. A stdin
+          that is not a terminal and ends (< /dev/null, nohup) does not.";
 // ANCHOR_END: console_help
 
 /// The longest console line read as a command. A longer one is skipped.
@@ -571,17 +572,18 @@ fn turn_away_latecomers(listener: &TcpListener, pool: &Pool) {
 // ANCHOR_END: turn_away_latecomers
 
 // ANCHOR: console
-/// Runs the console's commands until `/quit` or the end of its input.
-fn run_console(mut console: impl BufRead) {
+/// Runs the console's commands until `/quit` (`true`), or the end of its
+/// input: Ctrl-D at a terminal is `/quit` too, but a console that is closed
+/// or absent is not (`false`, see `stop::console_ended`).
+fn run_console(mut console: impl BufRead, at_terminal: bool) -> bool {
     loop {
         // `framing::read_line`, not `lines()`: a line that is not UTF-8 (a
         // stray key, a file piped in by mistake) is one bad command, not the
         // end of the console, and a line with no end cannot fill memory.
         match framing::read_line(&mut console, CONSOLE_MAX_LINE) {
-            // Ctrl-D, or the end of a piped file: stop as well.
-            Ok(None) => return,
+            Ok(None) => return crate::stop::console_ended(at_terminal),
             Ok(Some(line)) => match line.trim() {
-                "/quit" => return,
+                "/quit" => return true,
                 "/help" => CONSOLE_HELP.lines().for_each(|l| crate::log_line!("{l}")),
                 "" => {}
                 other => crate::log_line!("unknown command {other:?}: type /help for the commands"),
@@ -597,8 +599,8 @@ fn run_console(mut console: impl BufRead) {
                 );
             }
             Err(LineError::Io(e)) => {
-                crate::log_error!("cannot read the console: {}; stopping", cli::describe(&e));
-                return;
+                crate::log_error!("cannot read the console: {}", cli::describe(&e));
+                return crate::stop::console_ended(false);
             }
         }
     }
@@ -607,8 +609,15 @@ fn run_console(mut console: impl BufRead) {
 
 // ANCHOR: serve
 /// Serves clients with a pool of workers until `/quit` is typed on
-/// `console` or the console's input ends; then shuts down gracefully.
-pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> io::Result<()> {
+/// `console`, Ctrl-D ends it at a terminal (`at_terminal`), or SIGINT or
+/// SIGTERM arrives; then shuts down gracefully, the same way for all three.
+pub fn serve(
+    listener: &TcpListener,
+    config: &Config,
+    console: impl BufRead + Send + 'static,
+    at_terminal: bool,
+    signals: crate::stop::Signals,
+) -> io::Result<()> {
     let (max_line, idle_timeout) = (config.max_line, config.idle_timeout);
     let pool = Pool::start(config, move |stream| {
         reverse::set_idle_timeout(&stream, idle_timeout)?;
@@ -626,12 +635,29 @@ pub fn serve(listener: &TcpListener, config: &Config, console: impl BufRead) -> 
     let spares = [listener.try_clone()?, listener.try_clone()?];
     let stopping = AtomicBool::new(false);
     let (tell_acceptor, wake_up) = mpsc::channel();
+    // The console and the signals both say "stop" on one channel. The
+    // console has a thread of its own, never joined: no portable API can
+    // interrupt its read of stdin, and returning from `main` ends it.
+    let (stop_tx, stop) = mpsc::channel::<()>();
+    let console_stop = stop_tx.clone();
+    thread::Builder::new()
+        .name("console".into())
+        .spawn(move || {
+            if run_console(console, at_terminal) {
+                let _ = console_stop.send(());
+            }
+        })?;
+    signals.on_signal(move |_| {
+        let _ = stop_tx.send(());
+    })?;
     thread::scope(|s| -> io::Result<()> {
         let (pool, stopping) = (&pool, &stopping);
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
             .spawn_scoped(s, move || accept_loop(listener, pool, stopping, wake_up))?;
-        run_console(console);
+        // Every sender gone cannot happen (the signal thread keeps one), but
+        // would mean "stop" too.
+        let _ = stop.recv();
         // `accept` has no timeout: wake it with a connection of our own,
         // after setting the flag that tells it to stop, and tell it which
         // connection is ours.

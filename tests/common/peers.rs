@@ -8,6 +8,8 @@
 //! - [`Peer::silent`]: connections complete (the system queues them) and
 //!   then nothing ever comes.
 //! - [`Peer::dripping`]: one byte every period, never a newline.
+//! - [`Peer::welcoming_then_dripping`], [`Peer::welcoming_then_silent`]:
+//!   a chat room's welcome line, then a drip or nothing.
 //! - [`Peer::resetting`]: waits for the client's first bytes, then resets
 //!   the connection (RST) instead of closing it.
 //! - [`Peer::flooding`]: sends a given number of bytes without a newline.
@@ -23,6 +25,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::DEADLINE;
+
+/// The first line a lesson 05 server sends a client that joins.
+const WELCOME: &[u8] = b"* welcome, you are #1 (type /help)\n";
 
 /// A misbehaving server on this machine.
 pub struct Peer {
@@ -63,13 +68,45 @@ impl Peer {
     /// every byte would wait all that time.
     pub fn dripping(period: Duration) -> Peer {
         Peer::serving(period.as_millis() as usize, |stream, stop, _, millis| {
-            let period = Duration::from_millis(millis as u64);
+            drip(&stream, stop, millis);
+        })
+    }
+
+    /// Accepts every connection, sends it a welcome like lesson 05's
+    /// (`* welcome, you are #1 ...`), and then one `x` every `period`, never
+    /// a newline, for at most a minute: a room client that has joined and
+    /// then waits for a line that never ends.
+    pub fn welcoming_then_dripping(period: Duration) -> Peer {
+        Peer::serving(period.as_millis() as usize, |stream, stop, _, millis| {
+            if (&stream).write_all(WELCOME).is_err() {
+                return;
+            }
+            drip(&stream, stop, millis);
+        })
+    }
+
+    /// Accepts every connection, sends it lesson 05's welcome, and then
+    /// nothing at all for a minute (or until dropped), reading and throwing
+    /// away what the client sends.
+    pub fn welcoming_then_silent() -> Peer {
+        Peer::serving(0, |stream, stop, _, _| {
+            if (&stream).write_all(WELCOME).is_err() {
+                return;
+            }
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
             let end = Instant::now() + Duration::from_secs(60);
+            let mut sink = [0u8; 8192];
             while !stop.load(Ordering::SeqCst) && Instant::now() < end {
-                if (&stream).write_all(b"x").is_err() {
-                    return;
+                match (&stream).read(&mut sink) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => return,
                 }
-                thread::sleep(period);
             }
         })
     }
@@ -199,6 +236,19 @@ impl Peer {
             _listener: None,
             _fillers: Vec::new(),
         }
+    }
+}
+
+/// Sends one `x` every `millis` ms, never a newline, until `stop`, for at
+/// most a minute, or until the client has gone.
+fn drip(mut stream: &TcpStream, stop: &AtomicBool, millis: usize) {
+    let period = Duration::from_millis(millis as u64);
+    let end = Instant::now() + Duration::from_secs(60);
+    while !stop.load(Ordering::SeqCst) && Instant::now() < end {
+        if stream.write_all(b"x").is_err() {
+            return;
+        }
+        thread::sleep(period);
     }
 }
 

@@ -137,8 +137,21 @@ impl Proxy {
     /// a limit of 0 connections. [`Proxy::serve`] and [`Proxy::start`]
     /// check too; a program checks first, before it starts listening.
     pub fn check(&self) -> io::Result<()> {
-        cli::resolve(&self.to)
+        let to = cli::resolve(&self.to)
             .map_err(|e| cli::context(e, format!("cannot forward to {}", self.to)))?;
+        if to.iter().any(|a| a.port() == 0) {
+            // Port 0 means "any free port" to `bind`; no server listens on it.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot forward to {}: port 0 is no server's port", self.to),
+            ));
+        }
+        if self.connect_timeout < Duration::from_millis(1) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the connect timeout must be at least 0.001 s: every connect would fail",
+            ));
+        }
         self.up.check()?;
         self.down.check()?;
         if self.max_connections == 0 {
@@ -150,9 +163,32 @@ impl Proxy {
         Ok(())
     }
 
+    /// Refuses a `--to` that is the proxy's own address `me`: each
+    /// connection would open another to the proxy, and so on until
+    /// `--max-connections`. A proxy listening on every address (`0.0.0.0`,
+    /// `[::]`) is reached on loopback too.
+    fn check_not_itself(&self, me: SocketAddr) -> io::Result<()> {
+        let to = cli::resolve(&self.to)?;
+        let loops = to.iter().any(|a| {
+            *a == me || (a.port() == me.port() && me.ip().is_unspecified() && a.ip().is_loopback())
+        });
+        if loops {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "cannot forward to {}: that is this proxy's own address ({me}); every \
+                     connection would come back to it",
+                    self.to
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Serves every client of `listener` on this thread, forever.
     pub fn serve(self, listener: &TcpListener) -> io::Result<()> {
         self.check()?;
+        self.check_not_itself(listener.local_addr()?)?;
         let shared = Arc::new(Shared::new(self));
         shared.announce();
         accept_loop(listener, &shared);
@@ -164,6 +200,7 @@ impl Proxy {
     pub fn start(self, listener: TcpListener) -> io::Result<Running> {
         self.check()?;
         let addr = listener.local_addr()?;
+        self.check_not_itself(addr)?;
         let shared = Arc::new(Shared::new(self));
         shared.announce();
         let accepting = Arc::clone(&shared);

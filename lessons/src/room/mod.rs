@@ -188,7 +188,10 @@ struct Hub {
 }
 
 // ANCHOR: serve
-/// Runs the server until `/quit` is typed on `console`.
+/// Runs the server until `/quit` is typed on `console`, Ctrl-D ends it at
+/// a terminal (`at_terminal`), or SIGINT or SIGTERM arrives: all three take
+/// the same path. A console that is not a terminal and ends (`< /dev/null`)
+/// stops nothing: see [`stop::console_ended`](crate::stop::console_ended).
 ///
 /// When this returns, the accept thread is still blocked in `accept` and
 /// the console thread may be blocked reading stdin; neither can be
@@ -200,6 +203,8 @@ pub fn serve(
     listener: TcpListener,
     config: Config,
     console: impl BufRead + Send + 'static,
+    at_terminal: bool,
+    signals: crate::stop::Signals,
 ) -> io::Result<()> {
     config
         .limits
@@ -207,12 +212,16 @@ pub fn serve(
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let (events_tx, events) = mpsc::sync_channel(EVENT_QUEUE);
     let console_events = events_tx.clone();
+    let signal_events = events_tx.clone();
+    signals.on_signal(move |_| {
+        let _ = signal_events.send(Event::Console(Command::Quit));
+    })?;
     thread::Builder::new()
         .name("accept".into())
         .spawn(move || accept_clients(listener, config, events_tx))?;
     thread::Builder::new()
         .name("console".into())
-        .spawn(move || read_console(console, console_events))?;
+        .spawn(move || read_console(console, at_terminal, console_events))?;
     let mut hub = Hub {
         config,
         clients: BTreeMap::new(),
@@ -242,12 +251,16 @@ fn accept_clients(listener: TcpListener, config: Config, events: SyncSender<Even
 // ANCHOR: console
 /// The one thread that reads the console: each line becomes a command for
 /// the hub. A mistyped command is answered here, at once.
-fn read_console(mut console: impl BufRead, events: SyncSender<Event>) {
+fn read_console(mut console: impl BufRead, at_terminal: bool, events: SyncSender<Event>) {
     loop {
         let line = match framing::read_line(&mut console, CONSOLE_MAX_LINE) {
             Ok(Some(line)) => line,
             Ok(None) => {
-                crate::log_error!("console closed; the server goes on (stop it with Ctrl-C)");
+                // Ctrl-D at a terminal is `/quit`; a closed or absent
+                // console is not (see `stop::console_ended`).
+                if crate::stop::console_ended(at_terminal) {
+                    let _ = events.send(Event::Console(Command::Quit));
+                }
                 return;
             }
             Err(LineError::NotUtf8) => {
@@ -264,6 +277,7 @@ fn read_console(mut console: impl BufRead, events: SyncSender<Event>) {
             }
             Err(LineError::Io(e)) => {
                 crate::log_error!("error: cannot read the console: {}", cli::describe(&e));
+                crate::stop::console_ended(false);
                 return;
             }
         };

@@ -12,7 +12,7 @@
 //! checks it: whole lines in order, then the goodbye, then the end.
 
 use super::super::*;
-use super::{Heard, hear, run_token};
+use super::{Heard, MAX_LINE, hear, run_token};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The flood scenario.
@@ -159,11 +159,29 @@ struct SlowReader {
     dropped: AtomicBool,
 }
 
-/// Reads one whole line into `raw`. `Ok(false)` at the end of the stream;
+/// A connection read through a buffer, each read bounded by a deadline
+/// that the reader renews for every line.
+type Lines<'s> = BufReader<Within<'s, Deadline>>;
+
+fn lines(stream: &TcpStream) -> Lines<'_> {
+    BufReader::new(Within {
+        stream,
+        deadline: Deadline::none(),
+    })
+}
+
+/// Reads one whole line into `raw`, within `--timeout` and the run's
+/// deadline however slowly it comes. `Ok(false)` at the end of the stream;
 /// half a line before the end is counted in `seen`.
-fn next_line(reader: &mut impl BufRead, raw: &mut Vec<u8>, seen: &mut Seen) -> io::Result<bool> {
+fn next_line(
+    reader: &mut Lines<'_>,
+    target: &Target,
+    raw: &mut Vec<u8>,
+    seen: &mut Seen,
+) -> io::Result<bool> {
     raw.clear();
-    let n = reader.take(1 << 20).read_until(b'\n', raw)?;
+    reader.get_mut().deadline = target.exchange("line");
+    let n = reader.take(MAX_LINE).read_until(b'\n', raw)?;
     if n > 0 && raw.last() != Some(&b'\n') {
         seen.half_lines += 1;
         return Ok(false);
@@ -202,7 +220,7 @@ fn count(raw: &[u8], token: &str, next: &mut usize, seen: &mut Seen, slow: &[Slo
 
 /// A reader at full speed: every line, until it has them all.
 fn fast_reader(
-    mut reader: BufReader<TcpStream>,
+    stream: &TcpStream,
     lines: usize,
     token: &str,
     target: &Target,
@@ -210,12 +228,13 @@ fn fast_reader(
 ) -> Seen {
     let mut seen = Seen::default();
     let (mut raw, mut next) = (Vec::new(), 0);
+    let mut reader = self::lines(stream);
     while seen.delivered < lines as u64 {
         if let Err(e) = target.check_deadline() {
             seen.error = Some(e.to_string());
             break;
         }
-        match next_line(&mut reader, &mut raw, &mut seen) {
+        match next_line(&mut reader, target, &mut raw, &mut seen) {
             Ok(true) => count(&raw, token, &mut next, &mut seen, slow),
             Ok(false) => {
                 seen.error = Some("a reader: the server closed the connection".into());
@@ -234,7 +253,7 @@ fn fast_reader(
 /// A reader of one line per `interval`, until it is dropped or the flood
 /// is over (`over`); then the rest at full speed, to the end of the stream.
 fn slow_reader(
-    mut reader: BufReader<TcpStream>,
+    stream: &TcpStream,
     interval: Duration,
     me: &SlowReader,
     over: &AtomicBool,
@@ -243,13 +262,14 @@ fn slow_reader(
 ) -> Seen {
     let mut seen = Seen::default();
     let (mut raw, mut next) = (Vec::new(), 0);
+    let mut reader = lines(stream);
     loop {
         if let Err(e) = target.check_deadline() {
             seen.error = Some(e.to_string());
             return seen;
         }
         let slowly = !me.dropped.load(Ordering::SeqCst) && !over.load(Ordering::SeqCst);
-        match next_line(&mut reader, &mut raw, &mut seen) {
+        match next_line(&mut reader, target, &mut raw, &mut seen) {
             Ok(true) => {}
             Ok(false) => {
                 seen.ended = true;
@@ -286,11 +306,34 @@ fn slow_reader(
 
 /// Connects and reads the welcome (`* welcome, you are #7 ...`): once it
 /// has come, the server relays to this client. Returns its number too.
-fn join(target: &Target) -> io::Result<(usize, BufReader<TcpStream>)> {
+///
+/// The welcome is read like any other line: within one exchange's deadline
+/// (a socket timeout alone restarts with every byte) and through the
+/// framing limit, so a server whose first line never ends (the wrong port,
+/// a prompt without a newline) is an error, not gigabytes of memory. The
+/// buffer holds one byte, so nothing after the welcome is read here.
+fn join(target: &Target) -> io::Result<(usize, TcpStream)> {
     target.check_deadline()?;
-    let mut reader = BufReader::new(target.connect()?);
-    let mut welcome = String::new();
-    reader.read_line(&mut welcome)?;
+    let stream = target.connect()?;
+    let deadline = target.exchange("welcome");
+    let mut one = BufReader::with_capacity(
+        1,
+        Within {
+            stream: &stream,
+            deadline: &deadline,
+        },
+    );
+    let welcome = match framing::read_line(&mut one, MAX_LINE as usize) {
+        Ok(Some(line)) => line,
+        Ok(None) => String::new(),
+        Err(LineError::Io(e)) => return Err(crate::cli::context(e, "waiting for the welcome")),
+        Err(e) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("expected lesson 05's welcome, got a {e}"),
+            ));
+        }
+    };
     let id = welcome
         .strip_prefix("* welcome, you are #")
         .and_then(|rest| rest.split(' ').next())
@@ -301,7 +344,7 @@ fn join(target: &Target) -> io::Result<(usize, BufReader<TcpStream>)> {
                 format!("expected lesson 05's welcome, got {:?}", welcome.trim_end()),
             )
         })?;
-    Ok((id, reader))
+    Ok((id, stream))
 }
 
 // ANCHOR: flood
@@ -324,7 +367,7 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
         });
         slow.push(reader);
     }
-    let flooder = join(target)?.1.into_inner();
+    let flooder = join(target)?.1;
     let mut report = FloodReport {
         lines: scenario.lines,
         readers: scenario.readers,
@@ -343,7 +386,7 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
         };
         let slow_ids = &slow_ids;
         let fast_threads = readers
-            .into_iter()
+            .iter()
             .map(|r| {
                 spawn("reader").spawn_scoped(s, move || {
                     fast_reader(r, scenario.lines, token, target, slow_ids)
@@ -352,7 +395,7 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
             .collect::<io::Result<Vec<_>>>()?;
         let over = &over;
         let slow_threads = slow
-            .into_iter()
+            .iter()
             .zip(slow_ids)
             .map(|(r, me)| {
                 spawn("slow reader").spawn_scoped(s, move || {
@@ -367,7 +410,12 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
         spawn("flooder drain").spawn_scoped(s, move || {
             let mut scratch = [0u8; 4096];
             while !done.load(Ordering::SeqCst) && target.check_deadline().is_ok() {
-                if let Ok(0) = (&*flooder).read(&mut scratch) {
+                let deadline = target.exchange("line");
+                let mut within = Within {
+                    stream: flooder,
+                    deadline: &deadline,
+                };
+                if let Ok(0) = within.read(&mut scratch) {
                     return;
                 }
             }
@@ -432,7 +480,7 @@ pub fn flood(target: &Target, scenario: &Flood) -> io::Result<FloodReport> {
 /// Returns when the last write returned and how long the longest took: how
 /// long the server held the flooder back.
 fn write_flood(
-    mut stream: &TcpStream,
+    stream: &TcpStream,
     lines: usize,
     token: &str,
     target: &Target,
@@ -445,7 +493,14 @@ fn write_flood(
         if chunk.len() >= 64 * 1024 || index + 1 == lines {
             target.check_deadline()?;
             let took = Instant::now();
-            stream.write_all(&chunk)?;
+            // Bounded like every read: a server that stops reading cannot
+            // hold the flooder past `--timeout` or the run's end.
+            let deadline = target.exchange("write");
+            Within {
+                stream,
+                deadline: &deadline,
+            }
+            .write_all(&chunk)?;
             longest = longest.max(took.elapsed());
             chunk.clear();
         }

@@ -171,10 +171,17 @@ struct RoomTally {
     error: Option<String>,
 }
 
+/// The longest line a room client reads: the relayed line with the
+/// server's label. A server that never sends a newline cannot make the
+/// load generator grow past it.
+const MAX_LINE: u64 = 1 << 20;
+
 /// Reads one client's lines until it has every other client's, the server
-/// goes silent for `target.timeout`, or the run's deadline.
+/// goes silent for `target.timeout`, or the run's deadline. Every read is
+/// bounded by the run's deadline, not only the gaps between lines: a server
+/// that drips bytes without a newline cannot stretch the run.
 fn room_reader(
-    stream: TcpStream,
+    stream: &TcpStream,
     me: usize,
     scenario: Room,
     token: &str,
@@ -189,15 +196,19 @@ fn room_reader(
     let mut seen = vec![false; n * m];
     let mut labels: HashMap<usize, String> = HashMap::new();
     let mut sync_heard: HashMap<usize, usize> = HashMap::new(); // round -> count
-    let mut reader = BufReader::new(stream);
+    let mut reader = BufReader::new(Within {
+        stream,
+        deadline: Deadline::none(),
+    });
     let mut raw = Vec::new();
     while tally.delivered < want {
         if let Err(e) = target.check_deadline() {
             tally.error = Some(e.to_string());
             break;
         }
+        reader.get_mut().deadline = target.exchange("line");
         raw.clear();
-        match reader.by_ref().take(1 << 20).read_until(b'\n', &mut raw) {
+        match reader.by_ref().take(MAX_LINE).read_until(b'\n', &mut raw) {
             Ok(0) => {
                 tally.error = Some(format!("client {me}: the server closed the connection"));
                 break;
@@ -257,7 +268,8 @@ fn room_reader(
 /// connect returns before that happens. So first a handshake: every client
 /// sends a `sync` line, and the lines start only once every client has
 /// heard every other's. A round that does not complete (someone was not
-/// registered yet) is repeated, up to 5 times.
+/// registered yet) is repeated, up to 5 times, and never past the run's
+/// deadline.
 pub fn room(target: &Target, scenario: &Room) -> io::Result<RoomReport> {
     let n = scenario.clients;
     if n < 2 {
@@ -283,7 +295,7 @@ pub fn room(target: &Target, scenario: &Room) -> io::Result<RoomReport> {
     let tallies = thread::scope(|s| -> io::Result<Vec<RoomTally>> {
         let mut readers = Vec::with_capacity(n);
         for (me, stream) in streams.iter().enumerate() {
-            let (stream, synced_tx) = (stream.try_clone()?, synced_tx.clone());
+            let synced_tx = synced_tx.clone();
             readers.push(
                 thread::Builder::new()
                     .name(format!("reader {me}"))
@@ -296,11 +308,20 @@ pub fn room(target: &Target, scenario: &Room) -> io::Result<RoomReport> {
         // The handshake.
         let mut ready = false;
         for round in 0..5 {
+            if target.check_deadline().is_err() {
+                break;
+            }
             report.sync_rounds = round + 1;
             for (me, stream) in streams.iter().enumerate() {
-                (&*stream).write_all(format!("sync{round}-c{me}-{token}\n").as_bytes())?;
+                let deadline = target.exchange("write");
+                Within {
+                    stream,
+                    deadline: &deadline,
+                }
+                .write_all(format!("sync{round}-c{me}-{token}\n").as_bytes())?;
             }
-            let wait_until = Instant::now() + Duration::from_secs(2).min(target.timeout);
+            let wait_until =
+                Instant::now() + target.left_at_most(Duration::from_secs(2).min(target.timeout));
             let mut done = 0;
             while done < n {
                 match synced.recv_timeout(wait_until.saturating_duration_since(Instant::now())) {
@@ -315,7 +336,10 @@ pub fn room(target: &Target, scenario: &Room) -> io::Result<RoomReport> {
             }
         }
         if !ready {
-            report.first_error = Some("the start-up handshake never completed".to_string());
+            report.first_error = Some(match target.check_deadline() {
+                Err(e) => format!("the start-up handshake never completed: {e}"),
+                Ok(()) => "the start-up handshake never completed".to_string(),
+            });
         }
         // Every client sends its lines at once, from a thread of its own.
         let start = Instant::now();
@@ -329,7 +353,12 @@ pub fn room(target: &Target, scenario: &Room) -> io::Result<RoomReport> {
                         for index in 0..scenario.messages {
                             target.check_deadline()?;
                             let line = format!("c{me}-m{index}-{token}\n");
-                            (&*stream).write_all(line.as_bytes())?;
+                            let deadline = target.exchange("write");
+                            Within {
+                                stream,
+                                deadline: &deadline,
+                            }
+                            .write_all(line.as_bytes())?;
                         }
                         Ok(())
                     })?,
