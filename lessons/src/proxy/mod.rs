@@ -400,8 +400,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             .name(format!("#{id} up"))
             .stack_size(forward::STACK)
             .spawn(move || {
-                let admitted = admitted; // the whole guard, not just its field
-                forward::connection(&admitted.0, id, client, started);
+                forward::connection(admitted, id, client, started);
             });
         if let Err(e) = spawned {
             // The closure, and the place it held, are dropped with the error.
