@@ -140,6 +140,16 @@ fn round_trip_among(
 /// Nothing came back: tries what could make the echo come, and says which.
 fn why_no_echo(server: &Server, client: &TcpStream, bytes: &[u8], who: &str) -> String {
     let sent = show(bytes);
+    // First the one thing that explains everything: a connection that is
+    // still waiting in the queue was never accepted.
+    if server.accepted(client) == Some(false) {
+        return server.fail(format!(
+            "no connection was accepted within {WAIT:?}: is `accept` called? ({who} connected \
+             and sent {sent}; its connection still waits in the listener's queue.)\nA \
+             connection waits there until accept() (or listener.incoming()) takes it: call it \
+             in a loop, once for every client, and serve each on a thread of its own."
+        ));
+    }
     let mut back = Vec::new();
     if !bytes.ends_with(b"\n") {
         let _ = (&*client).write_all(b"\n");

@@ -276,6 +276,9 @@ pub struct Server {
     /// How it ended, once the check has seen it: the first line of the
     /// message that says so.
     ended: Mutex<Option<String>>,
+    /// The check's own handle on the listener it handed over, to see
+    /// which connections are still waiting to be accepted.
+    listener: Option<TcpListener>,
 }
 
 impl Server {
@@ -288,13 +291,53 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("the check could not read its port: {e}"))?;
+        let ours = listener.try_clone().ok();
         let task = spawn(what, move || serve(listener));
         task.fail_fast()?;
         Ok(Server {
             addr,
             task,
             ended: Mutex::new(None),
+            listener: ours,
         })
+    }
+
+    /// Whether the server has accepted `client`'s connection: `Some(false)`
+    /// if it is still waiting in the listener's queue. A connection is
+    /// complete (and can be written to) before the server accepts it, so
+    /// only the queue can tell: the check accepts the oldest waiting
+    /// connection itself (the queue hands them out in order), with probes
+    /// of its own behind it so that there is one to take. Getting `client`
+    /// back proves it was never accepted; getting a probe proves it was.
+    /// (A server that accepts may take a probe first: then the next probe
+    /// is the check's, since a waiting `accept` is served in turn. The pause
+    /// between probes only decides how soon the answer comes, never what it
+    /// is.) Over a [`Wire`] the server's peer is the proxy, whose address
+    /// the check does not know: there, any connection that is not a probe
+    /// counts as `client`'s (a replay's message is shown only when the same
+    /// check passes on a direct connection, so this cannot mislead).
+    pub fn accepted(&self, client: &TcpStream) -> Option<bool> {
+        let listener = self.listener.as_ref()?.try_clone().ok()?;
+        let client = client.local_addr().ok()?;
+        let taking = spawn("the check's accept", move || {
+            listener.accept().map(|(_, peer)| peer)
+        });
+        let deadline = Instant::now() + WAIT;
+        let mut probes = Vec::new();
+        while Instant::now() < deadline {
+            let probe = TcpStream::connect_timeout(&self.addr, WAIT).ok()?;
+            probes.push(probe.local_addr().ok()?);
+            let _open_until_taken = probe;
+            match taking.wait(Duration::from_millis(100)) {
+                Ok(Ok(first)) if on_a_wire() => return Some(probes.contains(&first)),
+                Ok(Ok(first)) => return Some(first != client),
+                Ok(Err(_)) | Err(Waited::Panicked(_)) => return None,
+                Err(Waited::Running) => {}
+            }
+        }
+        // The server took every probe: it does accept. (The check's own
+        // accept takes the next connection made, and then ends.)
+        Some(true)
     }
 
     /// Connects a client with read and write timeouts of [`WAIT`].
