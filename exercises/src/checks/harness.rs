@@ -440,7 +440,11 @@ pub fn socket_pair() -> Result<(TcpStream, TcpStream), String> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wire {
     /// Through the proxy, both ways, each byte its own write, 1 ms apart
-    /// (far longer than a thread needs to wake up and read it).
+    /// (longer than a waiting thread needs to wake up and read it), and
+    /// 100 ms apart where a cut matters most: after the first byte of each
+    /// message and inside a UTF-8 character. A busy machine may leave a
+    /// reader waiting to run for longer than 1 ms, and it then reads several
+    /// bytes at once; there, the reader surely reads before the next byte.
     OneByteAtATime,
     /// Through the proxy, both ways: what it reads it holds for 50 ms and
     /// then writes at once, so separate messages arrive as one.
@@ -454,6 +458,7 @@ impl Wire {
             Wire::OneByteAtATime => Toxics {
                 slice: Some(1),
                 gap: Duration::from_millis(1),
+                gap_at_cuts: Duration::from_millis(100),
                 ..Toxics::default()
             },
             Wire::Merged => Toxics {
@@ -494,9 +499,11 @@ pub fn on_a_wire() -> bool {
 }
 
 /// How long a check replayed over a [`Wire`] gives the bytes already sent
-/// to arrive before it judges what was received: sliced 1 ms apart, the
-/// checks' lines take a few tens of milliseconds.
-pub const IN_FLIGHT: Duration = Duration::from_millis(500);
+/// to arrive before it judges what was received. Sliced, with its pauses at
+/// the cuts, a check's line takes a few hundred milliseconds; this is the
+/// most it waits (it stops as soon as they are there), as long as any
+/// other wait for something that must happen.
+pub const IN_FLIGHT: Duration = WAIT;
 
 /// The wire of one check, and the proxies it has started.
 struct Detour {
