@@ -441,7 +441,7 @@ pub fn socket_pair() -> Result<(TcpStream, TcpStream), String> {
 pub enum Wire {
     /// Through the proxy, both ways, each byte its own write, 1 ms apart
     /// (longer than a waiting thread needs to wake up and read it), and
-    /// 100 ms apart where a cut matters most: after the first byte of each
+    /// 50 ms apart where a cut matters most: after the first byte of each
     /// message and inside a UTF-8 character. A busy machine may leave a
     /// reader waiting to run for longer than 1 ms, and it then reads several
     /// bytes at once; there, the reader surely reads before the next byte.
@@ -458,7 +458,7 @@ impl Wire {
             Wire::OneByteAtATime => Toxics {
                 slice: Some(1),
                 gap: Duration::from_millis(1),
-                gap_at_cuts: Duration::from_millis(100),
+                gap_at_cuts: Duration::from_millis(50),
                 ..Toxics::default()
             },
             Wire::Merged => Toxics {

@@ -42,7 +42,8 @@ pub struct Toxics {
     pub gap: Duration,
     /// Wait this long instead of `gap` where a cut matters most: after the
     /// first piece of each chunk read (one message, most often) and after a
-    /// piece that ends inside a UTF-8 character. `gap` is enough for a
+    /// piece that ends with the first byte of a UTF-8 character of several
+    /// (one cut splits it). `gap` is enough for a
     /// reader that is waiting; this is long enough for one that a busy
     /// machine left waiting to run, so that it surely reads there. (Only
     /// the exercises' checks use it; it has no flag.)
@@ -328,10 +329,10 @@ impl Write for Sink<'_> {
             self.chunk_left = buf.len();
         }
         self.chunk_left -= len;
-        let rest = &buf[len..];
-        // A byte 0b10xx_xxxx continues a UTF-8 character.
+        // A byte 0b11xx_xxxx starts a UTF-8 character of several bytes:
+        // one cut after it splits the character.
         let at_a_cut =
-            !rest.is_empty() && (first_piece || rest.first().is_some_and(|&b| b & 0xC0 == 0x80));
+            len < buf.len() && (first_piece || piece.last().is_some_and(|&b| b & 0xC0 == 0xC0));
         let gap = if at_a_cut && !self.toxics.gap_at_cuts.is_zero() {
             self.toxics.gap_at_cuts
         } else {
