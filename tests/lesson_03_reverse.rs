@@ -495,17 +495,21 @@ fn a_reply_written_in_two_pieces_waits_for_the_delayed_ack_unless_nagle_is_off()
         "median round trip: two writes {two_writes:?}, one write {one_write:?}, \
          two writes with TCP_NODELAY {two_writes_nodelay:?}"
     );
+    // The stall is checked from below (it is the ACK timer's, which load
+    // cannot shorten); the others against it, not against a fixed figure,
+    // which a busy machine would exceed without any stall.
     assert!(
         two_writes >= Duration::from_millis(30),
         "two writes with Nagle on: {two_writes:?}"
     );
     assert!(
-        one_write < Duration::from_millis(15),
-        "one write: {one_write:?}"
+        one_write < two_writes / 2,
+        "one write: {one_write:?}, against {two_writes:?} for two writes"
     );
     assert!(
-        two_writes_nodelay < Duration::from_millis(15),
-        "two writes with TCP_NODELAY: {two_writes_nodelay:?}"
+        two_writes_nodelay < two_writes / 2,
+        "two writes with TCP_NODELAY: {two_writes_nodelay:?}, against {two_writes:?} with \
+         Nagle on"
     );
 }
 
@@ -527,8 +531,16 @@ fn the_reverse_server_answers_without_the_nagle_stall(
     }
     times.sort();
     let median = times[times.len() / 2];
+    // Against a reply that does wait for the ACK, measured now, on the same
+    // machine as busy as it is: a fixed figure would judge its speed.
+    let stalled = if cfg!(target_os = "linux") {
+        median_round_trip(true, false)
+    } else {
+        Duration::from_millis(30)
+    };
     assert!(
-        median < Duration::from_millis(15),
-        "the median round trip took {median:?}: a reply waited for an ACK"
+        median < stalled / 2,
+        "the median round trip took {median:?}, against {stalled:?} for a reply that waits \
+         for an ACK: a reply waited for an ACK"
     );
 }

@@ -482,8 +482,18 @@ pub fn read_line(reader: &mut impl BufRead, what: &str) -> String {
     match reader.read_line(&mut line) {
         Ok(0) => panic!("connection closed while waiting for {what}"),
         Ok(_) => line.trim_end_matches('\n').to_string(),
-        Err(e) => panic!("no {what} within {DEADLINE:?}: {e}"),
+        Err(e) if is_timeout(&e) => panic!("{what} did not come within {DEADLINE:?}"),
+        Err(e) => panic!("the connection failed while waiting for {what}: {e}"),
     }
+}
+
+/// True for the error a read returns when its timeout expires (WouldBlock
+/// on Unix, TimedOut on Windows).
+pub fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 /// Reads exactly `n` bytes, failing the test with `what` if they do not come.
@@ -507,11 +517,7 @@ pub fn assert_silent(stream: &TcpStream, quiet: Duration, why: &str) {
         .set_read_timeout(Some(DEADLINE))
         .expect("set_read_timeout");
     match result {
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) => {}
+        Err(e) if is_timeout(&e) => {}
         Ok(0) => panic!("{why}: the connection was closed"),
         Ok(_) => panic!("{why}: got {:?}", byte[0] as char),
         Err(e) => panic!("{why}: {e}"),

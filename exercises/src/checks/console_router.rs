@@ -396,20 +396,35 @@ pub fn plain_text_goes_to_every_client(subject: RunRoom) -> Result<(), String> {
 /// What the `/to` lines of a check were: (typed, the id it is for, text).
 type Sent = [(&'static str, u64, &'static str)];
 
-/// Whether any client other than the addressee received a `/to` message:
-/// listens a moment on each, and explains what arrived where.
-fn misrouted(clients: &mut [Client], sent: &Sent) -> Option<String> {
+/// Whether any client other than the addressee received a `/to` message,
+/// and what arrived where. With `until`, a line the console typed after the
+/// `/to` lines, which every client receives: the room handles the console's
+/// lines in order, so whatever it sent a client before comes before that
+/// line, and the check reads up to it, however late it comes. Without (the
+/// room may be broken), it listens a moment on each.
+fn misrouted(clients: &mut [Client], sent: &Sent, until: Option<&str>) -> Option<String> {
     for (i, client) in clients.iter_mut().enumerate() {
-        // The first listens a while; by then, anything sent to the others
-        // has arrived too.
-        let quiet = if i == 0 {
-            QUIET
+        if let Some(marker) = until {
+            let line = format!("[server] {marker}\n");
+            let _ = collect(&client.stream, &mut client.pending, WAIT, |b| {
+                String::from_utf8_lossy(b).contains(&line)
+            });
+            if client.pending.starts_with(line.as_bytes()) {
+                client.pending.drain(..line.len());
+                continue;
+            }
         } else {
-            Duration::from_millis(20)
-        };
-        let _ = collect(&client.stream, &mut client.pending, quiet, |b| {
-            b.contains(&b'\n')
-        });
+            // The first listens a while; by then, anything sent to the
+            // others has arrived too.
+            let quiet = if i == 0 {
+                QUIET
+            } else {
+                Duration::from_millis(20)
+            };
+            let _ = collect(&client.stream, &mut client.pending, quiet, |b| {
+                b.contains(&b'\n')
+            });
+        }
         let end = client
             .pending
             .iter()
@@ -478,10 +493,13 @@ pub fn to_n_reaches_client_n_and_nobody_else(subject: RunRoom) -> Result<(), Str
                 .enumerate()
                 .filter_map(|(i, c)| (i != to).then_some(c))
                 .collect();
-            return Err(misrouted(&mut others, SENT).unwrap_or(e));
+            return Err(misrouted(&mut others, SENT, None).unwrap_or(e));
         }
     }
-    match misrouted(&mut clients, SENT) {
+    // A line for everyone ends what the check reads on each client.
+    const THE_END: &str = "that was all";
+    room.type_line(THE_END)?;
+    match misrouted(&mut clients, SENT, Some(THE_END)) {
         Some(e) => Err(e),
         None => Ok(()),
     }

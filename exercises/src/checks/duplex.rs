@@ -345,9 +345,19 @@ pub fn the_end_of_the_input_is_passed_on_and_the_peer_still_heard(
             )));
         }
     }
-    // The peer takes its time, then has the last word, and closes.
+    // The peer takes its time, then has the last word, and closes. Then
+    // either the words show or chat ends without them: both are events,
+    // so the check waits for whichever comes, not for a moment of quiet.
     thread::sleep(LAST_WORDS_AFTER);
-    if let Some(Ok(_)) = session.outcome(Duration::ZERO) {
+    let _ = (&session.peer).write_all(b"see you\n");
+    let task = &session.task;
+    session.bell.wait_until(WAIT, || {
+        task.has_ended() || session.output.text().len() >= "see you\n".len()
+    });
+    let shown = session.output.text();
+    if !shown.contains("see you")
+        && let Some(Ok(_)) = session.outcome(Duration::ZERO)
+    {
         return Err(format!(
             "chat returned when the input ended, before the peer closed: the peer still had \
              something to say ({LAST_WORDS_AFTER:?} later), and nobody heard it.\nThe end of the \
@@ -355,7 +365,6 @@ pub fn the_end_of_the_input_is_passed_on_and_the_peer_still_heard(
              Both) and keep copying from the peer until it closes."
         ));
     }
-    session.peer_says(b"see you\n")?;
     if !session.shows("see you\n") {
         return Err(session.fail(format!(
             "after the input ended, the peer said {} ({LAST_WORDS_AFTER:?} later), and {WAIT:?} \

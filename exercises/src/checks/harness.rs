@@ -276,6 +276,9 @@ pub struct Server {
     /// How it ended, once the check has seen it: the first line of the
     /// message that says so.
     ended: Mutex<Option<String>>,
+    /// The check's own handle on the listener it handed over, to see
+    /// which connections are still waiting to be accepted.
+    listener: Option<TcpListener>,
 }
 
 impl Server {
@@ -288,13 +291,53 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("the check could not read its port: {e}"))?;
+        let ours = listener.try_clone().ok();
         let task = spawn(what, move || serve(listener));
         task.fail_fast()?;
         Ok(Server {
             addr,
             task,
             ended: Mutex::new(None),
+            listener: ours,
         })
+    }
+
+    /// Whether the server has accepted `client`'s connection: `Some(false)`
+    /// if it is still waiting in the listener's queue. A connection is
+    /// complete (and can be written to) before the server accepts it, so
+    /// only the queue can tell: the check accepts the oldest waiting
+    /// connection itself (the queue hands them out in order), with probes
+    /// of its own behind it so that there is one to take. Getting `client`
+    /// back proves it was never accepted; getting a probe proves it was.
+    /// (A server that accepts may take a probe first: then the next probe
+    /// is the check's, since a waiting `accept` is served in turn. The pause
+    /// between probes only decides how soon the answer comes, never what it
+    /// is.) Over a [`Wire`] the server's peer is the proxy, whose address
+    /// the check does not know: there, any connection that is not a probe
+    /// counts as `client`'s (a replay's message is shown only when the same
+    /// check passes on a direct connection, so this cannot mislead).
+    pub fn accepted(&self, client: &TcpStream) -> Option<bool> {
+        let listener = self.listener.as_ref()?.try_clone().ok()?;
+        let client = client.local_addr().ok()?;
+        let taking = spawn("the check's accept", move || {
+            listener.accept().map(|(_, peer)| peer)
+        });
+        let deadline = Instant::now() + WAIT;
+        let mut probes = Vec::new();
+        while Instant::now() < deadline {
+            let probe = TcpStream::connect_timeout(&self.addr, WAIT).ok()?;
+            probes.push(probe.local_addr().ok()?);
+            let _open_until_taken = probe;
+            match taking.wait(Duration::from_millis(100)) {
+                Ok(Ok(first)) if on_a_wire() => return Some(probes.contains(&first)),
+                Ok(Ok(first)) => return Some(first != client),
+                Ok(Err(_)) | Err(Waited::Panicked(_)) => return None,
+                Err(Waited::Running) => {}
+            }
+        }
+        // The server took every probe: it does accept. (The check's own
+        // accept takes the next connection made, and then ends.)
+        Some(true)
     }
 
     /// Connects a client with read and write timeouts of [`WAIT`].
@@ -397,7 +440,11 @@ pub fn socket_pair() -> Result<(TcpStream, TcpStream), String> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wire {
     /// Through the proxy, both ways, each byte its own write, 1 ms apart
-    /// (far longer than a thread needs to wake up and read it).
+    /// (longer than a waiting thread needs to wake up and read it), and
+    /// 50 ms apart where a cut matters most: after the first byte of each
+    /// message and inside a UTF-8 character. A busy machine may leave a
+    /// reader waiting to run for longer than 1 ms, and it then reads several
+    /// bytes at once; there, the reader surely reads before the next byte.
     OneByteAtATime,
     /// Through the proxy, both ways: what it reads it holds for 50 ms and
     /// then writes at once, so separate messages arrive as one.
@@ -411,6 +458,7 @@ impl Wire {
             Wire::OneByteAtATime => Toxics {
                 slice: Some(1),
                 gap: Duration::from_millis(1),
+                gap_at_cuts: Duration::from_millis(50),
                 ..Toxics::default()
             },
             Wire::Merged => Toxics {
@@ -451,9 +499,11 @@ pub fn on_a_wire() -> bool {
 }
 
 /// How long a check replayed over a [`Wire`] gives the bytes already sent
-/// to arrive before it judges what was received: sliced 1 ms apart, the
-/// checks' lines take a few tens of milliseconds.
-pub const IN_FLIGHT: Duration = Duration::from_millis(500);
+/// to arrive before it judges what was received. Sliced, with its pauses at
+/// the cuts, a check's line takes a few hundred milliseconds; this is the
+/// most it waits (it stops as soon as they are there), as long as any
+/// other wait for something that must happen.
+pub const IN_FLIGHT: Duration = WAIT;
 
 /// The wire of one check, and the proxies it has started.
 struct Detour {

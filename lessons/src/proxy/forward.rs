@@ -11,12 +11,12 @@
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::misbehave::{Limit, Sink, Source, Toxics};
-use super::{Direction, Log, Shared, wire};
+use super::{Admitted, Direction, Log, wire};
 use crate::cli;
 
 /// The stack of each connection thread. A pump needs little: `io::copy`'s
@@ -204,13 +204,13 @@ fn pump(link: &Link, dir: Direction, toxics: &Toxics, log: Log, plain: bool) -> 
         Some(Limit::Stall) => {
             event("stalled (--stall-after): dropping what follows, keeping the connection open");
             done.dropped += discard(from);
-            // The client has hung up. The server still waits for bytes that
-            // will never come, and would hold this connection (and its slot
-            // of --max-connections) for ever: end it.
-            if dir == Direction::Up && link.state() == State::Open {
-                event("the client has gone: closing both sides");
-                link.close();
-            }
+            // The sender has finished. That may be only a half-close (the
+            // client said all it will say and waits for the last words), so
+            // pass the end on as any end of stream is: the receiver learns
+            // that nothing more comes, and ends the connection itself (which
+            // frees its slot of --max-connections), while the other
+            // direction carries its answer to the end.
+            end_of_stream(link, dir, to, log, done.forwarded);
         }
         // Wait for one more byte from the sender without taking it.
         Some(Limit::Reset) => match from.peek(&mut [0u8]) {
@@ -275,7 +275,8 @@ fn discard(mut from: &TcpStream) -> u64 {
 // ANCHOR: connection
 /// Serves one client: connects to the server, then runs the two directions
 /// at once, `up` on this thread and `down` on a second one.
-pub(super) fn connection(shared: &Shared, id: u64, client: TcpStream, started: Instant) {
+pub(super) fn connection(admitted: Admitted, id: u64, client: TcpStream, started: Instant) {
+    let shared = Arc::clone(&admitted.0);
     let proxy = &shared.proxy;
     let log = proxy.log;
     let server = match cli::connect(&proxy.to, proxy.connect_timeout) {
@@ -296,7 +297,7 @@ pub(super) fn connection(shared: &Shared, id: u64, client: TcpStream, started: I
         }
         return;
     }
-    let link = std::sync::Arc::new(Link::new(id, client, server, started));
+    let link = Arc::new(Link::new(id, client, server, started));
     if !shared.registry.add(&link) {
         return; // the proxy is stopping
     }
@@ -319,6 +320,9 @@ pub(super) fn connection(shared: &Shared, id: u64, client: TcpStream, started: I
         (up, down.join().unwrap_or_default())
     });
     shared.registry.remove(id);
+    // The place goes back before the word "closed" is out: whoever reads
+    // that line and connects again must find it free.
+    drop(admitted);
     if log != Log::Quiet {
         crate::log_line!("#{id} closed: {}", summary(up, down));
     }

@@ -40,6 +40,14 @@ pub struct Toxics {
     pub slice: Option<usize>,
     /// Wait this long after each write (between the pieces of `slice`).
     pub gap: Duration,
+    /// Wait this long instead of `gap` where a cut matters most: after the
+    /// first piece of each chunk read (one message, most often) and after a
+    /// piece that ends with the first byte of a UTF-8 character of several
+    /// (one cut splits it). `gap` is enough for a
+    /// reader that is waiting; this is long enough for one that a busy
+    /// machine left waiting to run, so that it surely reads there. (Only
+    /// the exercises' checks use it; it has no flag.)
+    pub gap_at_cuts: Duration,
     /// After a read, keep reading for up to this long, and write all of it
     /// at once: separate messages arrive as one.
     pub merge: Option<Duration>,
@@ -87,6 +95,7 @@ impl Toxics {
         let longest = Duration::from_secs_f64(cli::MAX_SECS);
         for (name, wait) in [
             ("gap", self.gap),
+            ("gap at cuts", self.gap_at_cuts),
             ("merge", self.merge.unwrap_or_default()),
             ("delay", self.delay),
             ("jitter", self.jitter),
@@ -121,6 +130,9 @@ impl fmt::Display for Toxics {
         }
         if !self.gap.is_zero() {
             parts.push(format!("gap {}", ms(self.gap)));
+        }
+        if !self.gap_at_cuts.is_zero() {
+            parts.push(format!("gap at cuts {}", ms(self.gap_at_cuts)));
         }
         if let Some(window) = self.merge {
             parts.push(format!("merge {}", ms(window)));
@@ -269,6 +281,9 @@ pub(super) struct Sink<'a> {
     pub(super) dropped: u64,
     /// `--rate`: when the next piece may leave.
     next: Option<Instant>,
+    /// Bytes of the chunk being written that have not left yet: 0 when the
+    /// next `write` starts a new chunk.
+    chunk_left: usize,
 }
 
 impl Write for Sink<'_> {
@@ -307,7 +322,23 @@ impl Write for Sink<'_> {
         // `write_all`, not `write`: the piece must leave whole, as one write.
         (&mut &*self.to).write_all(piece)?;
         self.written += len as u64;
-        if !self.toxics.gap.is_zero() && !self.link.pause(self.toxics.gap) {
+        // `io::copy`'s `write_all` hands over a chunk, then what is left of
+        // it: a new chunk starts when nothing is left of the last one.
+        let first_piece = self.chunk_left == 0;
+        if first_piece {
+            self.chunk_left = buf.len();
+        }
+        self.chunk_left -= len;
+        // A byte 0b11xx_xxxx starts a UTF-8 character of several bytes:
+        // one cut after it splits the character.
+        let at_a_cut =
+            len < buf.len() && (first_piece || piece.last().is_some_and(|&b| b & 0xC0 == 0xC0));
+        let gap = if at_a_cut && !self.toxics.gap_at_cuts.is_zero() {
+            self.toxics.gap_at_cuts
+        } else {
+            self.toxics.gap
+        };
+        if !gap.is_zero() && !self.link.pause(gap) {
             return Err(closed());
         }
         Ok(len)
@@ -335,6 +366,7 @@ impl<'a> Sink<'a> {
             written: 0,
             dropped: 0,
             next: None,
+            chunk_left: 0,
         }
     }
 

@@ -437,8 +437,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             .name(format!("#{id} up"))
             .stack_size(forward::STACK)
             .spawn(move || {
-                let admitted = admitted; // the whole guard, not just its field
-                forward::connection(&admitted.0, id, client, started);
+                forward::connection(admitted, id, client, started);
             });
         if let Err(e) = spawned {
             // The closure, and the place it held, are dropped with the error.
@@ -487,6 +486,31 @@ mod tests {
         // Both sides see the end of their connection.
         assert_eq!((&client).read(&mut got).unwrap_or(0), 0);
         assert_eq!((&upstream).read(&mut got).unwrap_or(0), 0);
+    }
+
+    #[test]
+    fn sliced_bytes_wait_longer_after_a_message_starts_and_inside_a_character() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = server.local_addr().unwrap().to_string();
+        let cut = Duration::from_millis(200);
+        let sliced = Toxics {
+            slice: Some(1),
+            gap_at_cuts: cut,
+            ..Toxics::default()
+        };
+        let running = start("127.0.0.1:0", &to, sliced, Toxics::default()).unwrap();
+        let client = TcpStream::connect(running.addr()).unwrap();
+        let (upstream, _) = server.accept().unwrap();
+        timeouts(&upstream);
+        let sent = Instant::now();
+        (&client).write_all("abé".as_bytes()).unwrap();
+        let mut got = [0u8; 4];
+        (&upstream).read_exact(&mut got).unwrap();
+        assert_eq!(&got, "abé".as_bytes());
+        // Two cuts: after `a` (the first byte of the message) and between
+        // the two bytes of `é`; none between `b` and `é`. Checked from below
+        // only: a busy machine makes everything later, never sooner.
+        assert!(sent.elapsed() >= 2 * cut, "{:?}", sent.elapsed());
     }
 
     #[test]

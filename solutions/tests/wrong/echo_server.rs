@@ -22,6 +22,7 @@ pub fn cases() -> Vec<Case> {
     const ONE_AFTER_THE_OTHER: &str = "your server serves one client after the other";
     const READ_EXACT: &str = "bytes had arrived; then it sent back";
     const BUFFERED: &str = "bytes had arrived; then it sent back";
+    const NOT_ACCEPTED: &str = "no connection was accepted within 2s: is `accept` called?";
     vec![
         case(
             "one_at_a_time",
@@ -182,12 +183,36 @@ pub fn cases() -> Vec<Case> {
             checks(echoes_text_not_bytes),
             &[(MIB, "Your server decodes what it reads as text")],
         ),
+        case(
+            "never_accepts",
+            checks(never_accepts),
+            &[
+                (ONE, NOT_ACCEPTED),
+                (SECOND, NOT_ACCEPTED),
+                (SIXTEEN, NOT_ACCEPTED),
+                (MIB, NOT_ACCEPTED),
+                (VANISH, NOT_ACCEPTED),
+                (TWO, NOT_ACCEPTED),
+                (CLOSES, NOT_ACCEPTED),
+            ],
+        ),
     ]
 }
 
 fn echo_with_copy(stream: TcpStream) -> io::Result<u64> {
     let mut reader = stream.try_clone()?;
     io::copy(&mut reader, &mut &stream)
+}
+
+/// The accept loop was never written: the server waits for connections on
+/// a channel that nothing sends on, instead of calling `accept`.
+fn never_accepts(listener: TcpListener) -> io::Result<()> {
+    let (_keep, streams) = mpsc::channel::<TcpStream>();
+    let _listening = listener;
+    for stream in streams {
+        thread::spawn(move || echo_with_copy(stream));
+    }
+    Ok(())
 }
 
 /// Lesson 02's loop: one client after the other (survives errors).
