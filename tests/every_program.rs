@@ -56,7 +56,8 @@ fn a_port_in_use_is_one_readable_line(
         "07_pool_server",
         "09_proxy",
         "10_event_loop",
-        "10_async"
+        "10_async",
+        "03_frames"
     )]
     server: &str,
 ) {
@@ -317,7 +318,10 @@ fn a_bad_listening_address_is_one_readable_line(
         "04_chat_server",
         "05_multi_server",
         "07_pool_server",
-        "09_proxy"
+        "09_proxy",
+        "10_event_loop",
+        "10_async",
+        "03_frames"
     )]
     server: &str,
 ) {
