@@ -644,8 +644,14 @@ fn scale_05_at_its_default_limit_refuses_the_65th_client_cleanly() {
     );
     // Cleanly: the 64 are unaffected, and a place that frees up is taken.
     let leaving = held.pop().expect("64 clients");
+    let leaving_id = leaving.id;
     drop(leaving);
     let mut last = held.pop().expect("63 clients");
+    // The place is free once the room has seen the client go, which the
+    // others learn from the news: the departure and the next client's
+    // arrival come from different threads, and nothing else orders them
+    // (a line relayed meanwhile does not).
+    last.hears_leave_of(leaving_id);
     let a = held.first().expect("a client");
     a.say("still 62 here");
     last.expect(&format!("[#{}] still 62 here", a.id));
