@@ -433,12 +433,17 @@ fn room_a_client_that_never_sends_is_dropped_with_idle_timeout() {
         waited >= Duration::from_millis(900),
         "dropped after {waited:?}, before the 1 s timeout"
     );
-    // The timeout is per client: two clients that take turns talking every
-    // 0.3 s (each one every 0.6 s) stay, for 1.5 s in all.
+    // The timeout is per client, and talking restarts it: two clients that
+    // take turns, each waiting only for the other's line to come through,
+    // stay for 1.5 s in all, past the 1 s timeout. (Paced by a sleep, each
+    // client's silence would be the sleep plus a busy machine's delays, and
+    // could pass 1 s.)
     let mut a = RoomClient::join(&server);
     let mut b = RoomClient::join(&server);
-    for i in 0..5 {
-        thread::sleep(Duration::from_millis(300));
+    let together = Instant::now();
+    let mut i = 0;
+    while together.elapsed() < Duration::from_millis(1500) {
+        i += 1;
         let (talker, listener) = if i % 2 == 0 {
             (&a, &mut b)
         } else {
