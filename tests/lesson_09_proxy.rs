@@ -555,9 +555,9 @@ fn show_prints_one_line_per_forwarded_chunk() {
     read_exact(&mut &server, 4, "the bytes");
     (&server).write_all(b"ok\n").expect("answer");
     read_exact(&mut &client, 3, "the answer");
-    let wire: Vec<String> = (0..3)
-        .map(|_| proxy.program.expect_stdout(" ms  #1 "))
-        .map(|line| line.split_once(" ms  ").expect("a time").1.to_string())
+    let wire: Vec<String> = wire_view(&proxy, 3)
+        .into_iter()
+        .map(|(_, chunk)| chunk)
         .collect();
     assert_eq!(
         wire,
