@@ -8,11 +8,10 @@
 mod common;
 
 use common::room::{Client, join_one_by_one, joins_in};
-use common::{DEADLINE, Program, Server, read_line, read_to_eof, run};
+use common::{Program, Server, read_line, read_to_eof, run};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeSet;
 use std::io::BufReader;
-use std::time::Instant;
 
 fn room(args: &[&str]) -> Server {
     Server::start("05_multi_server", args)
@@ -166,10 +165,11 @@ fn a_client_that_never_reads_does_not_stop_the_others() {
     // --soft-secs of the rule, after which it is dropped.
     let asleep = Client::join(&server);
     let padding = "x".repeat(1000);
-    let started = Instant::now();
     let mut notices = Vec::new();
     // Send in batches and read each batch back: the listener is never more
-    // than one batch behind, so it is never the slow one.
+    // than one batch behind, so it is never the slow one. Each read has the
+    // harness's deadline: a room that waited for #3 for ever fails there,
+    // however long a busy machine takes to relay the rest.
     for batch in (0..LINES).collect::<Vec<_>>().chunks(500) {
         let text: String = batch
             .iter()
@@ -189,7 +189,6 @@ fn a_client_that_never_reads_does_not_stop_the_others() {
             );
         }
     }
-    let elapsed = started.elapsed();
     server.program.expect_stdout(&format!(
         "client {} dropped (#3): it is not reading",
         asleep.addr
@@ -197,10 +196,6 @@ fn a_client_that_never_reads_does_not_stop_the_others() {
     assert_eq!(
         notices,
         vec!["* #3 joined", "* #3 was dropped (not reading)"]
-    );
-    assert!(
-        elapsed < DEADLINE,
-        "relaying {LINES} lines took {elapsed:?}"
     );
 }
 

@@ -3,11 +3,12 @@
 mod common;
 
 use common::closed_output::{ClosedOutput, assert_failed_cleanly, assert_says_stdout_is_closed};
-use common::{Server, run};
+use common::{DEADLINE, Server, run};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
-use std::io::Write;
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpListener;
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -132,9 +133,24 @@ fn silent_servers_cost_the_timeout_once_however_many(#[case] silent: usize) {
         args.push(listener.local_addr().expect("addr").to_string());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Each silent server notes when the client connected and when it
+    // closed: the time the timeouts cost, without the start and the exit
+    // of the process, which a busy machine can delay by seconds.
     let started = Instant::now();
+    let (seen, sightings) = mpsc::channel();
+    for listener in listeners {
+        let seen = seen.clone();
+        thread::spawn(move || {
+            if let Ok((stream, _)) = listener.accept() {
+                let connected = started.elapsed();
+                let _ = stream.set_read_timeout(Some(DEADLINE));
+                // Its question, then the end of the stream (or a reset).
+                let _ = (&stream).read_to_end(&mut Vec::new());
+                let _ = seen.send((connected, started.elapsed()));
+            }
+        });
+    }
     let (status, stdout, _) = run("06_multi_connect", &args, "");
-    let elapsed = started.elapsed();
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout.len(), silent);
     assert!(
@@ -142,9 +158,26 @@ fn silent_servers_cost_the_timeout_once_however_many(#[case] silent: usize) {
             .iter()
             .all(|l| l.ends_with(": failed: no reply within 1 s"))
     );
+    let spans: Vec<(Duration, Duration)> = (0..silent)
+        .map(|_| {
+            sightings
+                .recv_timeout(DEADLINE)
+                .expect("every silent server sees the client connect and close")
+        })
+        .collect();
+    let first = spans.iter().map(|s| s.0).min().expect("a server");
+    let last = spans.iter().map(|s| s.1).max().expect("a server");
+    // From below, the whole run (a busy machine only makes it longer);
+    // from above, the servers' view. One after the other, three silent
+    // servers would hold the client 3 s.
     assert!(
-        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(2),
-        "{silent} silent servers took {elapsed:?}, not about the 1 s timeout"
+        started.elapsed() >= Duration::from_secs(1),
+        "the client gave up before its 1 s timeout"
+    );
+    let took = last - first;
+    assert!(
+        took < Duration::from_secs(2),
+        "{silent} silent servers held the client {took:?}, not about the 1 s timeout: {spans:?}"
     );
 }
 
@@ -156,24 +189,42 @@ fn a_server_that_drips_its_reply_is_cut_off_at_the_deadline() {
     let addr = listener.local_addr().expect("addr").to_string();
     let dripper = thread::spawn(move || {
         let (mut stream, _) = listener.accept().expect("accept");
-        // One byte every 100 ms, never a newline, for at most 5 s.
+        // How long the client kept the connection, seen from here: from
+        // the moment it connected, not from the start of its process,
+        // which a busy machine can delay by seconds.
+        let connected = Instant::now();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("set_read_timeout");
+        let mut scratch = [0u8; 64];
+        // One byte every 100 ms, never a newline, for at most 5 s, until
+        // the client closes.
         for _ in 0..50 {
             if stream.write_all(b"x").is_err() {
-                return;
+                return Some(connected.elapsed());
             }
-            thread::sleep(Duration::from_millis(100));
+            match std::io::Read::read(&mut stream, &mut scratch) {
+                Ok(0) => return Some(connected.elapsed()),
+                Err(e) if !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Some(connected.elapsed());
+                }
+                // Its question, or no news (the 100 ms between drips).
+                _ => {}
+            }
         }
+        None
     });
-    let started = Instant::now();
     let (status, stdout, _) = run("06_multi_connect", &["--timeout", "1", "--addr", &addr], "");
-    let elapsed = started.elapsed();
     assert_eq!(stdout, vec![format!("{addr}: failed: no reply within 1 s")]);
     assert_eq!(status.code(), Some(1));
+    // The program has exited, so its end of the connection is closed: the
+    // dripper sees it at its next drip.
+    let held = dripper.join().expect("the dripping server");
     assert!(
-        elapsed < Duration::from_secs(2),
-        "a dripping server stretched the 1 s timeout to {elapsed:?}"
+        held.is_some_and(|held| held < Duration::from_secs(3)),
+        "a dripping server stretched the 1 s timeout: the connection lasted {held:?} \
+         (None: all 5 s of drips)"
     );
-    dripper.join().expect("the dripping server");
 }
 
 #[test]

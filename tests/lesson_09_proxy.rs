@@ -274,22 +274,52 @@ fn lesson_03_raw_behind_slice_1_answers_garbage() {
 
 // ---------------------------------------------------------------- misbehaviours
 
+/// The next `n` lines of the proxy's wire view (`--show`): when each chunk
+/// was written, by the proxy's own clock, and the rest of its line.
+///
+/// How the bytes were cut is judged from here, not from the receiver's
+/// `read`s: a receiver that a busy machine keeps waiting reads two pieces
+/// at once, or one late, however well the proxy kept them apart.
+fn wire_view(proxy: &Server, n: usize) -> Vec<(Duration, String)> {
+    (0..n)
+        .map(|_| {
+            let line = proxy.program.expect_stdout(" ms  #1 ");
+            let (ms, rest) = line.split_once(" ms  ").expect("a time");
+            let ms: f64 = ms.trim().parse().expect("milliseconds");
+            (Duration::from_secs_f64(ms / 1000.0), rest.to_string())
+        })
+        .collect()
+}
+
 #[test]
 fn slice_writes_pieces_of_at_most_n_bytes_apart() {
     let peer = Peer::new();
-    let proxy = proxy(peer.addr(), &["--up", "--slice", "3", "--gap", "200"]);
+    let proxy = proxy(
+        peer.addr(),
+        &["--show", "--up", "--slice", "3", "--gap", "200"],
+    );
     let (client, server) = through(&proxy, &peer);
     (&client)
         .write_all(b"abcdefghij")
         .expect("one write of 10 bytes");
-    let got = reads(&server, 10);
-    let sizes: Vec<usize> = got.iter().map(|(_, bytes)| bytes.len()).collect();
-    assert_eq!(sizes, [3, 3, 3, 1], "pieces of 3 bytes: {got:?}");
-    for pair in got.windows(2) {
+    assert_eq!(read_exact(&mut &server, 10, "the bytes"), b"abcdefghij");
+    let wire = wire_view(&proxy, 4);
+    let chunks: Vec<&str> = wire.iter().map(|(_, chunk)| chunk.as_str()).collect();
+    assert_eq!(
+        chunks,
+        [
+            "#1 up    @0         3 B  \"abc\"",
+            "#1 up    @3         3 B  \"def\"",
+            "#1 up    @6         3 B  \"ghi\"",
+            "#1 up    @9         1 B  \"j\"",
+        ],
+        "pieces of 3 bytes, each a write of its own"
+    );
+    for pair in wire.windows(2) {
         let apart = pair[1].0 - pair[0].0;
         assert!(
-            apart >= Duration::from_millis(150),
-            "--gap 200 should keep the pieces apart: {got:?}"
+            apart >= Duration::from_millis(195),
+            "--gap 200 should keep the pieces apart: {wire:?}"
         );
     }
 }
@@ -297,20 +327,37 @@ fn slice_writes_pieces_of_at_most_n_bytes_apart() {
 #[test]
 fn slice_applies_only_to_the_direction_named_before_it() {
     let peer = Peer::new();
-    let proxy = proxy(peer.addr(), &["--down", "--slice", "1", "--gap", "100"]);
+    let proxy = proxy(
+        peer.addr(),
+        &["--show", "--down", "--slice", "1", "--gap", "100"],
+    );
     let (client, server) = through(&proxy, &peer);
     (&client).write_all(b"0123456789").expect("send up");
-    let up = reads(&server, 10);
-    assert_eq!(up.len(), 1, "up is not sliced: {up:?}");
+    read_exact(&mut &server, 10, "the bytes up");
     (&server).write_all(b"abc").expect("send down");
-    let down = reads(&client, 3);
-    assert_eq!(down.len(), 3, "down is sliced into single bytes: {down:?}");
+    read_exact(&mut &client, 3, "the bytes down");
+    let chunks: Vec<String> = wire_view(&proxy, 4)
+        .into_iter()
+        .map(|(_, chunk)| chunk)
+        .collect();
+    assert_eq!(
+        chunks,
+        [
+            "#1 up    @0        10 B  \"0123456789\"",
+            "#1 down  @0         1 B  \"a\"",
+            "#1 down  @1         1 B  \"b\"",
+            "#1 down  @2         1 B  \"c\"",
+        ],
+        "up is not sliced, down is sliced into single bytes"
+    );
 }
 
 #[test]
 fn merge_delivers_separate_writes_as_one() {
     let peer = Peer::new();
-    let proxy = proxy(peer.addr(), &["--up", "--merge", "400"]);
+    // A window much longer than the 60 ms the three writes take: a busy
+    // machine may keep the writer waiting between them.
+    let proxy = proxy(peer.addr(), &["--up", "--merge", "1000"]);
     let (client, server) = through(&proxy, &peer);
     let start = Instant::now();
     for message in ["one\n", "two\n", "three\n"] {
@@ -325,7 +372,7 @@ fn merge_delivers_separate_writes_as_one() {
         "the three writes should arrive in one read"
     );
     assert!(
-        start.elapsed() >= Duration::from_millis(350),
+        start.elapsed() >= Duration::from_millis(950),
         "merged bytes leave once the window is over"
     );
 }
@@ -508,9 +555,9 @@ fn show_prints_one_line_per_forwarded_chunk() {
     read_exact(&mut &server, 4, "the bytes");
     (&server).write_all(b"ok\n").expect("answer");
     read_exact(&mut &client, 3, "the answer");
-    let wire: Vec<String> = (0..3)
-        .map(|_| proxy.program.expect_stdout(" ms  #1 "))
-        .map(|line| line.split_once(" ms  ").expect("a time").1.to_string())
+    let wire: Vec<String> = wire_view(&proxy, 3)
+        .into_iter()
+        .map(|(_, chunk)| chunk)
         .collect();
     assert_eq!(
         wire,

@@ -215,6 +215,13 @@ mod tests {
             }
         });
         let stream = TcpStream::connect(addr).unwrap();
+        // The trickle has started before the clock does: on a busy machine
+        // the peer's thread may take longer than 0.3 s to send its first
+        // byte, and a read that got none would prove nothing.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.peek(&mut [0u8; 1]).unwrap();
         let deadline = Deadline::after(Duration::from_millis(300), "line");
         let start = Instant::now();
         let mut all = Vec::new();

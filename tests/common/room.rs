@@ -76,6 +76,16 @@ impl Client {
         });
     }
 
+    /// Reads news lines until one says that `id` left. The room takes a
+    /// client out of its table before it announces the leave, so once this
+    /// returns, the client's place is free.
+    pub fn hears_leave_of(&mut self, id: usize) {
+        let what = format!("the news that #{id} left, for client #{}", self.id);
+        read_line_until(&mut self.reader, &what, |line| {
+            news(line).is_some_and(|(_, left)| left.contains(&id))
+        });
+    }
+
     pub fn expect_eof(&mut self) {
         let rest = read_to_eof(&mut self.reader, &format!("client #{}", self.id));
         assert_eq!(
