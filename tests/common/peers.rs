@@ -19,8 +19,8 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,10 @@ pub struct Peer {
     /// Set by a flooding peer once one connection has been sent everything.
     flooded: Arc<AtomicBool>,
     accepter: Option<JoinHandle<()>>,
+    /// When the first connection was accepted: the moment a client under
+    /// test is known to be running, whatever its start cost on a busy
+    /// machine.
+    first_accepted: Arc<OnceLock<Instant>>,
     /// What a silent or full peer holds: its listener and the connections
     /// that fill its queue.
     _listener: Option<TcpListener>,
@@ -58,6 +62,7 @@ impl Peer {
             stop: Arc::default(),
             flooded: Arc::default(),
             accepter: None,
+            first_accepted: Arc::default(),
             _listener: Some(listener),
             _fillers: Vec::new(),
         }
@@ -183,6 +188,7 @@ impl Peer {
                         stop: Arc::default(),
                         flooded: Arc::default(),
                         accepter: None,
+                        first_accepted: Arc::default(),
                         _listener: Some(listener),
                         _fillers: fillers,
                     });
@@ -197,6 +203,11 @@ impl Peer {
             }
         }
         Err("10 000 connections did not fill the listener's queue".to_string())
+    }
+
+    /// When the peer accepted its first connection, if it has.
+    pub fn first_accepted(&self) -> Option<Instant> {
+        self.first_accepted.get().copied()
     }
 
     /// True once a flooding peer has sent all its bytes to one connection.
@@ -218,11 +229,14 @@ impl Peer {
         let stop = Arc::new(AtomicBool::new(false));
         let flooded = Arc::new(AtomicBool::new(false));
         let (stop2, flooded2) = (Arc::clone(&stop), Arc::clone(&flooded));
+        let first_accepted = Arc::new(OnceLock::new());
+        let first = Arc::clone(&first_accepted);
         let accepter = thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
                     return; // the wake-up connection from `drop`
                 }
+                let _ = first.set(Instant::now());
                 let Ok(stream) = stream else { continue };
                 let (stop, flooded) = (Arc::clone(&stop2), Arc::clone(&flooded2));
                 thread::spawn(move || handler(stream, &stop, &flooded, arg));
@@ -233,6 +247,7 @@ impl Peer {
             stop,
             flooded,
             accepter: Some(accepter),
+            first_accepted,
             _listener: None,
             _fillers: Vec::new(),
         }
