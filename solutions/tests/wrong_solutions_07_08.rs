@@ -460,6 +460,24 @@ mod clients {
         NothingLost,
         /// Counts every copy of a line as one back (no `!back[i]`).
         CountsCopies,
+        /// A line is reordered if the reply just before it had a higher
+        /// index (not the highest index back so far).
+        ComparesWithThePrevious,
+        /// A line is in order only if it is the next index expected: one
+        /// more than the last line counted in order.
+        ExpectsTheNextIndex,
+    }
+
+    /// Which timeouts a wrong client sets on the connection.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Timeouts {
+        Both,
+        /// No read timeout: a silent server holds the reader for ever.
+        WriteOnly,
+        /// No write timeout: a server that stops reading holds the sender.
+        ReadOnly,
+        /// Both, but the sending thread's error is dropped.
+        BothSendErrorDropped,
     }
 
     fn sort(replies: &[Vec<u8>], lines: &[String], sorting: Sorting) -> Report {
@@ -470,6 +488,7 @@ mod clients {
             .collect();
         let mut back = vec![false; lines.len()];
         let mut latest = None;
+        let mut previous = None;
         let mut report = Report::default();
         for reply in replies {
             if sorting == Sorting::CountOnly {
@@ -482,7 +501,14 @@ mod clients {
             match index.get(reply.as_slice()) {
                 Some(&i) if !back[i] || sorting == Sorting::CountsCopies => {
                     back[i] = true;
-                    if sorting != Sorting::IgnoreOrder && latest.is_some_and(|l| l > i) {
+                    let late = match sorting {
+                        Sorting::IgnoreOrder => false,
+                        Sorting::ComparesWithThePrevious => previous.is_some_and(|p| p > i),
+                        Sorting::ExpectsTheNextIndex => i != latest.map_or(0, |l: usize| l + 1),
+                        _ => latest.is_some_and(|l| l > i),
+                    };
+                    previous = Some(i);
+                    if late {
                         report.reordered.push(i);
                     } else {
                         report.in_order += 1;
@@ -576,13 +602,16 @@ mod clients {
         server: TcpStream,
         lines: &[String],
         timeout: Duration,
-        read_timeout: bool,
+        timeouts: Timeouts,
         shut_down_writing: bool,
         reading: Reading,
         sorting: Sorting,
     ) -> io::Result<Report> {
-        if read_timeout {
+        if timeouts != Timeouts::WriteOnly {
             server.set_read_timeout(Some(timeout))?;
+        }
+        if timeouts != Timeouts::ReadOnly {
+            server.set_write_timeout(Some(timeout))?;
         }
         let sender = server.try_clone()?;
         thread::scope(|s| {
@@ -594,7 +623,10 @@ mod clients {
                 Ok(())
             });
             let replies = read_replies(&server, lines, reading);
-            sending.join().unwrap()?;
+            let sent = sending.join().unwrap();
+            if timeouts != Timeouts::BothSendErrorDropped {
+                sent?;
+            }
             Ok(sort(&replies?, lines, sorting))
         })
     }
@@ -621,7 +653,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::Right,
             Sorting::CountOnly,
@@ -637,7 +669,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::Right,
             Sorting::IgnoreOrder,
@@ -653,7 +685,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::Right,
             Sorting::NothingLost,
@@ -669,7 +701,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::ReadIsReply,
             Sorting::Right,
@@ -685,7 +717,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::UntilClose,
             Sorting::Right,
@@ -701,7 +733,7 @@ mod clients {
             server,
             lines,
             timeout,
-            false,
+            Timeouts::WriteOnly,
             true,
             Reading::Right,
             Sorting::Right,
@@ -718,7 +750,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::AnyErrorEnds,
             Sorting::Right,
@@ -734,7 +766,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::Right,
             Sorting::CountsCopies,
@@ -750,9 +782,73 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::DropsTheCutEnd,
+            Sorting::Right,
+        )
+    }
+
+    pub fn compares_with_the_previous_reply(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::Both,
+            true,
+            Reading::Right,
+            Sorting::ComparesWithThePrevious,
+        )
+    }
+
+    pub fn expects_the_next_index(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::Both,
+            true,
+            Reading::Right,
+            Sorting::ExpectsTheNextIndex,
+        )
+    }
+
+    pub fn has_no_write_timeout(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::ReadOnly,
+            true,
+            Reading::Right,
+            Sorting::Right,
+        )
+    }
+
+    pub fn drops_the_senders_error(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::BothSendErrorDropped,
+            true,
+            Reading::Right,
             Sorting::Right,
         )
     }
@@ -766,7 +862,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             false,
             Reading::Right,
             Sorting::Right,
@@ -896,6 +992,60 @@ mod load_client_is_rejected_when_it {
             &[(
                 "a_last_reply_cut_short_by_the_close_is_torn",
                 "are a reply too",
+            )],
+        );
+    }
+
+    #[test]
+    fn compares_each_line_with_the_previous_reply_only() {
+        assert_rejected(
+            "compares with the previous reply",
+            load::checks(clients::compares_with_the_previous_reply),
+            &[(
+                "lines_that_overtake_several_others_are_each_reordered",
+                "not only the reply just before it",
+            )],
+        );
+    }
+
+    #[test]
+    fn expects_each_line_to_be_the_next_index() {
+        assert_rejected(
+            "expects the next index",
+            load::checks(clients::expects_the_next_index),
+            &[
+                (
+                    "lines_that_overtake_several_others_are_each_reordered",
+                    "not only the reply just before it",
+                ),
+                (
+                    "two_lines_swapped_are_reported_reordered",
+                    "it is reordered",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn has_a_read_timeout_but_no_write_timeout() {
+        assert_rejected(
+            "no write timeout",
+            load::checks(clients::has_no_write_timeout),
+            &[(
+                "a_server_that_stops_reading_makes_the_write_fail_within_the_timeout",
+                "a write with no time limit waits for ever",
+            )],
+        );
+    }
+
+    #[test]
+    fn drops_the_error_of_its_sending_thread() {
+        assert_rejected(
+            "drops the sender's error",
+            load::checks(clients::drops_the_senders_error),
+            &[(
+                "a_server_that_stops_reading_makes_the_write_fail_within_the_timeout",
+                "Is the sending side's error dropped?",
             )],
         );
     }
