@@ -48,6 +48,10 @@ mod pools {
     pub const ZERO_WORKERS: u8 = 11;
     /// `shutdown` holds the sender's lock while it joins.
     pub const LOCK_WHILE_JOINING: u8 = 12;
+    /// `sync_channel(queue.max(1))`: "a channel of 0 is a rendezvous".
+    pub const QUEUE_AT_LEAST_ONE: u8 = 13;
+    /// `shutdown` reads the count of panics first thing, before joining.
+    pub const COUNT_BEFORE_JOIN: u8 = 14;
 
     pub struct Pool<const MISTAKE: u8> {
         sender: Mutex<Option<SyncSender<Job>>>,
@@ -70,7 +74,12 @@ mod pools {
             if workers == 0 && MISTAKE != ZERO_WORKERS {
                 return Err(io::Error::new(io::ErrorKind::InvalidInput, "no workers"));
             }
-            let (sender, receiver) = mpsc::sync_channel::<Job>(queue);
+            let room = if MISTAKE == QUEUE_AT_LEAST_ONE {
+                queue.max(1)
+            } else {
+                queue
+            };
+            let (sender, receiver) = mpsc::sync_channel::<Job>(room);
             let (unbounded, unbounded_receiver) = mpsc::channel::<Job>();
             let receiver: Receiver<Job> = if MISTAKE == UNBOUNDED {
                 drop(receiver);
@@ -163,6 +172,7 @@ mod pools {
         }
 
         pub fn shutdown(&self) -> usize {
+            let counted_first = self.panicked.swap(0, Ordering::SeqCst);
             let workers = std::mem::take(&mut *self.workers.lock().unwrap());
             if MISTAKE == LOCK_WHILE_JOINING {
                 let mut sender = self.sender.lock().unwrap();
@@ -192,7 +202,120 @@ mod pools {
             if MISTAKE == COUNTS_NOTHING {
                 return 0;
             }
-            self.panicked.swap(0, Ordering::SeqCst)
+            if MISTAKE == COUNT_BEFORE_JOIN {
+                return counted_first;
+            }
+            counted_first + self.panicked.swap(0, Ordering::SeqCst)
+        }
+    }
+
+    /// `shutdown` wakes one waiting worker (`notify_one`), not all.
+    pub const NOTIFY_ONE: u8 = 1;
+    /// `submit` accepts while `jobs.len() <= queue`, not counting the
+    /// idle workers: a queue of N holds N + 1 while the workers are busy.
+    pub const QUEUE_PLUS_ONE: u8 = 2;
+    /// `shutdown` reads the count when it closes the pool, before joining.
+    pub const COUNT_AT_CLOSE: u8 = 3;
+
+    /// The jobs waiting, whether the pool is closed, and how many workers
+    /// wait for a job.
+    #[derive(Default)]
+    struct Queue {
+        jobs: std::collections::VecDeque<Job>,
+        closed: bool,
+        idle: usize,
+    }
+
+    /// A pool built from a queue behind a Mutex and a Condvar, with one
+    /// learner's mistake switched on by `MISTAKE`.
+    pub struct Condvars<const MISTAKE: u8> {
+        shared: Arc<(Mutex<Queue>, Condvar)>,
+        workers: Mutex<Vec<JoinHandle<()>>>,
+        panicked: Arc<AtomicUsize>,
+        queue: usize,
+    }
+
+    pub fn condvars<const MISTAKE: u8>() -> Api<Condvars<MISTAKE>> {
+        Api {
+            new: Condvars::<MISTAKE>::new,
+            submit: Condvars::<MISTAKE>::submit,
+            shutdown: Condvars::<MISTAKE>::shutdown,
+        }
+    }
+
+    impl<const MISTAKE: u8> Condvars<MISTAKE> {
+        pub fn new(workers: usize, queue: usize) -> io::Result<Self> {
+            if workers == 0 {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "no workers"));
+            }
+            let shared = Arc::new((Mutex::new(Queue::default()), Condvar::new()));
+            let panicked = Arc::new(AtomicUsize::new(0));
+            let handles = (0..workers)
+                .map(|_| {
+                    let (shared, panicked) = (Arc::clone(&shared), Arc::clone(&panicked));
+                    thread::spawn(move || {
+                        loop {
+                            let (lock, ready) = &*shared;
+                            let mut queue = lock.lock().unwrap();
+                            queue.idle += 1;
+                            while queue.jobs.is_empty() && !queue.closed {
+                                queue = ready.wait(queue).unwrap();
+                            }
+                            queue.idle -= 1;
+                            let Some(job) = queue.jobs.pop_front() else {
+                                return;
+                            };
+                            drop(queue);
+                            if panic::catch_unwind(AssertUnwindSafe(job)).is_err() {
+                                panicked.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            Ok(Condvars {
+                shared,
+                workers: Mutex::new(handles),
+                panicked,
+                queue,
+            })
+        }
+
+        pub fn submit(&self, job: Job) -> Result<(), Refused> {
+            let (lock, ready) = &*self.shared;
+            let mut queue = lock.lock().unwrap();
+            if queue.closed {
+                return Err(Refused::ShutDown);
+            }
+            let room = if MISTAKE == QUEUE_PLUS_ONE {
+                queue.jobs.len() <= self.queue
+            } else {
+                queue.jobs.len() < queue.idle + self.queue
+            };
+            if !room {
+                return Err(Refused::Busy);
+            }
+            queue.jobs.push_back(job);
+            ready.notify_one();
+            Ok(())
+        }
+
+        pub fn shutdown(&self) -> usize {
+            let (lock, ready) = &*self.shared;
+            lock.lock().unwrap().closed = true;
+            let counted_at_close = self.panicked.swap(0, Ordering::SeqCst);
+            if MISTAKE == NOTIFY_ONE {
+                ready.notify_one();
+            } else {
+                ready.notify_all();
+            }
+            for worker in std::mem::take(&mut *self.workers.lock().unwrap()) {
+                let _ = worker.join();
+            }
+            if MISTAKE == COUNT_AT_CLOSE {
+                return counted_at_close;
+            }
+            counted_at_close + self.panicked.swap(0, Ordering::SeqCst)
         }
     }
 
@@ -412,6 +535,63 @@ mod pool_is_rejected_when_it {
             &[(
                 "no_job_is_taken_after_shutdown",
                 "does `shutdown` hold a lock that `submit` needs",
+            )],
+        );
+    }
+
+    #[test]
+    fn wakes_only_one_waiting_worker_at_shutdown() {
+        assert_rejected(
+            "Condvar, notify_one at shutdown",
+            pool::checks(pools::condvars::<{ pools::NOTIFY_ONE }>()),
+            &[(
+                "runs_every_job_it_accepts",
+                "the pool was closed, but not every worker ended",
+            )],
+        );
+    }
+
+    #[test]
+    fn makes_a_queue_of_0_hold_one_job() {
+        assert_rejected(
+            "sync_channel(queue.max(1))",
+            pool::checks(api::<{ pools::QUEUE_AT_LEAST_ONE }>()),
+            &[("a_queue_of_0_holds_no_job", "as if its queue held 1")],
+        );
+    }
+
+    #[test]
+    fn counts_its_queue_without_the_idle_workers() {
+        assert_rejected(
+            "Condvar, jobs.len() <= queue",
+            pool::checks(pools::condvars::<{ pools::QUEUE_PLUS_ONE }>()),
+            &[
+                ("a_queue_of_0_holds_no_job", "as if its queue held 1"),
+                ("a_full_queue_is_busy_at_once", "the queue must be bounded"),
+            ],
+        );
+    }
+
+    #[test]
+    fn reads_the_count_of_panics_before_joining() {
+        assert_rejected(
+            "count read before join",
+            pool::checks(api::<{ pools::COUNT_BEFORE_JOIN }>()),
+            &[(
+                "jobs_that_panic_while_shutdown_waits_are_counted",
+                "read the count only once every worker has ended",
+            )],
+        );
+    }
+
+    #[test]
+    fn reads_the_count_of_panics_when_it_closes_the_pool() {
+        assert_rejected(
+            "Condvar, count read at close",
+            pool::checks(pools::condvars::<{ pools::COUNT_AT_CLOSE }>()),
+            &[(
+                "jobs_that_panic_while_shutdown_waits_are_counted",
+                "read the count only once every worker has ended",
             )],
         );
     }
@@ -1059,6 +1239,22 @@ mod load_client_is_rejected_when_it {
                 "sends_each_line_once_and_then_shuts_down_writing",
                 "shutdown(Shutdown::Write)",
             )],
+        );
+    }
+}
+
+/// A pool of another design than the reference's, without mistakes: the
+/// checks judge what a pool does, not how it is built.
+mod other_designs {
+    use super::pools;
+    use super::*;
+
+    #[test]
+    fn a_pool_built_from_a_condvar_passes_every_check() {
+        let failed = solutions::checks::runner::failures(pool::checks(pools::condvars::<0>()));
+        assert!(
+            failed.is_empty(),
+            "a right Condvar pool failed: {failed:#?}"
         );
     }
 }
