@@ -718,6 +718,11 @@ mod clients {
         AnyErrorEnds,
         /// Drops bytes left without a `\n` when the reading stops.
         DropsTheCutEnd,
+        /// Asks whether every line is back only after each reply.
+        ChecksAfterEachReply,
+        /// `BufRead::split(b'\n')`, stopping after the reply that makes
+        /// the count.
+        SplitsTheStream,
     }
 
     fn read_replies(
@@ -747,9 +752,31 @@ mod clients {
             }
             return Ok(replies);
         }
+        if reading == Reading::SplitsTheStream {
+            for reply in BufReader::new(server).split(b'\n') {
+                match reply {
+                    Ok(reply) => replies.push(reply),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+                if replies.len() >= lines.len() {
+                    break;
+                }
+            }
+            return Ok(replies);
+        }
         let mut reader = BufReader::new(server);
         loop {
-            if reading != Reading::UntilClose && replies.len() >= lines.len() {
+            if !matches!(reading, Reading::UntilClose | Reading::ChecksAfterEachReply)
+                && replies.len() >= lines.len()
+            {
                 break;
             }
             let mut reply = Vec::new();
@@ -773,6 +800,9 @@ mod clients {
                 break;
             }
             replies.push(reply);
+            if reading == Reading::ChecksAfterEachReply && replies.len() >= lines.len() {
+                break;
+            }
         }
         Ok(replies)
     }
@@ -1033,6 +1063,38 @@ mod clients {
         )
     }
 
+    pub fn checks_for_the_last_line_after_each_reply(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::Both,
+            true,
+            Reading::ChecksAfterEachReply,
+            Sorting::Right,
+        )
+    }
+
+    pub fn splits_the_stream_into_replies(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::Both,
+            true,
+            Reading::SplitsTheStream,
+            Sorting::Right,
+        )
+    }
+
     pub fn never_shuts_down_writing(
         server: TcpStream,
         lines: &[String],
@@ -1226,6 +1288,30 @@ mod load_client_is_rejected_when_it {
             &[(
                 "a_server_that_stops_reading_makes_the_write_fail_within_the_timeout",
                 "Is the sending side's error dropped?",
+            )],
+        );
+    }
+
+    #[test]
+    fn asks_whether_every_line_is_back_only_after_a_reply() {
+        assert_rejected(
+            "checks after each reply",
+            load::checks(clients::checks_for_the_last_line_after_each_reply),
+            &[(
+                "no_lines_end_the_run_at_once",
+                "made only after a read, rather than before each one",
+            )],
+        );
+    }
+
+    #[test]
+    fn takes_replies_from_split_until_the_count_is_reached() {
+        assert_rejected(
+            "split until the count",
+            load::checks(clients::splits_the_stream_into_replies),
+            &[(
+                "no_lines_end_the_run_at_once",
+                "made only after a read, rather than before each one",
             )],
         );
     }

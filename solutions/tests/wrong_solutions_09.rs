@@ -205,6 +205,37 @@ mod proxies {
         ends_right(copied, &client, &server)
     }
 
+    /// "Nothing came through" taken for a failure: a direction that
+    /// forwarded no byte returns an error.
+    pub fn takes_an_empty_direction_for_an_error(
+        client: TcpStream,
+        server: TcpStream,
+    ) -> io::Result<()> {
+        two_threads(client, server, |from, to| {
+            let copied = io::copy(&mut &*from, &mut &*to).and_then(|n| match n {
+                0 => Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed before sending anything",
+                )),
+                n => Ok(n),
+            });
+            ends_right(copied, from, to)
+        })
+    }
+
+    /// Waits for a first byte (to log who spoke first) with `read_exact`
+    /// before it forwards: an end of stream first is an error.
+    pub fn waits_for_a_first_byte(client: TcpStream, server: TcpStream) -> io::Result<()> {
+        two_threads(client, server, |from, to| {
+            let mut first = [0u8; 1];
+            let copied = (&*from)
+                .read_exact(&mut first)
+                .and_then(|()| (&*to).write_all(&first))
+                .and_then(|()| io::copy(&mut &*from, &mut &*to));
+            ends_right(copied, from, to)
+        })
+    }
+
     /// One thread that takes turns: a short read timeout on each side, so
     /// that it can look at one, then the other. Right in every respect but
     /// one: while it is blocked writing to one side, it reads from nobody.
@@ -392,6 +423,30 @@ mod proxy_is_rejected_when_it {
             &[(
                 "an_error_on_one_side_closes_the_other_side_too",
                 "that direction's error was lost",
+            )],
+        );
+    }
+
+    #[test]
+    fn takes_an_empty_direction_for_an_error() {
+        assert_rejected(
+            "no byte is an error",
+            proxy::checks(proxies::takes_an_empty_direction_for_an_error),
+            &[(
+                "a_connection_that_carries_no_byte_ends_with_ok",
+                "without sending a byte",
+            )],
+        );
+    }
+
+    #[test]
+    fn waits_for_a_first_byte() {
+        assert_rejected(
+            "read_exact a first byte",
+            proxy::checks(proxies::waits_for_a_first_byte),
+            &[(
+                "a_connection_that_carries_no_byte_ends_with_ok",
+                "without sending a byte",
             )],
         );
     }

@@ -33,6 +33,7 @@ pub fn checks(subject: RunLoad) -> Vec<super::Check> {
         a_reset_connection_is_returned_as_the_error,
         lines_that_overtake_several_others_are_each_reordered,
         a_server_that_stops_reading_makes_the_write_fail_within_the_timeout,
+        no_lines_end_the_run_at_once,
     )
 }
 
@@ -720,4 +721,23 @@ pub fn a_server_that_stops_reading_makes_the_write_fail_within_the_timeout(
              for `timeout` has failed (set_write_timeout), and that error is returned."
         )),
     }
+}
+
+pub fn no_lines_end_the_run_at_once(subject: RunLoad) -> Result<(), String> {
+    // A long timeout and a server that stays connected: with no lines,
+    // every line (all 0 of them) is back from the start, so a right answer
+    // returns at once, and one that reads before it asks waits for one of
+    // them.
+    let timeout = Duration::from_secs(5);
+    let (report, took, _) = run(subject, Server::StaysConnected, &[], timeout, EVENTS)?;
+    expect("run_load was given no lines at all", &clean(0), &report, "")?;
+    if took > timeout / 2 {
+        return Err(format!(
+            "run_load was given no lines at all, and took {took:?} (its timeout was \
+             {timeout:?}; the server stays connected): with 0 lines, every line is back before \
+             anything is read, so there is nothing to wait for. Is the test \"every line is \
+             back\" made only after a read, rather than before each one?"
+        ));
+    }
+    Ok(())
 }

@@ -26,6 +26,7 @@ pub fn checks(subject: Forward) -> Vec<super::Check> {
         both_sides_sending_large_amounts_at_once_do_not_deadlock,
         an_error_on_one_side_closes_the_other_side_too,
         bytes_that_are_not_whole_characters_pass_unchanged,
+        a_connection_that_carries_no_byte_ends_with_ok,
     )
 }
 
@@ -1074,4 +1075,29 @@ pub fn bytes_that_are_not_whole_characters_pass_unchanged(subject: Forward) -> R
             result_text(&returned)
         ),
     })
+}
+
+pub fn a_connection_that_carries_no_byte_ends_with_ok(subject: Forward) -> Result<(), String> {
+    let session = start(subject)?;
+    let steps = || -> Result<(), String> {
+        session.half_close(Side::Client)?;
+        expect_end(
+            &session,
+            Side::Client,
+            b"",
+            "half-closed its connection at once, without sending a byte",
+        )?;
+        session.half_close(Side::Server)?;
+        expect_end(
+            &session,
+            Side::Server,
+            b"",
+            "half-closed its connection too, without sending a byte",
+        )
+    };
+    steps().map_err(|saw| session.fail(saw))?;
+    session.returns_ok(
+        "the client and then the server half-closed their connections without sending a byte \
+         (a connection that carries nothing, as a health check's does)",
+    )
 }
