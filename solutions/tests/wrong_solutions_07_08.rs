@@ -545,7 +545,7 @@ mod pool_is_rejected_when_it {
             "Condvar, notify_one at shutdown",
             pool::checks(pools::condvars::<{ pools::NOTIFY_ONE }>()),
             &[(
-                "runs_every_job_it_accepts",
+                "shutdown_ends_every_idle_worker",
                 "the pool was closed, but not every worker ended",
             )],
         );
@@ -1287,7 +1287,9 @@ mod load_client_is_rejected_when_it {
             load::checks(clients::drops_the_senders_error),
             &[(
                 "a_server_that_stops_reading_makes_the_write_fail_within_the_timeout",
-                "Is the sending side's error dropped?",
+                // Then "Is the sending side's error dropped?"; on a loaded
+                // machine the stall may outlast the check's wait instead.
+                "the writes made no progress",
             )],
         );
     }

@@ -43,6 +43,7 @@ pub fn checks<P: Send + Sync + 'static>(subject: Api<P>) -> Vec<super::Check> {
         every_worker_has_ended_when_shutdown_returns,
         shutdown_counts_the_jobs_that_panicked,
         a_queue_of_0_holds_no_job,
+        shutdown_ends_every_idle_worker,
         jobs_that_panic_while_shutdown_waits_are_counted,
     )
 }
@@ -904,4 +905,30 @@ pub fn jobs_that_panic_while_shutdown_waits_are_counted<P: Send + Sync + 'static
         ));
     }
     Ok(())
+}
+
+pub fn shutdown_ends_every_idle_worker<P: Send + Sync + 'static>(
+    api: Api<P>,
+) -> Result<(), String> {
+    let seen = shared();
+    let _open = Opener(Arc::clone(&seen));
+    let pool = start(api, 4, 4)?;
+    let ids = [1, 2, 3, 4];
+    for id in ids {
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::Held),
+            "by an idle pool of 4",
+        )?;
+    }
+    // Each of the 4 workers has taken a job: they all run their loop.
+    wait_running(&seen, 4, 4)?;
+    seen.update(|s| s.open = true);
+    wait_finished(&seen, &ids, "4 jobs")?;
+    // A moment for the workers to go back to waiting for a job, so that
+    // `shutdown` meets several idle workers, each of which must learn that
+    // the pool has closed. Not a judgement: a right pool passes either way.
+    thread::sleep(Duration::from_millis(100));
+    shut_down(api, &pool).map(drop)
 }

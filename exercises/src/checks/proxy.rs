@@ -1066,8 +1066,8 @@ pub fn bytes_that_are_not_whole_characters_pass_unchanged(subject: Forward) -> R
             "the client sent the bytes {shown} in three writes (\"café ☕\" with the é and the \
              ☕ cut between two writes, then FF FE 80, which are no UTF-8 at all), and \
              `forward` returned Err({e}), of kind InvalidData: your code decodes the bytes as \
-             text (`String::from_utf8`, `read_line`, `read_to_string`), and a read that ends \
-             in the middle of a character, or bytes that are not text, make that fail. A proxy \
+             text (`String::from_utf8`, or a reader of strings), and a read that ends in the \
+             middle of a character, or bytes that are not text, make that fail. A proxy \
              forwards the bytes as they came, whatever they are.\n(What the check saw: {saw})"
         ),
         Ok(returned) => format!(
