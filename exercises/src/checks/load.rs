@@ -145,9 +145,11 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
         return reset(conn);
     }
     if behaviour == Server::NeverReads {
-        // Closed with the client's bytes unread when the check is done: a
-        // client still blocked in a write then fails with a reset.
-        let _ = hold.recv_timeout(4 * WAIT);
+        // Closed with the client's bytes unread when the check is done (it
+        // drops `hold`): a client still blocked in a write then fails with
+        // a reset. Never before the check has stopped waiting: longer than
+        // any check may take.
+        let _ = hold.recv_timeout(super::CHECK_DEADLINE);
         return Heard {
             bytes: Vec::new(),
             end_of_stream: false,
