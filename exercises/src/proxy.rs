@@ -12,7 +12,9 @@
 //!   borrow the two sockets (`&TcpStream` is `Read` and `Write`).
 //! - every byte, and only those: write all of what each read returned
 //!   (`write_all`, not `write`; `&buf[..n]`, not the whole buffer), up to
-//!   the last bytes before the end of the stream.
+//!   the last bytes before the end of the stream. They are bytes, not text:
+//!   a read may end inside a UTF-8 character, and a stream may carry bytes
+//!   that are no UTF-8 at all. A connection may also carry no byte at all.
 //! - when a read returns 0, its sender has finished (a half-close or a
 //!   close): pass it on with `shutdown(Shutdown::Write)` on the socket that
 //!   direction writes to, and nothing more. The other direction goes on:

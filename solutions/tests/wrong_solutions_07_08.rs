@@ -48,6 +48,10 @@ mod pools {
     pub const ZERO_WORKERS: u8 = 11;
     /// `shutdown` holds the sender's lock while it joins.
     pub const LOCK_WHILE_JOINING: u8 = 12;
+    /// `sync_channel(queue.max(1))`: "a channel of 0 is a rendezvous".
+    pub const QUEUE_AT_LEAST_ONE: u8 = 13;
+    /// `shutdown` reads the count of panics first thing, before joining.
+    pub const COUNT_BEFORE_JOIN: u8 = 14;
 
     pub struct Pool<const MISTAKE: u8> {
         sender: Mutex<Option<SyncSender<Job>>>,
@@ -70,7 +74,12 @@ mod pools {
             if workers == 0 && MISTAKE != ZERO_WORKERS {
                 return Err(io::Error::new(io::ErrorKind::InvalidInput, "no workers"));
             }
-            let (sender, receiver) = mpsc::sync_channel::<Job>(queue);
+            let room = if MISTAKE == QUEUE_AT_LEAST_ONE {
+                queue.max(1)
+            } else {
+                queue
+            };
+            let (sender, receiver) = mpsc::sync_channel::<Job>(room);
             let (unbounded, unbounded_receiver) = mpsc::channel::<Job>();
             let receiver: Receiver<Job> = if MISTAKE == UNBOUNDED {
                 drop(receiver);
@@ -163,6 +172,7 @@ mod pools {
         }
 
         pub fn shutdown(&self) -> usize {
+            let counted_first = self.panicked.swap(0, Ordering::SeqCst);
             let workers = std::mem::take(&mut *self.workers.lock().unwrap());
             if MISTAKE == LOCK_WHILE_JOINING {
                 let mut sender = self.sender.lock().unwrap();
@@ -192,7 +202,120 @@ mod pools {
             if MISTAKE == COUNTS_NOTHING {
                 return 0;
             }
-            self.panicked.swap(0, Ordering::SeqCst)
+            if MISTAKE == COUNT_BEFORE_JOIN {
+                return counted_first;
+            }
+            counted_first + self.panicked.swap(0, Ordering::SeqCst)
+        }
+    }
+
+    /// `shutdown` wakes one waiting worker (`notify_one`), not all.
+    pub const NOTIFY_ONE: u8 = 1;
+    /// `submit` accepts while `jobs.len() <= queue`, not counting the
+    /// idle workers: a queue of N holds N + 1 while the workers are busy.
+    pub const QUEUE_PLUS_ONE: u8 = 2;
+    /// `shutdown` reads the count when it closes the pool, before joining.
+    pub const COUNT_AT_CLOSE: u8 = 3;
+
+    /// The jobs waiting, whether the pool is closed, and how many workers
+    /// wait for a job.
+    #[derive(Default)]
+    struct Queue {
+        jobs: std::collections::VecDeque<Job>,
+        closed: bool,
+        idle: usize,
+    }
+
+    /// A pool built from a queue behind a Mutex and a Condvar, with one
+    /// learner's mistake switched on by `MISTAKE`.
+    pub struct Condvars<const MISTAKE: u8> {
+        shared: Arc<(Mutex<Queue>, Condvar)>,
+        workers: Mutex<Vec<JoinHandle<()>>>,
+        panicked: Arc<AtomicUsize>,
+        queue: usize,
+    }
+
+    pub fn condvars<const MISTAKE: u8>() -> Api<Condvars<MISTAKE>> {
+        Api {
+            new: Condvars::<MISTAKE>::new,
+            submit: Condvars::<MISTAKE>::submit,
+            shutdown: Condvars::<MISTAKE>::shutdown,
+        }
+    }
+
+    impl<const MISTAKE: u8> Condvars<MISTAKE> {
+        pub fn new(workers: usize, queue: usize) -> io::Result<Self> {
+            if workers == 0 {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "no workers"));
+            }
+            let shared = Arc::new((Mutex::new(Queue::default()), Condvar::new()));
+            let panicked = Arc::new(AtomicUsize::new(0));
+            let handles = (0..workers)
+                .map(|_| {
+                    let (shared, panicked) = (Arc::clone(&shared), Arc::clone(&panicked));
+                    thread::spawn(move || {
+                        loop {
+                            let (lock, ready) = &*shared;
+                            let mut queue = lock.lock().unwrap();
+                            queue.idle += 1;
+                            while queue.jobs.is_empty() && !queue.closed {
+                                queue = ready.wait(queue).unwrap();
+                            }
+                            queue.idle -= 1;
+                            let Some(job) = queue.jobs.pop_front() else {
+                                return;
+                            };
+                            drop(queue);
+                            if panic::catch_unwind(AssertUnwindSafe(job)).is_err() {
+                                panicked.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            Ok(Condvars {
+                shared,
+                workers: Mutex::new(handles),
+                panicked,
+                queue,
+            })
+        }
+
+        pub fn submit(&self, job: Job) -> Result<(), Refused> {
+            let (lock, ready) = &*self.shared;
+            let mut queue = lock.lock().unwrap();
+            if queue.closed {
+                return Err(Refused::ShutDown);
+            }
+            let room = if MISTAKE == QUEUE_PLUS_ONE {
+                queue.jobs.len() <= self.queue
+            } else {
+                queue.jobs.len() < queue.idle + self.queue
+            };
+            if !room {
+                return Err(Refused::Busy);
+            }
+            queue.jobs.push_back(job);
+            ready.notify_one();
+            Ok(())
+        }
+
+        pub fn shutdown(&self) -> usize {
+            let (lock, ready) = &*self.shared;
+            lock.lock().unwrap().closed = true;
+            let counted_at_close = self.panicked.swap(0, Ordering::SeqCst);
+            if MISTAKE == NOTIFY_ONE {
+                ready.notify_one();
+            } else {
+                ready.notify_all();
+            }
+            for worker in std::mem::take(&mut *self.workers.lock().unwrap()) {
+                let _ = worker.join();
+            }
+            if MISTAKE == COUNT_AT_CLOSE {
+                return counted_at_close;
+            }
+            counted_at_close + self.panicked.swap(0, Ordering::SeqCst)
         }
     }
 
@@ -417,6 +540,63 @@ mod pool_is_rejected_when_it {
     }
 
     #[test]
+    fn wakes_only_one_waiting_worker_at_shutdown() {
+        assert_rejected(
+            "Condvar, notify_one at shutdown",
+            pool::checks(pools::condvars::<{ pools::NOTIFY_ONE }>()),
+            &[(
+                "shutdown_ends_every_idle_worker",
+                "the pool was closed, but not every worker ended",
+            )],
+        );
+    }
+
+    #[test]
+    fn makes_a_queue_of_0_hold_one_job() {
+        assert_rejected(
+            "sync_channel(queue.max(1))",
+            pool::checks(api::<{ pools::QUEUE_AT_LEAST_ONE }>()),
+            &[("a_queue_of_0_holds_no_job", "as if its queue held 1")],
+        );
+    }
+
+    #[test]
+    fn counts_its_queue_without_the_idle_workers() {
+        assert_rejected(
+            "Condvar, jobs.len() <= queue",
+            pool::checks(pools::condvars::<{ pools::QUEUE_PLUS_ONE }>()),
+            &[
+                ("a_queue_of_0_holds_no_job", "as if its queue held 1"),
+                ("a_full_queue_is_busy_at_once", "the queue must be bounded"),
+            ],
+        );
+    }
+
+    #[test]
+    fn reads_the_count_of_panics_before_joining() {
+        assert_rejected(
+            "count read before join",
+            pool::checks(api::<{ pools::COUNT_BEFORE_JOIN }>()),
+            &[(
+                "jobs_that_panic_while_shutdown_waits_are_counted",
+                "read the count only once every worker has ended",
+            )],
+        );
+    }
+
+    #[test]
+    fn reads_the_count_of_panics_when_it_closes_the_pool() {
+        assert_rejected(
+            "Condvar, count read at close",
+            pool::checks(pools::condvars::<{ pools::COUNT_AT_CLOSE }>()),
+            &[(
+                "jobs_that_panic_while_shutdown_waits_are_counted",
+                "read the count only once every worker has ended",
+            )],
+        );
+    }
+
+    #[test]
     fn takes_the_last_job_queued_first() {
         assert_rejected(
             "a stack for a queue",
@@ -460,6 +640,24 @@ mod clients {
         NothingLost,
         /// Counts every copy of a line as one back (no `!back[i]`).
         CountsCopies,
+        /// A line is reordered if the reply just before it had a higher
+        /// index (not the highest index back so far).
+        ComparesWithThePrevious,
+        /// A line is in order only if it is the next index expected: one
+        /// more than the last line counted in order.
+        ExpectsTheNextIndex,
+    }
+
+    /// Which timeouts a wrong client sets on the connection.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Timeouts {
+        Both,
+        /// No read timeout: a silent server holds the reader for ever.
+        WriteOnly,
+        /// No write timeout: a server that stops reading holds the sender.
+        ReadOnly,
+        /// Both, but the sending thread's error is dropped.
+        BothSendErrorDropped,
     }
 
     fn sort(replies: &[Vec<u8>], lines: &[String], sorting: Sorting) -> Report {
@@ -470,6 +668,7 @@ mod clients {
             .collect();
         let mut back = vec![false; lines.len()];
         let mut latest = None;
+        let mut previous = None;
         let mut report = Report::default();
         for reply in replies {
             if sorting == Sorting::CountOnly {
@@ -482,7 +681,14 @@ mod clients {
             match index.get(reply.as_slice()) {
                 Some(&i) if !back[i] || sorting == Sorting::CountsCopies => {
                     back[i] = true;
-                    if sorting != Sorting::IgnoreOrder && latest.is_some_and(|l| l > i) {
+                    let late = match sorting {
+                        Sorting::IgnoreOrder => false,
+                        Sorting::ComparesWithThePrevious => previous.is_some_and(|p| p > i),
+                        Sorting::ExpectsTheNextIndex => i != latest.map_or(0, |l: usize| l + 1),
+                        _ => latest.is_some_and(|l| l > i),
+                    };
+                    previous = Some(i);
+                    if late {
                         report.reordered.push(i);
                     } else {
                         report.in_order += 1;
@@ -512,6 +718,11 @@ mod clients {
         AnyErrorEnds,
         /// Drops bytes left without a `\n` when the reading stops.
         DropsTheCutEnd,
+        /// Asks whether every line is back only after each reply.
+        ChecksAfterEachReply,
+        /// `BufRead::split(b'\n')`, stopping after the reply that makes
+        /// the count.
+        SplitsTheStream,
     }
 
     fn read_replies(
@@ -541,9 +752,31 @@ mod clients {
             }
             return Ok(replies);
         }
+        if reading == Reading::SplitsTheStream {
+            for reply in BufReader::new(server).split(b'\n') {
+                match reply {
+                    Ok(reply) => replies.push(reply),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+                if replies.len() >= lines.len() {
+                    break;
+                }
+            }
+            return Ok(replies);
+        }
         let mut reader = BufReader::new(server);
         loop {
-            if reading != Reading::UntilClose && replies.len() >= lines.len() {
+            if !matches!(reading, Reading::UntilClose | Reading::ChecksAfterEachReply)
+                && replies.len() >= lines.len()
+            {
                 break;
             }
             let mut reply = Vec::new();
@@ -567,6 +800,9 @@ mod clients {
                 break;
             }
             replies.push(reply);
+            if reading == Reading::ChecksAfterEachReply && replies.len() >= lines.len() {
+                break;
+            }
         }
         Ok(replies)
     }
@@ -576,13 +812,16 @@ mod clients {
         server: TcpStream,
         lines: &[String],
         timeout: Duration,
-        read_timeout: bool,
+        timeouts: Timeouts,
         shut_down_writing: bool,
         reading: Reading,
         sorting: Sorting,
     ) -> io::Result<Report> {
-        if read_timeout {
+        if timeouts != Timeouts::WriteOnly {
             server.set_read_timeout(Some(timeout))?;
+        }
+        if timeouts != Timeouts::ReadOnly {
+            server.set_write_timeout(Some(timeout))?;
         }
         let sender = server.try_clone()?;
         thread::scope(|s| {
@@ -594,7 +833,10 @@ mod clients {
                 Ok(())
             });
             let replies = read_replies(&server, lines, reading);
-            sending.join().unwrap()?;
+            let sent = sending.join().unwrap();
+            if timeouts != Timeouts::BothSendErrorDropped {
+                sent?;
+            }
             Ok(sort(&replies?, lines, sorting))
         })
     }
@@ -621,7 +863,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::Right,
             Sorting::CountOnly,
@@ -637,7 +879,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::Right,
             Sorting::IgnoreOrder,
@@ -653,7 +895,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::Right,
             Sorting::NothingLost,
@@ -669,7 +911,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::ReadIsReply,
             Sorting::Right,
@@ -685,7 +927,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::UntilClose,
             Sorting::Right,
@@ -701,7 +943,7 @@ mod clients {
             server,
             lines,
             timeout,
-            false,
+            Timeouts::WriteOnly,
             true,
             Reading::Right,
             Sorting::Right,
@@ -718,7 +960,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::AnyErrorEnds,
             Sorting::Right,
@@ -734,7 +976,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::Right,
             Sorting::CountsCopies,
@@ -750,9 +992,105 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             true,
             Reading::DropsTheCutEnd,
+            Sorting::Right,
+        )
+    }
+
+    pub fn compares_with_the_previous_reply(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::Both,
+            true,
+            Reading::Right,
+            Sorting::ComparesWithThePrevious,
+        )
+    }
+
+    pub fn expects_the_next_index(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::Both,
+            true,
+            Reading::Right,
+            Sorting::ExpectsTheNextIndex,
+        )
+    }
+
+    pub fn has_no_write_timeout(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::ReadOnly,
+            true,
+            Reading::Right,
+            Sorting::Right,
+        )
+    }
+
+    pub fn drops_the_senders_error(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::BothSendErrorDropped,
+            true,
+            Reading::Right,
+            Sorting::Right,
+        )
+    }
+
+    pub fn checks_for_the_last_line_after_each_reply(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::Both,
+            true,
+            Reading::ChecksAfterEachReply,
+            Sorting::Right,
+        )
+    }
+
+    pub fn splits_the_stream_into_replies(
+        server: TcpStream,
+        lines: &[String],
+        timeout: Duration,
+    ) -> io::Result<Report> {
+        client(
+            server,
+            lines,
+            timeout,
+            Timeouts::Both,
+            true,
+            Reading::SplitsTheStream,
             Sorting::Right,
         )
     }
@@ -766,7 +1104,7 @@ mod clients {
             server,
             lines,
             timeout,
-            true,
+            Timeouts::Both,
             false,
             Reading::Right,
             Sorting::Right,
@@ -901,6 +1239,86 @@ mod load_client_is_rejected_when_it {
     }
 
     #[test]
+    fn compares_each_line_with_the_previous_reply_only() {
+        assert_rejected(
+            "compares with the previous reply",
+            load::checks(clients::compares_with_the_previous_reply),
+            &[(
+                "lines_that_overtake_several_others_are_each_reordered",
+                "not only the reply just before it",
+            )],
+        );
+    }
+
+    #[test]
+    fn expects_each_line_to_be_the_next_index() {
+        assert_rejected(
+            "expects the next index",
+            load::checks(clients::expects_the_next_index),
+            &[
+                (
+                    "lines_that_overtake_several_others_are_each_reordered",
+                    "not only the reply just before it",
+                ),
+                (
+                    "two_lines_swapped_are_reported_reordered",
+                    "it is reordered",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn has_a_read_timeout_but_no_write_timeout() {
+        assert_rejected(
+            "no write timeout",
+            load::checks(clients::has_no_write_timeout),
+            &[(
+                "a_server_that_stops_reading_makes_the_write_fail_within_the_timeout",
+                "a write with no time limit waits for ever",
+            )],
+        );
+    }
+
+    #[test]
+    fn drops_the_error_of_its_sending_thread() {
+        assert_rejected(
+            "drops the sender's error",
+            load::checks(clients::drops_the_senders_error),
+            &[(
+                "a_server_that_stops_reading_makes_the_write_fail_within_the_timeout",
+                // Then "Is the sending side's error dropped?"; on a loaded
+                // machine the stall may outlast the check's wait instead.
+                "the writes made no progress",
+            )],
+        );
+    }
+
+    #[test]
+    fn asks_whether_every_line_is_back_only_after_a_reply() {
+        assert_rejected(
+            "checks after each reply",
+            load::checks(clients::checks_for_the_last_line_after_each_reply),
+            &[(
+                "no_lines_end_the_run_at_once",
+                "made only after a read, rather than before each one",
+            )],
+        );
+    }
+
+    #[test]
+    fn takes_replies_from_split_until_the_count_is_reached() {
+        assert_rejected(
+            "split until the count",
+            load::checks(clients::splits_the_stream_into_replies),
+            &[(
+                "no_lines_end_the_run_at_once",
+                "made only after a read, rather than before each one",
+            )],
+        );
+    }
+
+    #[test]
     fn never_shuts_down_its_writing() {
         assert_rejected(
             "never shuts down writing",
@@ -909,6 +1327,22 @@ mod load_client_is_rejected_when_it {
                 "sends_each_line_once_and_then_shuts_down_writing",
                 "shutdown(Shutdown::Write)",
             )],
+        );
+    }
+}
+
+/// A pool of another design than the reference's, without mistakes: the
+/// checks judge what a pool does, not how it is built.
+mod other_designs {
+    use super::pools;
+    use super::*;
+
+    #[test]
+    fn a_pool_built_from_a_condvar_passes_every_check() {
+        let failed = solutions::checks::runner::failures(pool::checks(pools::condvars::<0>()));
+        assert!(
+            failed.is_empty(),
+            "a right Condvar pool failed: {failed:#?}"
         );
     }
 }

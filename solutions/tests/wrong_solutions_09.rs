@@ -142,6 +142,100 @@ mod proxies {
         })
     }
 
+    /// Each read turned into text with `String::from_utf8_lossy`, and
+    /// that text forwarded.
+    pub fn turns_each_read_into_text(client: TcpStream, server: TcpStream) -> io::Result<()> {
+        two_threads(client, server, |from, to| {
+            let mut buf = [0u8; 8192];
+            let copied = (|| loop {
+                let n = (&*from).read(&mut buf)?;
+                if n == 0 {
+                    return Ok(0);
+                }
+                let text = String::from_utf8_lossy(&buf[..n]);
+                (&*to).write_all(text.as_bytes())?;
+            })();
+            ends_right(copied, from, to)
+        })
+    }
+
+    /// Each read decoded with `String::from_utf8`, its error returned.
+    pub fn decodes_each_read_as_text(client: TcpStream, server: TcpStream) -> io::Result<()> {
+        two_threads(client, server, |from, to| {
+            let mut buf = [0u8; 8192];
+            let copied = (|| loop {
+                let n = (&*from).read(&mut buf)?;
+                if n == 0 {
+                    return Ok(0);
+                }
+                let text = String::from_utf8(buf[..n].to_vec())
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                (&*to).write_all(text.as_bytes())?;
+            })();
+            ends_right(copied, from, to)
+        })
+    }
+
+    /// `unwrap()` on each direction's copy: a reset panics that thread,
+    /// and nothing is shut down.
+    pub fn unwraps_each_copy(client: TcpStream, server: TcpStream) -> io::Result<()> {
+        thread::scope(|s| {
+            s.spawn(|| {
+                io::copy(&mut &server, &mut &client).unwrap();
+                let _ = client.shutdown(Shutdown::Write);
+            });
+            io::copy(&mut &client, &mut &server).unwrap();
+            let _ = server.shutdown(Shutdown::Write);
+            Ok(())
+        })
+    }
+
+    /// The server-to-client direction on a thread of its own that nobody
+    /// waits for: `forward` returns with the client-to-server direction.
+    pub fn returns_without_waiting_for_the_other_direction(
+        client: TcpStream,
+        server: TcpStream,
+    ) -> io::Result<()> {
+        let (down_from, down_to) = (server.try_clone()?, client.try_clone()?);
+        thread::spawn(move || {
+            let copied = io::copy(&mut &down_from, &mut &down_to);
+            ends_right(copied, &down_from, &down_to)
+        });
+        let copied = io::copy(&mut &client, &mut &server);
+        ends_right(copied, &client, &server)
+    }
+
+    /// "Nothing came through" taken for a failure: a direction that
+    /// forwarded no byte returns an error.
+    pub fn takes_an_empty_direction_for_an_error(
+        client: TcpStream,
+        server: TcpStream,
+    ) -> io::Result<()> {
+        two_threads(client, server, |from, to| {
+            let copied = io::copy(&mut &*from, &mut &*to).and_then(|n| match n {
+                0 => Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed before sending anything",
+                )),
+                n => Ok(n),
+            });
+            ends_right(copied, from, to)
+        })
+    }
+
+    /// Waits for a first byte (to log who spoke first) with `read_exact`
+    /// before it forwards: an end of stream first is an error.
+    pub fn waits_for_a_first_byte(client: TcpStream, server: TcpStream) -> io::Result<()> {
+        two_threads(client, server, |from, to| {
+            let mut first = [0u8; 1];
+            let copied = (&*from)
+                .read_exact(&mut first)
+                .and_then(|()| (&*to).write_all(&first))
+                .and_then(|()| io::copy(&mut &*from, &mut &*to));
+            ends_right(copied, from, to)
+        })
+    }
+
     /// One thread that takes turns: a short read timeout on each side, so
     /// that it can look at one, then the other. Right in every respect but
     /// one: while it is blocked writing to one side, it reads from nobody.
@@ -281,6 +375,78 @@ mod proxy_is_rejected_when_it {
             &[(
                 "the_last_bytes_before_the_end_of_the_stream_all_arrive",
                 "before the end never arrived",
+            )],
+        );
+    }
+
+    #[test]
+    fn turns_each_read_into_text() {
+        assert_rejected(
+            "from_utf8_lossy per read",
+            proxy::checks(proxies::turns_each_read_into_text),
+            &[(
+                "bytes_that_are_not_whole_characters_pass_unchanged",
+                "EF BF BD is U+FFFD, the replacement character",
+            )],
+        );
+    }
+
+    #[test]
+    fn decodes_each_read_as_text() {
+        assert_rejected(
+            "from_utf8 per read",
+            proxy::checks(proxies::decodes_each_read_as_text),
+            &[(
+                "bytes_that_are_not_whole_characters_pass_unchanged",
+                "your code decodes the bytes as text",
+            )],
+        );
+    }
+
+    #[test]
+    fn panics_when_a_direction_fails() {
+        assert_rejected(
+            "unwrap on each copy",
+            proxy::checks(proxies::unwraps_each_copy),
+            &[(
+                "an_error_on_one_side_closes_the_other_side_too",
+                "because a thread of `forward` panicked",
+            )],
+        );
+    }
+
+    #[test]
+    fn returns_before_the_other_direction_has_ended() {
+        assert_rejected(
+            "the other direction not waited for",
+            proxy::checks(proxies::returns_without_waiting_for_the_other_direction),
+            &[(
+                "an_error_on_one_side_closes_the_other_side_too",
+                "that direction's error was lost",
+            )],
+        );
+    }
+
+    #[test]
+    fn takes_an_empty_direction_for_an_error() {
+        assert_rejected(
+            "no byte is an error",
+            proxy::checks(proxies::takes_an_empty_direction_for_an_error),
+            &[(
+                "a_connection_that_carries_no_byte_ends_with_ok",
+                "without sending a byte",
+            )],
+        );
+    }
+
+    #[test]
+    fn waits_for_a_first_byte() {
+        assert_rejected(
+            "read_exact a first byte",
+            proxy::checks(proxies::waits_for_a_first_byte),
+            &[(
+                "a_connection_that_carries_no_byte_ends_with_ok",
+                "without sending a byte",
             )],
         );
     }

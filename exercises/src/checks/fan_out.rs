@@ -26,6 +26,8 @@ pub fn checks(subject: AskAll) -> Vec<super::Check> {
         a_server_that_is_down_is_an_error_and_the_others_answer,
         a_server_that_closes_without_answering_is_an_error,
         an_answer_loses_its_line_end_and_keeps_its_spaces,
+        many_silent_servers_cost_one_timeout_not_one_each,
+        a_server_that_never_completes_the_connection_is_an_error_within_the_timeout,
         works_when_every_byte_arrives_on_its_own,
         works_when_separate_messages_arrive_merged,
     )
@@ -38,6 +40,8 @@ const QUESTION: &str = "what is your name?";
 struct State {
     /// How many servers have received the whole question.
     asked: usize,
+    /// When each of them received it.
+    asked_at: Vec<Instant>,
     /// The servers (by number) that have sent their whole answer.
     answered: Vec<usize>,
     /// What each server received, by number (index 0 unused).
@@ -101,7 +105,17 @@ enum Behaviour {
     Close,
     /// Answers with exactly these bytes at once.
     Says(&'static str),
+    /// A listener whose queue of connections waiting to be accepted is
+    /// full: the system drops the connection request (on Linux and macOS;
+    /// Windows refuses it, which makes this server one that is down).
+    NeverAccepts,
 }
+
+/// The timeout of the checks with a server that never answers, where the
+/// others answer at once: long enough that an answer sent at once arrives
+/// within it on a busy machine (at 500 ms, a loaded two-core machine made
+/// a right answer miss one), short enough that waiting it out is quick.
+const ANSWERED_WITHIN: Duration = Duration::from_millis(1500);
 
 /// How much longer than its timeout `ask_all` may take: room for a busy
 /// machine. A deadline that works ends the exchange by the timeout.
@@ -151,6 +165,7 @@ fn read_question(stream: &TcpStream, n: usize, board: &Board) -> bool {
                     s.received[n].extend_from_slice(&buf[..got]);
                     if s.received[n].contains(&b'\n') {
                         s.asked += 1;
+                        s.asked_at.push(Instant::now());
                         line_done = true;
                     }
                 });
@@ -241,7 +256,8 @@ fn server(
                 }
                 return;
             }
-            Behaviour::Close => return,
+            // Never reaches here: `ask` makes a full listener for it.
+            Behaviour::Close | Behaviour::NeverAccepts => return,
             Behaviour::Says(line) => {
                 let _ = writer.write_all(line.as_bytes());
                 board.update(|s| s.answered.push(n));
@@ -266,6 +282,32 @@ fn nobody_listening() -> Result<SocketAddr, String> {
     Ok(SocketAddr::from(([127, 0, 0, 1], 1)))
 }
 
+/// A listener that never accepts, with its queue of connections waiting to
+/// be accepted filled by the check's own connections, so that the system
+/// drops the next connection request: a `connect` without a timeout then
+/// waits for minutes (Linux retries the request after 1 s, 3 s, 7 s...).
+/// On loopback a connection the queue has room for completes within the
+/// `connect` call, so the first one that times out found the queue full.
+/// Where the system refuses instead (Windows), the connections stop at the
+/// first refusal, and the listener is simply one that is down.
+fn full_listener() -> Result<(TcpListener, Vec<TcpStream>), String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("the check could not bind 127.0.0.1:0: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("the check could not read its port: {e}"))?;
+    let mut held = Vec::new();
+    // std asks `listen` for 128; Linux queues one more. A margin, and a
+    // bound for systems that queue more.
+    while held.len() < 300 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(stream) => held.push(stream),
+            Err(_) => break,
+        }
+    }
+    Ok((listener, held))
+}
+
 /// What one run of `ask_all` gave: the answers (errors as text), how long
 /// it took, and what the servers saw.
 struct Asked {
@@ -283,8 +325,16 @@ type Servers = [Option<Behaviour>];
 fn ask(subject: AskAll, servers: &Servers, timeout: Duration) -> Result<Asked, String> {
     let board = Arc::new(Board::default());
     let mut addrs = Vec::new();
+    // Full listeners and their connections, kept until `ask_all` is over.
+    let mut full = Vec::new();
     for (i, b) in servers.iter().enumerate() {
         addrs.push(match b {
+            Some(Behaviour::NeverAccepts) => {
+                let (listener, held) = full_listener()?;
+                let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                full.push((listener, held));
+                addr
+            }
             Some(b) => server(i + 1, servers.len(), *b, &board)?,
             None => nobody_listening()?,
         });
@@ -299,6 +349,7 @@ fn ask(subject: AskAll, servers: &Servers, timeout: Duration) -> Result<Asked, S
     let outcome = task.wait(timeout + GIVE_UP);
     let took = started.elapsed();
     board.update(|s| s.over = true); // let every server go
+    drop(full);
     match outcome {
         Ok(answers) => Ok(Asked {
             answers,
@@ -539,7 +590,7 @@ pub fn asks_every_server_at_the_same_time(subject: AskAll) -> Result<(), String>
 
 pub fn a_silent_server_is_an_error_within_the_timeout(subject: AskAll) -> Result<(), String> {
     use Behaviour::{Answer, Silent};
-    let timeout = Duration::from_millis(500);
+    let timeout = ANSWERED_WITHIN;
     let asked = ask(
         subject,
         &[Some(Answer), Some(Silent), Some(Answer)],
@@ -562,7 +613,7 @@ pub fn a_silent_server_is_an_error_within_the_timeout(subject: AskAll) -> Result
 
 pub fn a_trickling_server_is_an_error_within_the_timeout(subject: AskAll) -> Result<(), String> {
     use Behaviour::{Answer, Silent, Trickle};
-    let timeout = Duration::from_millis(500);
+    let timeout = ANSWERED_WITHIN;
     // The same timeout against a silent server, at the same time: if that
     // one ends in time and the trickling one does not, a read timeout is
     // there, and restarts with every byte.
@@ -744,6 +795,98 @@ pub fn an_answer_loses_its_line_end_and_keeps_its_spaces(subject: AskAll) -> Res
         }
     }
     Ok(())
+}
+
+pub fn many_silent_servers_cost_one_timeout_not_one_each(subject: AskAll) -> Result<(), String> {
+    use Behaviour::{Answer, Silent};
+    // Four silent servers: a timeout applied to one server after the other
+    // takes at least 4 x 1 s = 4 s, whatever the machine does; one
+    // deadline per exchange, all running at once, ends them all together,
+    // within 1 s + SLACK = 3 s even on a busy machine.
+    let timeout = Duration::from_secs(1);
+    let silent = 4;
+    let mut servers = vec![Some(Silent); silent];
+    servers.push(Some(Answer));
+    let in_turn = |took: String, board: Option<&Board>| {
+        // When the questions arrived says whether the servers were asked
+        // at once: their timeouts then ran in turn after the asking.
+        let spread = board.and_then(|b| {
+            let s = lock(&b.state);
+            Some(
+                s.asked_at
+                    .iter()
+                    .max()?
+                    .duration_since(*s.asked_at.iter().min()?),
+            )
+        });
+        let how = match spread {
+            Some(spread) if spread >= timeout => format!(
+                "the questions reached the servers one after the other, over {spread:?}, each \
+                 once the previous server's timeout had run out"
+            ),
+            Some(_) => "all the servers were asked at once, but the answers were waited for \
+                        one slot after the other, each with a fresh timeout"
+                .to_string(),
+            None => "the silent servers were waited for one after the other".to_string(),
+        };
+        format!(
+            "with {silent} silent servers and a timeout of {timeout:?}, ask_all took {took}: \
+             their timeouts ran one after the other ({silent} x {timeout:?} = {:?}): {how}. \
+             Each server's exchange has its own deadline, and all of them run at the same \
+             time, so {silent} silent servers cost one timeout, not {silent}.",
+            timeout * silent as u32
+        )
+    };
+    let asked = match ask(subject, &servers, timeout) {
+        Err(e) if e.starts_with("ask_all did not return") => {
+            return Err(in_turn(format!("more than {:?}", timeout + GIVE_UP), None));
+        }
+        asked => asked?,
+    };
+    asked.common(servers.len())?;
+    if asked.took > timeout + SLACK {
+        return Err(in_turn(format!("{:?}", asked.took), Some(&asked.board)));
+    }
+    let mut expected = vec![None; silent];
+    expected.push(Some(silent + 1));
+    asked.judge(
+        &expected,
+        &format!("servers 1 to {silent} accept the question and never answer"),
+    )
+}
+
+pub fn a_server_that_never_completes_the_connection_is_an_error_within_the_timeout(
+    subject: AskAll,
+) -> Result<(), String> {
+    use Behaviour::{Answer, NeverAccepts};
+    let timeout = ANSWERED_WITHIN;
+    let asked = match ask(subject, &[Some(Answer), Some(NeverAccepts)], timeout) {
+        Err(e) if e.starts_with("ask_all did not return") => {
+            return Err(format!(
+                "ask_all did not return within {:?} (the timeout was {timeout:?}): server 2's \
+                 queue of connections waiting to be accepted is full, so the system drops the \
+                 connection request, and a connect with no time limit waits for minutes (the \
+                 request is retried after 1 s, 3 s, 7 s...). `timeout` is for connecting too: \
+                 connect within the time left (TcpStream::connect_timeout).",
+                timeout + GIVE_UP
+            ));
+        }
+        asked => asked?,
+    };
+    asked.common(2)?;
+    if asked.took > timeout + SLACK {
+        return Err(format!(
+            "with a timeout of {timeout:?}, ask_all took {:?}: server 2 never completes the \
+             connection (its queue of connections waiting to be accepted is full), and \
+             connecting must end within the timeout too (TcpStream::connect_timeout, with the \
+             time left).",
+            asked.took
+        ));
+    }
+    asked.judge(
+        &[Some(1), None],
+        "server 2's listener never completes the connection (its accept queue is full)",
+    )
 }
 
 // Questions and answers replayed over lesson 09's proxy:

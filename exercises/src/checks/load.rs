@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::harness::{WAIT, Waited, diff, spawn};
+use super::harness::{WAIT, Waited, diff, is_timeout, spawn};
 use crate::shared::load::Report;
 
 /// The function under test.
@@ -31,6 +31,9 @@ pub fn checks(subject: RunLoad) -> Vec<super::Check> {
         a_line_that_comes_back_twice_is_torn_the_second_time,
         a_last_reply_cut_short_by_the_close_is_torn,
         a_reset_connection_is_returned_as_the_error,
+        lines_that_overtake_several_others_are_each_reordered,
+        a_server_that_stops_reading_makes_the_write_fail_within_the_timeout,
+        no_lines_end_the_run_at_once,
     )
 }
 
@@ -66,6 +69,35 @@ enum Server {
     /// has read the end of stream (as a server that answers a whole
     /// request does).
     LastAfterTheEnd,
+    /// Echoes the lines in the order [`OVERTAKEN`], each as soon as it
+    /// has read it and every line before it in that order.
+    Overtaken,
+    /// Never reads a byte, and stays connected until the check is done.
+    NeverReads,
+}
+
+/// The order in which [`Server::Overtaken`] echoes 12 lines: line 5
+/// overtakes lines 2, 3 and 4; line 9 overtakes lines 7 and 8.
+const OVERTAKEN: [usize; 12] = [0, 1, 5, 2, 3, 4, 6, 9, 7, 8, 10, 11];
+
+impl Server {
+    /// What the server did, in words, for a message.
+    fn did(self) -> &'static str {
+        match self {
+            Server::Silent => "the server read every line, answered nothing and stayed connected",
+            Server::NeverReads => "the server never read a byte",
+            Server::Resets => "the server reset the connection",
+            Server::StaysConnected => {
+                "the server echoed every line and stayed connected after the end of the stream"
+            }
+            Server::Honest | Server::InPieces | Server::LastAfterTheEnd => {
+                "the server echoed every line and then closed the connection"
+            }
+            _ => {
+                "the server read every line, misbehaved in one way, and then closed the connection"
+            }
+        }
+    }
 }
 
 /// What the fake server saw.
@@ -112,6 +144,19 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
     if behaviour == Server::Resets {
         return reset(conn);
     }
+    if behaviour == Server::NeverReads {
+        // Closed with the client's bytes unread when the check is done (it
+        // drops `hold`): a client still blocked in a write then fails with
+        // a reset. Never before the check has stopped waiting: longer than
+        // any check may take.
+        let _ = hold.recv_timeout(super::CHECK_DEADLINE);
+        return Heard {
+            bytes: Vec::new(),
+            end_of_stream: false,
+        };
+    }
+    let mut overtaken: Vec<Option<Vec<u8>>> = vec![None; OVERTAKEN.len()];
+    let mut next = 0;
     let mut lines = BufReader::new(&conn);
     let mut out = &conn;
     let mut bytes = Vec::new();
@@ -133,6 +178,21 @@ fn run_server(conn: TcpStream, behaviour: Server, hold: &mpsc::Receiver<()>) -> 
             Err(_) => break,
         }
         bytes.extend_from_slice(&line);
+        if behaviour == Server::Overtaken {
+            if let Some(slot) = overtaken.get_mut(index) {
+                *slot = Some(line.clone());
+            }
+            index += 1;
+            let mut failed = false;
+            while let Some(Some(reply)) = OVERTAKEN.get(next).map(|&i| overtaken[i].as_ref()) {
+                failed |= out.write_all(reply).is_err();
+                next += 1;
+            }
+            if failed {
+                break;
+            }
+            continue;
+        }
         if behaviour == Server::LastAfterTheEnd {
             // Each line's reply goes once the next one (or the end) is read.
             if let Some(previous) = held.replace(line.clone())
@@ -259,9 +319,17 @@ fn run(
     let task = spawn("run_load", move || subject(client, &owned, timeout));
     match task.wait(within) {
         Ok(Ok(report)) => Ok((report, started.elapsed(), heard)),
+        Ok(Err(e)) if is_timeout(&e) => Err(format!(
+            "run_load returned the error {e:?} (\"{e}\"), a timeout, though {}: a read that \
+             waits `timeout` for nothing ends the run normally, and the lines still missing \
+             are `lost` in the report. Only a write that makes no progress for `timeout`, or a \
+             read or write that fails otherwise, is returned as the error.",
+            behaviour.did()
+        )),
         Ok(Err(e)) => Err(format!(
-            "run_load returned the error {e:?} (\"{e}\"), but the server only echoed: a \
-             misbehaving server is to be reported, not an error"
+            "run_load returned the error {e:?} (\"{e}\"), though {} and no read or write \
+             failed: a misbehaving server is to be reported, not an error",
+            behaviour.did()
         )),
         Err(Waited::Panicked(why)) => Err(why),
         Err(Waited::Running) => Err(format!(
@@ -288,13 +356,25 @@ fn clean(n: usize) -> Report {
     }
 }
 
-/// A short timeout: enough for loopback, and a wrong answer that waits it
-/// out is quick to spot.
-const TIMEOUT: Duration = Duration::from_millis(800);
+/// The timeout given to `run_load` where the server's events, not the
+/// timeout, end the run: a right answer never waits it out, so it can be
+/// long enough for a busy machine's scheduling, and a wrong answer that
+/// waits it out is still quick to spot.
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long the check waits for a run against a silent server: less than
+/// the server holds the connection (4 x WAIT), so that a client with no
+/// read timeout is seen waiting, not ended by the server's close.
+const SILENT_HELD: Duration = Duration::from_secs(3 * WAIT.as_secs());
+
+/// How long the check waits for a run that events end (the server's close,
+/// every line back): an upper bound for code that hangs, with room for
+/// a wrong answer that waits out [`TIMEOUT`] once on a busy machine.
+const EVENTS: Duration = Duration::from_secs(4 * WAIT.as_secs());
 
 pub fn an_honest_server_gets_a_clean_report(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(200, 40);
-    let (report, _, _) = run(subject, Server::Honest, &lines, TIMEOUT, WAIT)?;
+    let (report, _, _) = run(subject, Server::Honest, &lines, TIMEOUT, EVENTS)?;
     expect(
         "an honest echo server sent every one of the 200 lines back, whole and in order",
         &clean(200),
@@ -305,10 +385,10 @@ pub fn an_honest_server_gets_a_clean_report(subject: RunLoad) -> Result<(), Stri
 
 pub fn sends_each_line_once_and_then_shuts_down_writing(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(50, 30);
-    let (report, _, heard) = run(subject, Server::LastAfterTheEnd, &lines, TIMEOUT, WAIT)?;
+    let (report, _, heard) = run(subject, Server::LastAfterTheEnd, &lines, TIMEOUT, EVENTS)?;
     let heard = heard
-        .recv_timeout(WAIT)
-        .map_err(|_| format!("the check's server did not finish within {WAIT:?}"))?;
+        .recv_timeout(EVENTS)
+        .map_err(|_| format!("the check's server did not finish within {EVENTS:?}"))?;
     let expected: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let got = String::from_utf8_lossy(&heard.bytes);
     if got != expected {
@@ -346,7 +426,7 @@ pub fn sends_each_line_once_and_then_shuts_down_writing(subject: RunLoad) -> Res
 
 pub fn a_line_the_server_drops_is_reported_lost(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(10, 30);
-    let (report, _, _) = run(subject, Server::Drops(3), &lines, TIMEOUT, WAIT)?;
+    let (report, _, _) = run(subject, Server::Drops(3), &lines, TIMEOUT, EVENTS)?;
     let expected = Report {
         in_order: 9,
         lost: vec![3],
@@ -363,7 +443,7 @@ pub fn a_line_the_server_drops_is_reported_lost(subject: RunLoad) -> Result<(), 
 
 pub fn two_lines_swapped_are_reported_reordered(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(10, 30);
-    let (report, _, _) = run(subject, Server::Swaps(4), &lines, TIMEOUT, WAIT)?;
+    let (report, _, _) = run(subject, Server::Swaps(4), &lines, TIMEOUT, EVENTS)?;
     let expected = Report {
         in_order: 9,
         reordered: vec![4],
@@ -380,7 +460,7 @@ pub fn two_lines_swapped_are_reported_reordered(subject: RunLoad) -> Result<(), 
 
 pub fn a_line_cut_in_two_is_reported_torn_and_lost(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(10, 30);
-    let (report, _, _) = run(subject, Server::Tears(2), &lines, TIMEOUT, WAIT)?;
+    let (report, _, _) = run(subject, Server::Tears(2), &lines, TIMEOUT, EVENTS)?;
     let (first, second) = lines[2].split_at(lines[2].len().div_ceil(2));
     let expected = Report {
         in_order: 9,
@@ -402,7 +482,7 @@ pub fn a_reply_with_the_wrong_bytes_is_torn_even_when_the_count_is_right(
     subject: RunLoad,
 ) -> Result<(), String> {
     let lines = numbered(10, 30);
-    let (report, _, _) = run(subject, Server::Garbles(6), &lines, TIMEOUT, WAIT)?;
+    let (report, _, _) = run(subject, Server::Garbles(6), &lines, TIMEOUT, EVENTS)?;
     let expected = Report {
         in_order: 9,
         lost: vec![6],
@@ -421,7 +501,7 @@ pub fn a_line_that_comes_back_twice_is_torn_the_second_time(
     subject: RunLoad,
 ) -> Result<(), String> {
     let lines = numbered(10, 30);
-    let (report, _, _) = run(subject, Server::Repeats(5), &lines, TIMEOUT, WAIT)?;
+    let (report, _, _) = run(subject, Server::Repeats(5), &lines, TIMEOUT, EVENTS)?;
     let expected = Report {
         in_order: 10,
         torn: vec![lines[5].clone()],
@@ -438,7 +518,7 @@ pub fn a_line_that_comes_back_twice_is_torn_the_second_time(
 
 pub fn a_last_reply_cut_short_by_the_close_is_torn(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(10, 30);
-    let (report, _, _) = run(subject, Server::CutsShort(9), &lines, TIMEOUT, WAIT)?;
+    let (report, _, _) = run(subject, Server::CutsShort(9), &lines, TIMEOUT, EVENTS)?;
     let expected = Report {
         in_order: 9,
         lost: vec![9],
@@ -457,7 +537,7 @@ pub fn a_last_reply_cut_short_by_the_close_is_torn(subject: RunLoad) -> Result<(
 
 pub fn a_reply_that_arrives_in_pieces_is_still_whole(subject: RunLoad) -> Result<(), String> {
     let lines = numbered(20, 40);
-    let (report, _, _) = run(subject, Server::InPieces, &lines, TIMEOUT, 2 * WAIT)?;
+    let (report, _, _) = run(subject, Server::InPieces, &lines, TIMEOUT, EVENTS)?;
     expect(
         "the server sent every line back whole and in order, each in two writes a moment apart",
         &clean(20),
@@ -504,7 +584,7 @@ pub fn a_silent_server_ends_the_run_within_the_timeout(subject: RunLoad) -> Resu
     let lines = numbered(10, 30);
     let timeout = Duration::from_millis(500);
     let (report, took, _) =
-        run(subject, Server::Silent, &lines, timeout, 2 * WAIT).map_err(|e| {
+        run(subject, Server::Silent, &lines, timeout, SILENT_HELD).map_err(|e| {
             if e.starts_with("run_load did not return") {
                 format!(
                     "{e}, against a server that reads everything, answers nothing and stays \
@@ -525,7 +605,9 @@ pub fn a_silent_server_ends_the_run_within_the_timeout(subject: RunLoad) -> Resu
         &report,
         "",
     )?;
-    if took > timeout + WAIT {
+    // Room for a busy machine: a run that waits the timeout once per line
+    // (10 x 500 ms) still takes longer.
+    if took > timeout + 2 * WAIT {
         return Err(format!(
             "run_load took {took:?} against a silent server, with a timeout of {timeout:?}: \
              stop once nothing has arrived for `timeout`"
@@ -539,14 +621,16 @@ pub fn stops_reading_once_every_line_is_back(subject: RunLoad) -> Result<(), Str
     // A long timeout: a client that waits for it, or for the server to
     // close, takes far longer than one that stops when it has everything.
     let timeout = Duration::from_secs(5);
-    let (report, took, _) = run(subject, Server::StaysConnected, &lines, timeout, 4 * WAIT)?;
+    let (report, took, _) = run(subject, Server::StaysConnected, &lines, timeout, EVENTS)?;
     expect(
         "the server echoed every line and stayed connected",
         &clean(20),
         &report,
         "",
     )?;
-    if took > WAIT {
+    // Half the timeout: a right answer takes milliseconds, a wrong one
+    // the whole timeout (or until the server closes, which it never does).
+    if took > timeout / 2 {
         return Err(format!(
             "run_load took {took:?} although every line was back within milliseconds: once \
              every line has come back whole, stop reading and return, without waiting for the \
@@ -578,4 +662,92 @@ pub fn a_reset_connection_is_returned_as_the_error(subject: RunLoad) -> Result<(
             2 * WAIT
         )),
     }
+}
+
+pub fn lines_that_overtake_several_others_are_each_reordered(
+    subject: RunLoad,
+) -> Result<(), String> {
+    let lines = numbered(OVERTAKEN.len(), 30);
+    let (report, _, _) = run(subject, Server::Overtaken, &lines, TIMEOUT, EVENTS)?;
+    let expected = Report {
+        in_order: 7,
+        reordered: vec![2, 3, 4, 7, 8],
+        ..Report::default()
+    };
+    expect(
+        &format!(
+            "the server sent the lines back in the order {OVERTAKEN:?}: line 5 overtook lines \
+             2, 3 and 4, and line 9 overtook lines 7 and 8"
+        ),
+        &expected,
+        &report,
+        "A line is reordered when any line sent after it came back before it, not only the \
+         reply just before it: after 0, 1, 5, lines 2, 3 and 4 are each reordered, though 3 \
+         comes right after 2. Compare each line's index with the highest index back so far.",
+    )
+}
+
+pub fn a_server_that_stops_reading_makes_the_write_fail_within_the_timeout(
+    subject: RunLoad,
+) -> Result<(), String> {
+    // Far more than the connection's buffers hold (a few MiB on loopback):
+    // the writes must stall, and a stalled write has failed after `timeout`.
+    let lines = numbered(20_000, 1024);
+    let timeout = Duration::from_millis(500);
+    let (_hold, held) = mpsc::channel();
+    let (client, _heard) = serve(Server::NeverReads, held)?;
+    let started = Instant::now();
+    let task = spawn("run_load", move || subject(client, &lines, timeout));
+    // Filling the buffers takes a moment, then one timeout; on a busy
+    // machine the receiving system may still open its window a little now
+    // and then (each bit of progress starts a write's timeout again): room
+    // for that, and far less than a write that waits for ever.
+    let within = 4 * WAIT;
+    let stalled = format!(
+        "{} and stayed connected, so once the connection's buffers were full (a few MiB of \
+         the 20 000 lines of 1 KiB) the writes made no progress",
+        Server::NeverReads.did()
+    );
+    match task.wait(within) {
+        Ok(Err(e)) if is_timeout(&e) => Ok(()),
+        Ok(Err(e)) => Err(format!(
+            "{stalled}, and run_load returned the error {e:?} (\"{e}\"): the write that made \
+             no progress for `timeout` ({timeout:?}) is the error to return, of kind \
+             WouldBlock on Unix or TimedOut on Windows, as it came (`lessons::cli::is_timeout` \
+             knows both)."
+        )),
+        Ok(Ok(report)) => Err(format!(
+            "{stalled}, and run_load returned Ok after {:?} (lost: {} lines): a write that \
+             makes no progress for `timeout` ({timeout:?}) has failed, and the task says to \
+             return it as the error, not a report. Is the sending side's error dropped?",
+            started.elapsed(),
+            report.lost.len()
+        )),
+        Err(Waited::Panicked(why)) => Err(why),
+        Err(Waited::Running) => Err(format!(
+            "{stalled}, and {within:?} later run_load had not returned (its timeout was \
+             {timeout:?}): a write with no time limit waits for ever for a server that \
+             stopped reading. `timeout` bounds the writes too: a write that makes no progress \
+             for `timeout` has failed (set_write_timeout), and that error is returned."
+        )),
+    }
+}
+
+pub fn no_lines_end_the_run_at_once(subject: RunLoad) -> Result<(), String> {
+    // A long timeout and a server that stays connected: with no lines,
+    // every line (all 0 of them) is back from the start, so a right answer
+    // returns at once, and one that reads before it asks waits for one of
+    // them.
+    let timeout = Duration::from_secs(5);
+    let (report, took, _) = run(subject, Server::StaysConnected, &[], timeout, EVENTS)?;
+    expect("run_load was given no lines at all", &clean(0), &report, "")?;
+    if took > timeout / 2 {
+        return Err(format!(
+            "run_load was given no lines at all, and took {took:?} (its timeout was \
+             {timeout:?}; the server stays connected): with 0 lines, every line is back before \
+             anything is read, so there is nothing to wait for. Is the test \"every line is \
+             back\" made only after a read, rather than before each one?"
+        ));
+    }
+    Ok(())
 }

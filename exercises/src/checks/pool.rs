@@ -42,6 +42,9 @@ pub fn checks<P: Send + Sync + 'static>(subject: Api<P>) -> Vec<super::Check> {
         no_job_is_taken_after_shutdown,
         every_worker_has_ended_when_shutdown_returns,
         shutdown_counts_the_jobs_that_panicked,
+        a_queue_of_0_holds_no_job,
+        shutdown_ends_every_idle_worker,
+        jobs_that_panic_while_shutdown_waits_are_counted,
     )
 }
 
@@ -131,6 +134,8 @@ enum Kind {
     /// Waits at the gate, and leaves something on its thread that reports
     /// when the thread ends.
     HeldUntilItsThreadEnds,
+    /// Waits at the gate, then panics.
+    HeldThenPanics,
 }
 
 fn job(seen: &Shared, id: usize, kind: Kind) -> Job {
@@ -146,14 +151,17 @@ fn job(seen: &Shared, id: usize, kind: Kind) -> Job {
             ENDS_WITH_THREAD
                 .with(|slot| *slot.borrow_mut() = Some(EndsWithThread(Arc::clone(&seen))));
         }
-        if matches!(kind, Kind::Held | Kind::HeldUntilItsThreadEnds) {
+        if matches!(
+            kind,
+            Kind::Held | Kind::HeldUntilItsThreadEnds | Kind::HeldThenPanics
+        ) {
             seen.wait_until(4 * WAIT, |s| s.open);
         }
         seen.update(|s| {
             s.running -= 1;
             s.finished.push(id);
         });
-        if kind == Kind::Panics {
+        if matches!(kind, Kind::Panics | Kind::HeldThenPanics) {
             // `resume_unwind` panics without the panic message on stderr:
             // the panic is on purpose.
             panic::resume_unwind(Box::new("a job that panics on purpose"));
@@ -260,12 +268,37 @@ fn shut_down<P: Send + Sync + 'static>(api: Api<P>, pool: &Arc<P>) -> Result<usi
     match shutdown_in_background(api, pool).wait(WAIT) {
         Ok(panicked) => Ok(panicked),
         Err(Waited::Panicked(why)) => Err(why),
-        Err(Waited::Running) => Err(format!(
-            "`shutdown` did not return within {WAIT:?}, though no job was running. Do the \
-             workers learn that no more jobs will come? Drop the Sender (take it out of its \
-             Option) *before* you join them: their `recv` then fails once the queue is empty, \
-             and their loop ends. (Joining first waits for ever.)"
-        )),
+        Err(Waited::Running) => Err(shutdown_hangs(api, pool, "though no job was running")),
+    }
+}
+
+/// What to say when `shutdown` does not return though every job has
+/// ended (`situation`): a job submitted meanwhile tells whether the pool
+/// was closed yet, so the message says what was observed, whatever the
+/// pool is built from (a channel, or a queue with a Condvar).
+fn shutdown_hangs<P: Send + Sync + 'static>(api: Api<P>, pool: &Arc<P>, situation: &str) -> String {
+    let hangs = format!("`shutdown` did not return within {WAIT:?}, {situation}");
+    let probe: Job = Box::new(|| {});
+    let blocked = "(It waited for `shutdown`.)";
+    match submit(api, pool, probe, blocked) {
+        Ok(Ok(())) => format!(
+            "{hangs}, and meanwhile `submit` still accepted a job: the pool was not closed \
+             yet, so its workers went on waiting for jobs while `shutdown` waited for them to \
+             end. Close the pool (so `submit` says ShutDown and the workers learn that no more \
+             jobs will come) *before* you join them. (Joining first waits for ever.)"
+        ),
+        Ok(Err(Refused::ShutDown)) => format!(
+            "{hangs}, though `submit` already said ShutDown: the pool was closed, but not every \
+             worker ended. Each worker that waits for a job must learn that the pool has \
+             closed, every one of them, not only one: a closed channel (every Sender dropped) \
+             ends every `recv`; a Condvar's `notify_one` wakes a single waiting worker, and \
+             the others wait for ever."
+        ),
+        Ok(Err(Refused::Busy)) => format!(
+            "{hangs}, and `submit` said Busy: the workers never ended. Do they learn that no \
+             more jobs will come?"
+        ),
+        Err(e) => format!("{hangs}. And {e}"),
     }
 }
 
@@ -436,8 +469,9 @@ pub fn a_full_queue_is_busy_at_once<P: Send + Sync + 'static>(api: Api<P>) -> Re
         Ok(()) => {
             return Err(
                 "`submit` accepted a 4th job while the only worker was busy and 2 jobs already \
-                 waited in a queue of 2: the queue must be bounded (`mpsc::sync_channel(queue)`, \
-                 not `mpsc::channel()`), and a full queue is `Err(Refused::Busy)`"
+                 waited in a queue of 2: the queue must be bounded, at most `queue` jobs \
+                 waiting, and a full queue is `Err(Refused::Busy)`. (A channel made with \
+                 `mpsc::channel()` has no bound; `mpsc::sync_channel(queue)` has.)"
                     .to_string(),
             );
         }
@@ -544,12 +578,7 @@ pub fn shutdown_waits_for_the_running_job<P: Send + Sync + 'static>(
         Ok(_) => {}
         Err(Waited::Panicked(why)) => return Err(why),
         Err(Waited::Running) => {
-            return Err(format!(
-                "`shutdown` did not return within {WAIT:?} after the last job ended. Do the \
-                 workers learn that no more jobs will come? Drop the Sender (take it out of its \
-                 Option) *before* you join them: their `recv` then fails once the queue is \
-                 empty, and their loop ends. (Joining first waits for ever.)"
-            ));
+            return Err(shutdown_hangs(api, &pool, "after the last job ended"));
         }
     }
     if !seen.read(|s| s.finished.contains(&1)) {
@@ -766,4 +795,140 @@ pub fn shutdown_counts_the_jobs_that_panicked<P: Send + Sync + 'static>(
         )),
         Err(why) => Err(format!("a second `shutdown` panicked: {why}")),
     }
+}
+
+/// Submits `job` until it is accepted (Busy is allowed while no worker
+/// waits yet), at most [`WAIT`]; whether it was.
+fn accepted_once_a_worker_waits<P: Send + Sync + 'static>(
+    api: Api<P>,
+    pool: &Arc<P>,
+    make: impl Fn() -> Job,
+) -> Result<bool, String> {
+    let deadline = Instant::now() + WAIT;
+    let blocked = "With a queue of 0 and no worker waiting, return Busy at once.";
+    loop {
+        match submit(api, pool, make(), blocked)? {
+            Ok(()) => return Ok(true),
+            Err(Refused::ShutDown) => {
+                return Err("`submit` said ShutDown, but nobody shut the pool down".into());
+            }
+            Err(Refused::Busy) if Instant::now() >= deadline => return Ok(false),
+            Err(Refused::Busy) => thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+pub fn a_queue_of_0_holds_no_job<P: Send + Sync + 'static>(api: Api<P>) -> Result<(), String> {
+    let seen = shared();
+    let _open = Opener(Arc::clone(&seen));
+    let pool = start(api, 1, 0)?;
+    let never_taken = format!(
+        "Pool::new(1, 0): `submit` said Busy for {WAIT:?} to a pool whose only worker was idle. \
+         With a queue of 0, a job is taken when a worker is waiting for one, and an idle \
+         worker is."
+    );
+    if !accepted_once_a_worker_waits(api, &pool, || job(&seen, 1, Kind::Held))? {
+        return Err(never_taken);
+    }
+    wait_running(&seen, 1, 1)?;
+    let blocked = "When every worker is busy and there is no room, return Busy at once.";
+    let busy = |id| submit(api, &pool, job(&seen, id, Kind::Quick), blocked);
+    if busy(2)? == Ok(()) {
+        let held = if busy(3)? == Ok(()) {
+            "2 or more".to_string()
+        } else {
+            "1".to_string()
+        };
+        return Err(format!(
+            "Pool::new(1, 0): while the only worker ran a job, `submit` accepted another: the \
+             pool behaves as if its queue held {held}. A queue of 0 holds no job: with every \
+             worker busy, `submit` returns Err(Refused::Busy) (the task: a job is then taken \
+             only if a worker is waiting for one)."
+        ));
+    }
+    seen.update(|s| s.open = true);
+    wait_finished(&seen, &[1], "job")?;
+    // The worker waits again: the next job is taken.
+    if !accepted_once_a_worker_waits(api, &pool, || job(&seen, 4, Kind::Quick))? {
+        return Err(format!(
+            "Pool::new(1, 0): after its first job, `submit` said Busy for {WAIT:?} while the \
+             only worker was idle again: with a queue of 0, a job is taken whenever a worker \
+             is waiting for one"
+        ));
+    }
+    wait_finished(&seen, &[4], "job")?;
+    shut_down(api, &pool)?;
+    if seen.read(|s| s.started.iter().any(|id| (2..=3).contains(id))) {
+        return Err("a job refused with Busy ran anyway: a refused job is dropped".into());
+    }
+    Ok(())
+}
+
+pub fn jobs_that_panic_while_shutdown_waits_are_counted<P: Send + Sync + 'static>(
+    api: Api<P>,
+) -> Result<(), String> {
+    let seen = shared();
+    let _open = Opener(Arc::clone(&seen));
+    let pool = start(api, 1, 4)?;
+    accepted(
+        api,
+        &pool,
+        job(&seen, 0, Kind::HeldThenPanics),
+        "by an idle pool",
+    )?;
+    wait_running(&seen, 1, 1)?;
+    accepted(
+        api,
+        &pool,
+        job(&seen, 1, Kind::Panics),
+        "with a queue of 4 places",
+    )?;
+    let shutting = shutdown_in_background(api, &pool);
+    // `shutdown` has begun once `submit` says ShutDown (or has at least
+    // been called, if it never does: another check reports that).
+    probe_until_shut_down(api, &pool, &seen, 100, WAIT)?;
+    // Both jobs end only now, while `shutdown` waits: both panic.
+    seen.update(|s| s.open = true);
+    let panicked = match shutting.wait(WAIT) {
+        Ok(n) => n,
+        Err(Waited::Panicked(why)) => return Err(why),
+        Err(Waited::Running) => {
+            return Err(shutdown_hangs(api, &pool, "after the last job ended"));
+        }
+    };
+    if panicked != 2 {
+        return Err(format!(
+            "`shutdown` returned {panicked}, but 2 jobs panicked while it waited for them: one \
+             that was running when `shutdown` was called, and one still waiting in the queue. \
+             Every job accepted before `shutdown` counts, also one that ends after it was \
+             called: read the count only once every worker has ended."
+        ));
+    }
+    Ok(())
+}
+
+pub fn shutdown_ends_every_idle_worker<P: Send + Sync + 'static>(
+    api: Api<P>,
+) -> Result<(), String> {
+    let seen = shared();
+    let _open = Opener(Arc::clone(&seen));
+    let pool = start(api, 4, 4)?;
+    let ids = [1, 2, 3, 4];
+    for id in ids {
+        accepted(
+            api,
+            &pool,
+            job(&seen, id, Kind::Held),
+            "by an idle pool of 4",
+        )?;
+    }
+    // Each of the 4 workers has taken a job: they all run their loop.
+    wait_running(&seen, 4, 4)?;
+    seen.update(|s| s.open = true);
+    wait_finished(&seen, &ids, "4 jobs")?;
+    // A moment for the workers to go back to waiting for a job, so that
+    // `shutdown` meets several idle workers, each of which must learn that
+    // the pool has closed. Not a judgement: a right pool passes either way.
+    thread::sleep(Duration::from_millis(100));
+    shut_down(api, &pool).map(drop)
 }

@@ -25,6 +25,8 @@ pub fn checks(subject: Forward) -> Vec<super::Check> {
         the_last_bytes_before_the_end_of_the_stream_all_arrive,
         both_sides_sending_large_amounts_at_once_do_not_deadlock,
         an_error_on_one_side_closes_the_other_side_too,
+        bytes_that_are_not_whole_characters_pass_unchanged,
+        a_connection_that_carries_no_byte_ends_with_ok,
     )
 }
 
@@ -945,14 +947,28 @@ pub fn an_error_on_one_side_closes_the_other_side_too(subject: Forward) -> Resul
             )));
         }
         Err(_) => {
-            return Err(panicked(format!(
+            let still_open = format!(
                 "the server's connection was reset (it closed with the client's bytes unread), \
-                 and {WAIT:?} later the client's connection was still open: the client will \
-                 wait forever for a server that is gone. An error on one side must close both: \
-                 when a read or a write fails, `shutdown(Shutdown::Both)` both sockets, so that \
-                 the other peer sees the end and the other direction ends too; then return the \
-                 error."
-            )));
+                 and {WAIT:?} later the client's connection was still open"
+            );
+            // The client gives up and closes: that ends the other direction
+            // too, so a direction that panicked shows in `forward`'s outcome.
+            drop(client);
+            return Err(match task.wait(WAIT) {
+                Err(Waited::Panicked(why)) => format!(
+                    "{still_open}: nothing had shut it down, because a thread of `forward` \
+                     panicked instead of handling the error (it showed when the client gave \
+                     up and closed):\n{why}\nA failed read or write is an error to handle, not \
+                     a panic: `shutdown(Shutdown::Both)` both sockets, so that the other peer \
+                     sees the end and the other direction ends too; then return the error."
+                ),
+                _ => format!(
+                    "{still_open}: the client will wait forever for a server that is gone. An \
+                     error on one side must close both: when a read or a write fails, \
+                     `shutdown(Shutdown::Both)` both sockets, so that the other peer sees the \
+                     end and the other direction ends too; then return the error."
+                ),
+            });
         }
     }
     // The client, seeing the end, closes its connection, as clients do.
@@ -960,8 +976,11 @@ pub fn an_error_on_one_side_closes_the_other_side_too(subject: Forward) -> Resul
     match task.wait(WAIT) {
         Ok(Err(_)) => Ok(()),
         Ok(Ok(())) => Err(
-            "the server's connection was reset, the proxy closed the client's, and `forward` \
-             returned Ok(()). The reset is an error: return it (the program logs it), so that \
+            "the server's connection was reset, the proxy closed the client's (so the \
+             direction that reads from the server saw the error and handled it), and then \
+             `forward` returned Ok(()): that direction's error was lost. Did `forward` return \
+             without waiting for that direction's thread, or drop what it returned? Wait for \
+             both directions, and return the error of either (the program logs it), so that \
              whoever runs the proxy learns what ended the connection."
                 .to_string(),
         ),
@@ -972,4 +991,113 @@ pub fn an_error_on_one_side_closes_the_other_side_too(subject: Forward) -> Resul
              over: return the error."
         )),
     }
+}
+
+/// Multi-byte UTF-8 characters cut between two writes, and bytes that are
+/// no UTF-8 at all: a proxy copies bytes, whatever they are.
+const NOT_TEXT: [&[u8]; 3] = [
+    // "café ☕ " with the é cut after its first byte...
+    b"caf\xC3",
+    // ...and the ☕ (E2 98 95) after its second; then bytes that are not
+    // UTF-8 at all (FF, FE, a lone continuation byte 80).
+    b"\xA9 \xE2\x98",
+    b"\x95 \xFF\xFE\x80 raw\n",
+];
+
+pub fn bytes_that_are_not_whole_characters_pass_unchanged(subject: Forward) -> Result<(), String> {
+    let session = start(subject)?;
+    let sent: Vec<u8> = NOT_TEXT.concat();
+    let shown = format!("{sent:02X?}");
+    let exchange = |from: Side| -> Result<(), String> {
+        // Three writes, a moment apart: three reads for the proxy.
+        for (i, piece) in NOT_TEXT.iter().enumerate() {
+            if i > 0 {
+                thread::sleep(PIECES);
+            }
+            session.send(from, piece)?;
+        }
+        let to = from.other();
+        let got = receive(session.peer(to), sent.len());
+        if got.bytes == sent {
+            return Ok(());
+        }
+        let replaced = got.bytes.windows(3).any(|w| w == "\u{FFFD}".as_bytes());
+        Err(if replaced {
+            format!(
+                "the {} sent the bytes {shown} in three writes, {PIECES:?} apart (\"café ☕\" \
+                 with the é and the ☕ cut between two writes, then FF FE 80, which are no UTF-8 \
+                 at all), and the {} received {:02X?}: EF BF BD is U+FFFD, the replacement \
+                 character, which nobody sent. Your code turns what each read returns into text \
+                 (`String::from_utf8_lossy`): a read may end in the middle of a character, and \
+                 a stream may carry bytes that are not text. A proxy forwards the bytes as they \
+                 came.",
+                from.name(),
+                to.name(),
+                got.bytes
+            )
+        } else {
+            format!(
+                "the {} sent the bytes {shown} in three writes, {PIECES:?} apart (\"café ☕\" \
+                 with the é and the ☕ cut between two writes, then FF FE 80, which are no UTF-8 \
+                 at all), and the {} received {:02X?}, then {}: a proxy forwards the bytes as \
+                 they came, whatever they are.",
+                from.name(),
+                to.name(),
+                got.bytes,
+                match got.end {
+                    End::Closed => "the end of the stream".to_string(),
+                    End::Silent => format!("nothing more for {WAIT:?}"),
+                    End::Broke(e) => format!("a failed connection ({e})"),
+                    End::Enough => "more".to_string(),
+                }
+            )
+        })
+    };
+    let outcome = exchange(Side::Client).and_then(|()| exchange(Side::Server));
+    let Err(saw) = outcome else {
+        return Ok(());
+    };
+    // A proxy that failed on these bytes closes both sides and returns:
+    // its error says why. (Only on the way to a failure: no cost to others.)
+    Err(match session.task.wait(WAIT) {
+        Err(Waited::Running) => saw,
+        Err(Waited::Panicked(why)) => why,
+        Ok(Err(e)) if e.kind() == io::ErrorKind::InvalidData => format!(
+            "the client sent the bytes {shown} in three writes (\"café ☕\" with the é and the \
+             ☕ cut between two writes, then FF FE 80, which are no UTF-8 at all), and \
+             `forward` returned Err({e}), of kind InvalidData: your code decodes the bytes as \
+             text (`String::from_utf8`, or a reader of strings), and a read that ends in the \
+             middle of a character, or bytes that are not text, make that fail. A proxy \
+             forwards the bytes as they came, whatever they are.\n(What the check saw: {saw})"
+        ),
+        Ok(returned) => format!(
+            "{saw}\n(`forward` had already returned {}.)",
+            result_text(&returned)
+        ),
+    })
+}
+
+pub fn a_connection_that_carries_no_byte_ends_with_ok(subject: Forward) -> Result<(), String> {
+    let session = start(subject)?;
+    let steps = || -> Result<(), String> {
+        session.half_close(Side::Client)?;
+        expect_end(
+            &session,
+            Side::Client,
+            b"",
+            "half-closed its connection at once, without sending a byte",
+        )?;
+        session.half_close(Side::Server)?;
+        expect_end(
+            &session,
+            Side::Server,
+            b"",
+            "half-closed its connection too, without sending a byte",
+        )
+    };
+    steps().map_err(|saw| session.fail(saw))?;
+    session.returns_ok(
+        "the client and then the server half-closed their connections without sending a byte \
+         (a connection that carries nothing, as a health check's does)",
+    )
 }

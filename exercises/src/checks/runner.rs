@@ -481,6 +481,14 @@ pub fn assert_rejected(wrong: &str, all: Vec<Check>, expected: &[(&str, &str)]) 
             "{wrong} failed {check}, but its message does not say {teaches:?}:\n{message}"
         );
     }
+    // The fixtures' table, as `wrong_solutions.rs` prints it: wrong answer,
+    // the check meant for it, and the first line of its message.
+    if let Some((check, _)) = expected.first()
+        && let Some((_, message)) = failed.iter().find(|(name, _)| name == check)
+    {
+        let first = message.lines().next().unwrap_or_default();
+        println!("ROW | {wrong} | {check} | {first}");
+    }
 }
 
 /// How long [`Record`]s may stop coming before the `exercises` package

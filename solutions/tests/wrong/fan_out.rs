@@ -20,6 +20,9 @@ const LATE: &str = "a_late_answer_in_two_pieces_is_an_answer";
 const DOWN: &str = "a_server_that_is_down_is_an_error_and_the_others_answer";
 const CLOSES: &str = "a_server_that_closes_without_answering_is_an_error";
 const LINE_END: &str = "an_answer_loses_its_line_end_and_keeps_its_spaces";
+const MANY_SILENT: &str = "many_silent_servers_cost_one_timeout_not_one_each";
+const NEVER_CONNECTS: &str =
+    "a_server_that_never_completes_the_connection_is_an_error_within_the_timeout";
 
 /// These checks, with the same words.
 fn all(checks: &[&'static str], words: &'static str) -> &'static [(&'static str, &'static str)] {
@@ -28,14 +31,51 @@ fn all(checks: &[&'static str], words: &'static str) -> &'static [(&'static str,
 
 pub fn cases() -> Vec<Case> {
     const RESTARTS: &str = "a read timeout starts again with every byte that arrives";
-    const EVERY: &[&str] = &[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES, LINE_END];
+    const EVERY: &[&str] = &[
+        SLOT,
+        AT_ONCE,
+        SILENT,
+        TRICKLE,
+        LATE,
+        DOWN,
+        CLOSES,
+        LINE_END,
+        MANY_SILENT,
+        NEVER_CONNECTS,
+    ];
+    const IN_TURN: &str = "their timeouts ran one after the other";
+    const NO_CONNECT_LIMIT: &str = "a connect with no time limit waits for minutes";
     vec![
+        case(
+            "reads_each_answer_in_turn_with_a_fresh_timeout",
+            checks(reads_each_answer_in_turn_with_a_fresh_timeout),
+            &[(MANY_SILENT, IN_TURN), (TRICKLE, RESTARTS)],
+        ),
+        case(
+            "waits_for_each_slot_in_turn_with_a_fresh_timeout",
+            checks(waits_for_each_slot_in_turn_with_a_fresh_timeout),
+            &[(MANY_SILENT, IN_TURN)],
+        ),
+        case(
+            "connects_with_no_timeout",
+            checks(connects_with_no_timeout),
+            &[(NEVER_CONNECTS, NO_CONNECT_LIMIT)],
+        ),
+        case(
+            "sets_read_and_write_timeouts_after_a_plain_connect",
+            checks(sets_read_and_write_timeouts_after_a_plain_connect),
+            &[(NEVER_CONNECTS, NO_CONNECT_LIMIT), (TRICKLE, RESTARTS)],
+        ),
         case(
             "one_server_after_the_other",
             checks(one_server_after_the_other),
             &[
                 (AT_ONCE, "asks one server after the other"),
                 (TRICKLE, RESTARTS),
+                (
+                    MANY_SILENT,
+                    "the questions reached the servers one after the other",
+                ),
             ],
         ),
         case(
@@ -49,13 +89,24 @@ pub fn cases() -> Vec<Case> {
             &[
                 (SILENT, "ask_all did not return within"),
                 (TRICKLE, "ask_all did not return within"),
+                (MANY_SILENT, IN_TURN),
             ],
         ),
         case(
             "keeps_the_line_end",
             checks(keeps_the_line_end),
             all(
-                &[SLOT, AT_ONCE, SILENT, TRICKLE, DOWN, CLOSES, LINE_END],
+                &[
+                    SLOT,
+                    AT_ONCE,
+                    SILENT,
+                    TRICKLE,
+                    DOWN,
+                    CLOSES,
+                    LINE_END,
+                    MANY_SILENT,
+                    NEVER_CONNECTS,
+                ],
                 "the answer still has its line end",
             ),
         )
@@ -64,7 +115,7 @@ pub fn cases() -> Vec<Case> {
             "reads_until_the_server_closes",
             checks(reads_until_the_server_closes),
             all(
-                &[SLOT, AT_ONCE, SILENT, TRICKLE, LATE, DOWN, CLOSES, LINE_END],
+                EVERY,
                 "your code kept reading after the \\n until the timeout",
             ),
         ),
@@ -96,6 +147,8 @@ pub fn cases() -> Vec<Case> {
             (DOWN, "the answers are in the order they arrived"),
             (CLOSES, "the answers are in the order they arrived"),
             (LINE_END, "the answers are in the order they arrived"),
+            (MANY_SILENT, "the answers are in the order they arrived"),
+            (NEVER_CONNECTS, "the answers are in the order they arrived"),
         ]),
         case(
             "takes_no_answer_for_an_empty_one",
@@ -110,12 +163,21 @@ pub fn cases() -> Vec<Case> {
         case(
             "unwraps_the_connection",
             checks(unwraps_the_connection),
-            &[(DOWN, "`ask_all` panicked at")],
+            &[
+                (DOWN, "`ask_all` panicked at"),
+                (NEVER_CONNECTS, "`ask_all` panicked at"),
+            ],
         ),
         case(
             "joins_each_thread_as_soon_as_it_is_spawned",
             checks(joins_each_thread_as_soon_as_it_is_spawned),
-            &[(AT_ONCE, "asks one server after the other")],
+            &[
+                (AT_ONCE, "asks one server after the other"),
+                (
+                    MANY_SILENT,
+                    "the questions reached the servers one after the other",
+                ),
+            ],
         ),
         case(
             "ignores_the_timeout_it_is_given",
@@ -131,6 +193,8 @@ pub fn cases() -> Vec<Case> {
             (DOWN, ""),
             (CLOSES, ""),
             (LINE_END, ""),
+            (MANY_SILENT, ""),
+            (NEVER_CONNECTS, ""),
             // Over the wire the bytes take a few milliseconds more.
             ("works_when_every_byte_arrives_on_its_own", ""),
             ("works_when_separate_messages_arrive_merged", ""),
@@ -156,6 +220,8 @@ pub fn cases() -> Vec<Case> {
                 (TRICKLE, "for a server that did not answer"),
                 (DOWN, "for a server that did not answer"),
                 (CLOSES, "its slot is Ok(\"\")"),
+                (MANY_SILENT, "for a server that did not answer"),
+                (NEVER_CONNECTS, "for a server that did not answer"),
             ],
         ),
     ]
@@ -473,5 +539,122 @@ fn trims_the_spaces_too(
 ) -> Vec<io::Result<String>> {
     fan(servers, question, timeout, |addr, question, timeout| {
         right(addr, question, timeout).map(|answer| answer.trim().to_string())
+    })
+}
+
+/// All servers asked at once (a thread each connects and sends), then the
+/// answers read in the order of the servers, each with a read timeout of
+/// its own: with N silent servers, N timeouts one after the other.
+fn reads_each_answer_in_turn_with_a_fresh_timeout(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    let connected: Vec<io::Result<TcpStream>> = thread::scope(|s| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|addr| {
+                s.spawn(move || {
+                    let stream = TcpStream::connect_timeout(addr, timeout)?;
+                    (&stream).write_all(format!("{question}\n").as_bytes())?;
+                    Ok(stream)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    connected
+        .into_iter()
+        .map(|stream| {
+            let stream = stream?;
+            stream.set_read_timeout(Some(timeout))?;
+            let mut answer = String::new();
+            if BufReader::new(&stream).read_line(&mut answer)? == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+            }
+            Ok(without_line_end(&answer))
+        })
+        .collect()
+}
+
+/// A thread per server, each exchange with no deadline of its own, and
+/// each slot waited for in turn with `recv_timeout(timeout)`: N silent
+/// servers cost N timeouts.
+fn waits_for_each_slot_in_turn_with_a_fresh_timeout(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    let waiting: Vec<mpsc::Receiver<io::Result<String>>> = servers
+        .iter()
+        .map(|addr| {
+            let (tx, rx) = mpsc::channel();
+            let (addr, question) = (*addr, question.to_string());
+            thread::spawn(move || {
+                let answer = (|| {
+                    let stream = TcpStream::connect_timeout(&addr, timeout)?;
+                    (&stream).write_all(format!("{question}\n").as_bytes())?;
+                    let mut answer = String::new();
+                    if BufReader::new(&stream).read_line(&mut answer)? == 0 {
+                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+                    }
+                    Ok(without_line_end(&answer))
+                })();
+                let _ = tx.send(answer);
+            });
+            rx
+        })
+        .collect();
+    waiting
+        .into_iter()
+        .map(|rx| {
+            rx.recv_timeout(timeout)
+                .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "no answer")))
+        })
+        .collect()
+}
+
+/// `TcpStream::connect` with no time limit, then one deadline for the
+/// rest of the exchange.
+fn connects_with_no_timeout(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let stream = TcpStream::connect(addr)?;
+        let deadline = Deadline::after(timeout, "answer");
+        let mut within = Within {
+            stream: &stream,
+            deadline: &deadline,
+        };
+        within.write_all(format!("{question}\n").as_bytes())?;
+        match framing::read_line(&mut BufReader::new(within), framing::DEFAULT_MAX_LINE) {
+            Ok(Some(answer)) => Ok(answer),
+            Ok(None) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer")),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        }
+    })
+}
+
+/// A plain `connect`, then read and write timeouts on the stream.
+fn sets_read_and_write_timeouts_after_a_plain_connect(
+    servers: &[SocketAddr],
+    question: &str,
+    timeout: Duration,
+) -> Vec<io::Result<String>> {
+    fan(servers, question, timeout, |addr, question, timeout| {
+        let stream = TcpStream::connect((addr.ip(), addr.port()))?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        (&stream).write_all(format!("{question}\n").as_bytes())?;
+        let mut answer = String::new();
+        if BufReader::new(&stream).read_line(&mut answer)? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no answer"));
+        }
+        Ok(without_line_end(&answer))
     })
 }
