@@ -792,6 +792,8 @@ struct Screen {
 pub struct Output {
     screen: Arc<Mutex<Screen>>,
     bell: Bell,
+    /// Set by [`Output::break_down`]: every write fails from then on.
+    broken: Arc<AtomicBool>,
 }
 
 impl Output {
@@ -800,7 +802,19 @@ impl Output {
         Output {
             screen: Arc::default(),
             bell: bell.clone(),
+            broken: Arc::default(),
         }
+    }
+
+    /// Makes every later write and flush fail, as a closed terminal's or
+    /// pipe's do (`BrokenPipe`).
+    pub fn break_down(&self) {
+        self.broken.store(true, Ordering::SeqCst);
+    }
+
+    /// Everything written so far, as bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        lock(&self.screen).written.clone()
     }
 
     /// What a person would see so far.
@@ -820,8 +834,22 @@ impl Output {
     }
 }
 
+impl Output {
+    fn check_broken(&self) -> io::Result<()> {
+        if self.broken.load(Ordering::SeqCst) {
+            self.bell.ring();
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the terminal was closed",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check_broken()?;
         {
             let mut screen = lock(&self.screen);
             screen.written.extend_from_slice(buf);
@@ -834,6 +862,7 @@ impl Write for Output {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.check_broken()?;
         {
             let mut screen = lock(&self.screen);
             screen.shown = screen.written.len();
@@ -902,6 +931,14 @@ impl Typist {
             self.typed += text.len();
             // The reader may be gone already (the code under test returned).
             let _ = keys.send(text.as_bytes().to_vec());
+        }
+    }
+
+    /// Types raw bytes: half a character, or bytes that are not UTF-8.
+    pub fn type_bytes(&mut self, bytes: &[u8]) {
+        if let Some(keys) = &self.keys {
+            self.typed += bytes.len();
+            let _ = keys.send(bytes.to_vec());
         }
     }
 
