@@ -616,7 +616,7 @@ pub fn a_character_cut_between_two_reads_passes_unchanged(subject: Chat) -> Resu
 // The checks above that are about bytes in both directions, replayed over lesson 09's
 // proxy: `works_when_every_byte_arrives_on_its_own` and
 // `works_when_separate_messages_arrive_merged`.
-over_the_wire!(Chat =>
+over_the_wire!(bytes Chat =>
     what_the_peer_sends_appears_while_the_user_types_nothing,
     what_the_user_types_reaches_a_peer_that_says_nothing,
     the_end_of_the_input_is_passed_on_and_the_peer_still_heard,

@@ -536,7 +536,7 @@ pub fn closes_the_connection_when_the_client_has_finished(subject: ServeAll) -> 
 // The checks above that are about the bytes that come back, replayed over lesson 09's
 // proxy: `works_when_every_byte_arrives_on_its_own` and
 // `works_when_separate_messages_arrive_merged`.
-over_the_wire!(ServeAll =>
+over_the_wire!(bytes ServeAll =>
     echoes_what_one_client_sends,
     two_clients_each_get_only_their_own_bytes,
     closes_the_connection_when_the_client_has_finished,

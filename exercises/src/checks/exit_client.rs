@@ -708,6 +708,20 @@ impl Conversation {
                 );
             }
         }
+        // Only the start of the reply, and nothing after it: the client
+        // took what one read gave for the whole reply.
+        let tail = written.rsplit('\n').next().unwrap_or_default();
+        if !tail.is_empty() && reply.starts_with(tail) && tail.len() < reply.len() {
+            return format!(
+                "your client printed {}, only the first part of the reply {}, and went on \
+                 without the rest: one read is not one message.\nThe reply came in more than \
+                 one piece, and TCP keeps no message boundaries: read up to the reply's \\n \
+                 (BufRead::read_line, or lessons::framing::read_line), then print the whole \
+                 line.\n{account}",
+                show_str(tail),
+                show_str(&format!("{reply}\n"))
+            );
+        }
         if !waiting {
             // Still reading from the server? Hang up and see.
             let before = self.output.text();

@@ -563,11 +563,46 @@ pub type Replay<S> = (&'static str, fn(S) -> Result<(), String>);
 /// check's own failure, and its message is repeated as it is (its first
 /// line unchanged, so the first message a student reads names the cause).
 pub fn replayed_over<S: Copy>(wire: Wire, subject: S, replays: &[Replay<S>]) -> Result<(), String> {
+    replayed_over_as(Unit::Lines, wire, subject, replays)
+}
+
+/// What an exercise passes on: whole lines, or bytes as they come. It
+/// decides what a replay's message may advise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Lines,
+    Bytes,
+}
+
+/// [`replayed_over`] for an exercise whose unit is `unit`. Only framing
+/// advice that fits the unit is given, and none where the check's own
+/// message already names the cause as a missing flush (then the wire only
+/// changed when the bytes came, and framing is not the fault).
+pub fn replayed_over_as<S: Copy>(
+    unit: Unit,
+    wire: Wire,
+    subject: S,
+    replays: &[Replay<S>],
+) -> Result<(), String> {
     for &(name, check) in replays {
         let Err(over_the_wire) = over(wire, || check(subject)) else {
             continue;
         };
+        let flush = over_the_wire.contains("flush");
         return Err(match check(subject) {
+            Ok(()) if flush || unit == Unit::Bytes => format!(
+                "{}: `{name}` failed with this message:\n{over_the_wire}\n\nOn a direct \
+                 connection the same check passes. Over the wire the stream was cut into \
+                 reads differently (and its bytes came a few milliseconds later).{}",
+                wire.only_direct(),
+                if flush {
+                    ""
+                } else {
+                    " TCP keeps no message boundaries, so one read is not one message: pass on \
+                     exactly the bytes each read returned, without decoding them as text or \
+                     waiting for more."
+                }
+            ),
             Ok(()) => format!(
                 "{}: `{name}` failed with this message:\n{over_the_wire}\n\nOn a direct \
                  connection the same check passes. Over the wire the stream was cut into \

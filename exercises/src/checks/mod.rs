@@ -61,6 +61,30 @@ macro_rules! checks {
 /// ([`harness::replayed_over`]): `works_when_every_byte_arrives_on_its_own`
 /// and `works_when_separate_messages_arrive_merged`.
 macro_rules! over_the_wire {
+    // An exercise that passes bytes on as they come: its messages never
+    // advise reading lines.
+    (bytes $subject:ty => $($check:ident),+ $(,)?) => {
+        const OVER_THE_WIRE: &[super::harness::Replay<$subject>] =
+            &[$((stringify!($check), $check as fn($subject) -> Result<(), String>)),+];
+
+        fn works_when_every_byte_arrives_on_its_own(subject: $subject) -> Result<(), String> {
+            super::harness::replayed_over_as(
+                super::harness::Unit::Bytes,
+                super::harness::Wire::OneByteAtATime,
+                subject,
+                OVER_THE_WIRE,
+            )
+        }
+
+        fn works_when_separate_messages_arrive_merged(subject: $subject) -> Result<(), String> {
+            super::harness::replayed_over_as(
+                super::harness::Unit::Bytes,
+                super::harness::Wire::Merged,
+                subject,
+                OVER_THE_WIRE,
+            )
+        }
+    };
     ($subject:ty => $($check:ident),+ $(,)?) => {
         const OVER_THE_WIRE: &[super::harness::Replay<$subject>] =
             &[$((stringify!($check), $check as fn($subject) -> Result<(), String>)),+];
@@ -79,6 +103,7 @@ macro_rules! over_the_wire {
     };
 }
 
+pub mod advice;
 pub mod console_router;
 pub mod duplex;
 pub mod echo_server;
