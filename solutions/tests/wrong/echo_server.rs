@@ -199,10 +199,13 @@ pub fn cases() -> Vec<Case> {
         case(
             "skips_a_read_that_is_not_utf8",
             checks(skips_a_read_that_is_not_utf8),
-            &[(
-                CUT,
-                "your server holds back or drops a read that is not valid UTF-8",
-            )],
+            &[
+                (
+                    CUT,
+                    "your server holds back or drops a read that is not valid UTF-8",
+                ),
+                (MIB, "the client sent 1 MiB"),
+            ],
         ),
         case(
             "never_accepts",
