@@ -449,6 +449,7 @@ pub fn keeps_sending_after_the_peers_end_of_stream_until_the_input_ends(
         None => {}
     }
     session.typist.type_text("bye\n");
+    let closed_at = std::time::Instant::now();
     session.typist.close();
     session.peer_hears_typed("bye\n")?;
     let mut more = Vec::new();
@@ -473,7 +474,14 @@ pub fn keeps_sending_after_the_peers_end_of_stream_until_the_input_ends(
             )));
         }
     }
-    match session.outcome(WAIT) {
+    let outcome = session.outcome(WAIT);
+    // Returned late on a busy machine, but still before the input ended?
+    if let Some(Ok(r)) = &outcome
+        && session.task.ended_at().is_some_and(|at| at < closed_at)
+    {
+        return Err(returned_early(r, ""));
+    }
+    match outcome {
         Some(Ok(Ok(()))) => Ok(()),
         Some(Ok(Err(e))) => Err(format!(
             "both directions ended normally (the peer's stream, then the input), and chat \

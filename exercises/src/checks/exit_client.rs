@@ -262,9 +262,27 @@ fn converse(
         let replies = c.expected_replies(c.typed);
         let heard = c.expected_heard(c.typed).len();
         let came = match item.then {
-            Then::Sent(_) => c.bell.wait_until(WAIT, || {
-                c.client.has_ended() || c.output.text().matches('\n').count() >= replies
-            }),
+            Then::Sent(_) => {
+                let printed = |c: &Conversation| {
+                    c.client.has_ended() || c.output.text().matches('\n').count() >= replies
+                };
+                c.bell.wait_until(WAIT, || printed(&c)) || {
+                    // On a busy machine the check's own server may be the
+                    // slow one (it answers late, and in pieces): once it
+                    // has heard the line, wait for it to have replied, and
+                    // only then give the client its own time to print.
+                    let (heard_it, replied) = {
+                        let log = lock(&c.log);
+                        (log.lines.len() >= heard, log.replies.len() >= replies)
+                    };
+                    heard_it
+                        && !replied
+                        && c.bell.wait_until(2 * WAIT, || {
+                            c.client.has_ended() || lock(&c.log).replies.len() >= replies
+                        })
+                        && c.bell.wait_until(WAIT, || printed(&c))
+                }
+            }
             Then::Stops | Then::HangsUp(_) => c.bell.wait_until(WAIT, || {
                 c.client.has_ended() || lock(&c.log).lines.len() > heard
             }),
