@@ -230,8 +230,6 @@ pub fn cases() -> Vec<Case> {
                 (TOO_LONG, "as an ordinary line"),
                 (NO_NEWLINE, "still waiting for the end of the line"),
                 (BYTES, "counts bytes, not characters"),
-                (BYTE_AT_A_TIME, "fails on bytes that are not UTF-8"),
-                ("works_when_separate_messages_arrive_merged", THROWN_AWAY),
             ],
         ),
         case(
@@ -243,8 +241,6 @@ pub fn cases() -> Vec<Case> {
                 (TOO_LONG, "as an ordinary line"),
                 (NO_NEWLINE, "still waiting for the end of the line"),
                 (BYTES, "counts bytes, not characters"),
-                (BYTE_AT_A_TIME, "fails on bytes that are not UTF-8"),
-                ("works_when_separate_messages_arrive_merged", THROWN_AWAY),
             ],
         ),
         case(
