@@ -495,4 +495,4 @@ pub fn assert_rejected(wrong: &str, all: Vec<Check>, expected: &[(&str, &str)]) 
 
 /// How long [`Record`]s may stop coming before the `exercises` package
 /// gives up on a checks program: a check's own deadline, and a margin.
-pub const SILENCE_LIMIT: Duration = Duration::from_secs(crate::CHECK_DEADLINE.as_secs() + 10);
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(3 * crate::CHECK_DEADLINE.as_secs() + 10);
