@@ -267,20 +267,20 @@ fn converse(
                     c.client.has_ended() || c.output.text().matches('\n').count() >= replies
                 };
                 c.bell.wait_until(WAIT, || printed(&c)) || {
-                    // On a busy machine the check's own server may be the
-                    // slow one (it answers late, and in pieces): once it
-                    // has heard the line, wait for it to have replied, and
-                    // only then give the client its own time to print.
-                    let (heard_it, replied) = {
-                        let log = lock(&c.log);
-                        (log.lines.len() >= heard, log.replies.len() >= replies)
-                    };
-                    heard_it
-                        && !replied
-                        && c.bell.wait_until(2 * WAIT, || {
-                            c.client.has_ended() || lock(&c.log).replies.len() >= replies
-                        })
-                        && c.bell.wait_until(WAIT, || printed(&c))
+                    // On a busy machine the check's own server (it answers
+                    // late, and in pieces) or the wire may be the slow
+                    // part: wait until the server has replied (unless the
+                    // client went back to the keyboard without sending),
+                    // and only then give the client its own time to print.
+                    let replied = |c: &Conversation| lock(&c.log).replies.len() >= replies;
+                    c.bell.wait_until(2 * WAIT, || {
+                        c.client.has_ended()
+                            || replied(&c)
+                            || (c.typist.is_waited_on()
+                                && c.typist.all_taken()
+                                && lock(&c.log).lines.len() < heard)
+                    });
+                    replied(&c) && c.bell.wait_until(WAIT, || printed(&c))
                 }
             }
             Then::Stops | Then::HangsUp(_) => c.bell.wait_until(WAIT, || {
