@@ -223,7 +223,7 @@ pub fn check(
                             check,
                             number,
                             of: names.len(),
-                            deadline: CHECK_DEADLINE,
+                            deadline: checks::deadline_of(check),
                         })
                     };
                     let results = run_checks(&program, root, &names, settings, &started);

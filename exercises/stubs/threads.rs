@@ -5,7 +5,8 @@
 //! the results in the order of `numbers`.
 //!
 //! What the checks hold you to:
-//! - `f` is called exactly once per number, with the number (not its index);
+//! - `f` is called exactly once per number, with the number (not its index),
+//!   and a number given twice is two calls, though both give the same result;
 //! - every call runs on a thread of its own, and all of them at the same time:
 //!   the checks' `f` waits, up to 1.5 s, for the other calls to be running
 //!   too, so threads that run one after the other (joined one by one, or

@@ -105,9 +105,9 @@ fn repeats_a_direct_failure(message: &str) -> bool {
 
 /// What is wrong with how the checks treated one wrong answer (empty if
 /// nothing), and the report of every message.
-fn judge(case: &Case) -> (Vec<String>, String) {
+fn judge(exercise: &str, case: &Case) -> (Vec<String>, String) {
     let failed = failures(&case.checks);
-    let mut problems = Vec::new();
+    let mut problems = advice_problems(exercise, case.name, &failed);
     let mut report = format!("== {}: rejected by {} check(s)\n", case.name, failed.len());
     for (check, message) in &failed {
         report.push_str(&format!("-- {check}:\n{message}\n\n"));
@@ -155,6 +155,52 @@ fn judge(case: &Case) -> (Vec<String>, String) {
     (problems, report)
 }
 
+/// A message that gives advice contradicting the exercise's own rules
+/// (`checks::advice`), for each failing check: whichever one a student
+/// reads, it must not send them against the task.
+fn advice_problems(exercise: &str, wrong: &str, failed: &[(&str, String)]) -> Vec<String> {
+    failed
+        .iter()
+        .filter_map(|(check, message)| {
+            let said = checks::advice::contradictions(exercise, message);
+            (!said.is_empty()).then(|| {
+                format!(
+                    "{wrong}: the message of {check} says {said:?}, which contradicts the rules \
+                     of {exercise}:\n{message}"
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn advice_that_contradicts_the_task_is_caught() {
+    // Old first lines, from before issue 25: duplex told to read lines and
+    // to return at the peer's end of stream.
+    let old = [
+        (
+            "works_when_every_byte_arrives_on_its_own",
+            "works when each message arrives in one piece; fails when it arrives one byte at a \
+             time: ... TCP keeps no message boundaries, so one read is not one message: frame \
+             the stream yourself (read up to the line end, with BufRead::read_line or \
+             lessons::framing, and decode whole lines, not pieces)."
+                .to_string(),
+        ),
+        (
+            "the_end_of_the_input_is_passed_on_and_the_peer_still_heard",
+            "2s after the peer closed the connection (and the input had ended), chat was still \
+             running: a read that returns 0 bytes means the peer closed; return then."
+                .to_string(),
+        ),
+    ];
+    for (check, message) in &old {
+        let problems = advice_problems("duplex", "an old answer", &[(check, message.clone())]);
+        assert_eq!(problems.len(), 1, "not caught: {message}");
+    }
+    // And the same words are fine where lines are the rule.
+    assert!(advice_problems("exit_client", "an old answer", &old[..1]).is_empty());
+}
+
 /// How many wrong answers are checked at the same time. Their checks mostly
 /// wait for deadlines, so this keeps CI quick without loading two cores.
 const AT_ONCE: usize = 3;
@@ -174,7 +220,7 @@ fn reject_all(exercise: &str, cases: Vec<Case>) {
                     }
                     *free -= 1;
                     drop(free);
-                    let outcome = judge(case);
+                    let outcome = judge(exercise, case);
                     *slots.0.lock().unwrap() += 1;
                     slots.1.notify_one();
                     outcome

@@ -48,6 +48,10 @@ struct Room {
     ended: Option<String>,
     /// Every console line typed so far, for messages.
     typed: Vec<String>,
+    /// How many error lines the console had shown when the last one the
+    /// check waited for came: a later error must be a new line, not one
+    /// already there.
+    errors_seen: usize,
 }
 
 /// Starts the room with clients of these ids.
@@ -60,6 +64,7 @@ fn start(subject: RunRoom, ids: &[u64]) -> Result<(Room, Vec<Client>), String> {
     });
     task.fail_fast()?;
     let mut room = Room {
+        errors_seen: 0,
         events: Some(tx),
         console,
         task,
@@ -144,11 +149,15 @@ impl Room {
         about: &str,
         clients: &mut [Client],
     ) -> Result<(), String> {
+        let seen = self.errors_seen;
         let has_error = |text: &str| {
-            text.lines()
-                .any(|l| l.starts_with("error:") && l.contains(about))
+            let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+            errors.len() > seen && errors[seen..].iter().any(|l| l.contains(about))
         };
         if self.console.wait_for(WAIT, has_error) {
+            self.errors_seen = (self.console.text().lines())
+                .filter(|l| l.starts_with("error:"))
+                .count();
             return Ok(());
         }
         // A room that has stopped (a panic, say) explains the silence.
@@ -200,6 +209,24 @@ impl Room {
                     client.id,
                     show(&got),
                     typed.split(' ').next().unwrap_or(typed)
+                ));
+            }
+            let no_text = typed
+                .strip_prefix("/to ")
+                .is_some_and(|n| n.parse::<u64>().is_ok());
+            if no_text
+                && got
+                    .strip_suffix(b"\n")
+                    .is_some_and(|g| g.trim_ascii().is_empty() || g == b"[server] ")
+            {
+                return Err(format!(
+                    "after the console typed {}, a /to with a number but no text, client #{} \
+                     received an empty message, {}, and the console showed no new error: /to N \
+                     without a text is a usage error, a line starting with \"error:\" on the \
+                     console, and nothing goes to the client.",
+                    show_str(typed),
+                    client.id,
+                    show(&got)
                 ));
             }
             if !got.is_empty() {

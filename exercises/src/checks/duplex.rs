@@ -23,8 +23,10 @@ pub fn checks(subject: Chat) -> Vec<super::Check> {
         what_the_peer_sends_appears_while_the_user_types_nothing,
         what_the_user_types_reaches_a_peer_that_says_nothing,
         the_end_of_the_input_is_passed_on_and_the_peer_still_heard,
-        returns_when_the_peer_closes_even_while_the_user_types_nothing,
+        keeps_sending_after_the_peers_end_of_stream_until_the_input_ends,
+        an_error_shuts_both_directions_down_and_is_returned,
         bytes_pass_through_unchanged_in_both_directions,
+        a_character_cut_between_two_reads_passes_unchanged,
         works_when_every_byte_arrives_on_its_own,
         works_when_separate_messages_arrive_merged,
     )
@@ -356,13 +358,18 @@ pub fn the_end_of_the_input_is_passed_on_and_the_peer_still_heard(
     });
     let shown = session.output.text();
     if !shown.contains("see you")
-        && let Some(Ok(_)) = session.outcome(Duration::ZERO)
+        && let Some(Ok(returned)) = session.outcome(Duration::ZERO)
     {
+        let returned = match returned {
+            Ok(()) => "Ok(())".to_string(),
+            Err(e) => format!("Err({e})"),
+        };
         return Err(format!(
-            "chat returned when the input ended, before the peer closed: the peer still had \
-             something to say ({LAST_WORDS_AFTER:?} later), and nobody heard it.\nThe end of the \
-             input ends only the keyboard direction: shut down writing (Shutdown::Write, not \
-             Both) and keep copying from the peer until it closes."
+            "chat returned {returned} once the input had ended, before the peer's stream \
+             ended: the peer said {} {LAST_WORDS_AFTER:?} later, and it was never shown.\nThe \
+             end of the input ends only the direction from the keyboard to the peer: what the \
+             peer sends must still be shown, until the peer's stream ends.",
+            show_str("see you\n")
         ));
     }
     if !session.shows("see you\n") {
@@ -379,51 +386,157 @@ pub fn the_end_of_the_input_is_passed_on_and_the_peer_still_heard(
     match session.outcome(WAIT) {
         Some(Ok(Ok(()))) => Ok(()),
         Some(Ok(Err(e))) => Err(format!(
-            "when the peer closed the connection, chat returned Err({e}): the peer closing is \
-             the normal end of a chat, so return Ok(())."
+            "when the peer's stream ended (after the input had ended), chat returned Err({e}): \
+             both directions ending is the normal end of a chat, so return Ok(())."
         )),
         Some(Err(why)) => Err(why),
         None => Err(format!(
-            "{WAIT:?} after the peer closed the connection (and the input had ended), chat was \
-             still running: a read that returns 0 bytes means the peer closed; return then."
+            "{WAIT:?} after both directions were done (the input had ended, and then the peer's \
+             stream), chat was still running: return once both are done (a read that returns 0 \
+             bytes is the peer's end of stream; reading again gets 0 again, for ever)."
         )),
     }
 }
 
-pub fn returns_when_the_peer_closes_even_while_the_user_types_nothing(
+/// "Ok(())" or "Err(...)", for messages.
+fn returned(result: &Result<(), String>) -> String {
+    match result {
+        Ok(()) => "Ok(())".to_string(),
+        Err(e) => format!("Err({e})"),
+    }
+}
+
+pub fn keeps_sending_after_the_peers_end_of_stream_until_the_input_ends(
     subject: Chat,
 ) -> Result<(), String> {
     let mut session = start(subject)?;
     session.peer_says(b"last words\n")?;
     session.output_shows("last words\n")?;
-    let _ = session.peer.shutdown(Shutdown::Both);
-    match session.outcome(WAIT) {
-        Some(Ok(Ok(()))) => return Ok(()),
-        Some(Ok(Err(e))) => {
-            return Err(format!(
-                "when the peer closed the connection, chat returned Err({e}): the peer closing \
-                 is the normal end of a chat, so return Ok(())."
-            ));
-        }
+    // The peer half-closes: it will send nothing more, and still reads.
+    let _ = session.peer.shutdown(Shutdown::Write);
+    let returned_early = |returned: &Result<(), String>, after: &str| {
+        format!(
+            "chat returned {} when the peer's stream ended, while the input was still open{after}.\n\
+             A read of 0 says only that the peer will send nothing more: it may still read. \
+             Returning ends the conversation (the program exits), so what the user types next \
+             is never sent. Keep sending what is typed until the input ends; return once both \
+             directions are done.",
+            self::returned(returned)
+        )
+    };
+    session.typist.type_text("still here\n");
+    if let Err(saw) = session.peer_hears_typed("still here\n") {
+        // (If the check ended the input to see whether that helps, chat
+        // may have returned because of that: then `saw` says it all.)
+        return Err(match session.outcome(Duration::ZERO) {
+            Some(Ok(r)) if !session.typist.is_closed() => {
+                let saw = saw
+                    .split_once("while the peer was still connected: ")
+                    .map_or(saw.as_str(), |(_, saw)| saw);
+                returned_early(&r, &format!(", and then {saw}"))
+            }
+            _ => saw,
+        });
+    }
+    // An answer that takes the peer's end of stream for the end of the
+    // chat returns once it has read it, which happens before or soon after
+    // the line above arrived: give it that time, then look.
+    let task = &session.task;
+    session.bell.wait_until(WAIT, || task.has_ended());
+    match session.outcome(Duration::ZERO) {
         Some(Err(why)) => return Err(why),
+        Some(Ok(r)) => return Err(returned_early(&r, "")),
         None => {}
     }
-    // Still running: does it return once the input ends?
+    session.typist.type_text("bye\n");
+    let closed_at = std::time::Instant::now();
     session.typist.close();
-    if session.outcome(WAIT).is_some() {
-        return Err(format!(
-            "chat returned only when the input ended, {WAIT:?} after the peer had closed: it \
-             waits for the keyboard (reading it, or joining the thread that does, or a scope \
-             that joins it), and a keyboard may wait for a key for ever.\nReturn as soon as \
-             the peer closes; do not join the keyboard thread (spawn it with thread::spawn, \
-             and let it go)."
-        ));
+    session.peer_hears_typed("bye\n")?;
+    let mut more = Vec::new();
+    match collect(&session.peer, &mut more, WAIT, |b| !b.is_empty()) {
+        Ended::Closed => {}
+        Ended::Enough => {
+            return Err(format!(
+                "after the input ended, the peer received more: {}.",
+                show(&more)
+            ));
+        }
+        Ended::TimedOut => {
+            return Err(session.fail(format!(
+                "the peer's stream had ended, then the input ended, and {WAIT:?} later the peer \
+                 had not seen the end of our stream: call shutdown(Shutdown::Write) when the \
+                 input ends."
+            )));
+        }
+        Ended::Failed(e) => {
+            return Err(session.fail(format!(
+                "after the input ended, the connection failed at the peer: {e}"
+            )));
+        }
     }
-    Err(format!(
-        "{WAIT:?} after the peer closed the connection, and even after the input ended, chat was \
-         still running: a read that returns 0 bytes means the peer closed, so return then (a \
-         loop that reads again gets 0 again, for ever)."
-    ))
+    let outcome = session.outcome(WAIT);
+    // Returned late on a busy machine, but still before the input ended?
+    if let Some(Ok(r)) = &outcome
+        && session.task.ended_at().is_some_and(|at| at < closed_at)
+    {
+        return Err(returned_early(r, ""));
+    }
+    match outcome {
+        Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(e))) => Err(format!(
+            "both directions ended normally (the peer's stream, then the input), and chat \
+             returned Err({e}): that is the normal end of a chat, so return Ok(())."
+        )),
+        Some(Err(why)) => Err(why),
+        None => Err(format!(
+            "{WAIT:?} after both directions were done (the peer's stream had ended, then the \
+             input), chat was still running: return once both are done."
+        )),
+    }
+}
+
+pub fn an_error_shuts_both_directions_down_and_is_returned(subject: Chat) -> Result<(), String> {
+    let mut session = start(subject)?;
+    session.peer_says(b"one\n")?;
+    session.output_shows("one\n")?;
+    // The terminal goes away; the user's input stays open (a keyboard
+    // thread blocked on it cannot be interrupted).
+    session.output.break_down();
+    session.peer_says(b"two\n")?;
+    let mut more = Vec::new();
+    let at_the_peer = collect(&session.peer, &mut more, WAIT, |_| false);
+    let told = matches!(at_the_peer, Ended::Closed | Ended::Failed(_));
+    let outcome = session.outcome(WAIT);
+    let failed = format!(
+        "writing to the output failed (BrokenPipe, \"the terminal was closed\") when the peer \
+         sent {}",
+        show_str("two\n")
+    );
+    match outcome {
+        Some(Err(why)) => Err(why),
+        Some(Ok(Ok(()))) => Err(format!(
+            "{failed}, and chat returned Ok(()): return the error, so that the caller knows \
+             the chat broke."
+        )),
+        Some(Ok(Err(_))) if told => Ok(()),
+        Some(Ok(Err(e))) => Err(format!(
+            "{failed}; chat returned Err({e}), but {WAIT:?} later the peer still had not seen \
+             the end of the stream, with the user's input still open: the handle the keyboard \
+             direction holds keeps the connection open, so the peer waits for ever.\nOn an \
+             error, shutdown(Shutdown::Both) ends the connection whatever handles are open."
+        )),
+        None if told => Err(format!(
+            "{failed}; the peer saw the connection end, but {WAIT:?} later chat was still \
+             running: return the error at once (the keyboard thread may wait for a key for ever, \
+             so do not wait for it)."
+        )),
+        None => Err(format!(
+            "{failed}, and {WAIT:?} later chat was still running and the peer had not seen the \
+             end of the stream: on an error, end the connection (shutdown(Shutdown::Both)) and \
+             return the error at once, without waiting for the keyboard thread (it may wait for \
+             a key for ever)."
+        )),
+    }
 }
 
 pub fn bytes_pass_through_unchanged_in_both_directions(subject: Chat) -> Result<(), String> {
@@ -437,10 +550,81 @@ pub fn bytes_pass_through_unchanged_in_both_directions(subject: Chat) -> Result<
     session.peer_hears_typed(typed)
 }
 
+/// A message cut inside characters (é, €) and with bytes that are not
+/// UTF-8, each piece its own read: the bytes must pass as they came.
+const CUT: &[&[u8]] = &[b"caf\xc3", b"\xa9 \xe2\x82", b"\xac \xff", b"\xfe ok\n"];
+
+/// What a per-piece decoding puts where a piece ends inside a character.
+fn replaced(got: &[u8], sent: &[u8]) -> bool {
+    let marks = |b: &[u8]| b.windows(3).filter(|w| *w == "\u{fffd}".as_bytes()).count();
+    marks(got) > marks(sent)
+}
+
+fn cut_message(direction: &str, sent: &[u8], got: &[u8]) -> String {
+    let why = if replaced(got, sent) {
+        "decoded as text piece by piece (String::from_utf8_lossy, say): a piece that ends \
+         inside a character, and bytes that are not UTF-8, became U+FFFD (\u{fffd}).\nCopy \
+         the bytes as they came, without decoding them."
+    } else {
+        "it should pass exactly the bytes that came, however they are cut."
+    };
+    format!(
+        "{direction} {} in {} pieces, cut inside é and €, with two bytes that are not UTF-8, \
+         and {} came out: {why}",
+        show(sent),
+        CUT.len(),
+        show(got)
+    )
+}
+
+pub fn a_character_cut_between_two_reads_passes_unchanged(subject: Chat) -> Result<(), String> {
+    let mut session = start(subject)?;
+    let sent: Vec<u8> = CUT.concat();
+    // From the peer: each piece once the one before it has been written
+    // out, so that each is a read of its own.
+    for piece in CUT {
+        let before = session.output.bytes().len();
+        session.peer_says(piece)?;
+        let output = &session.output;
+        if !session
+            .bell
+            .wait_until(WAIT, || output.bytes().len() > before)
+        {
+            break;
+        }
+    }
+    let output = &session.output;
+    session
+        .bell
+        .wait_until(WAIT, || output.bytes().len() >= sent.len());
+    let got = session.output.bytes();
+    if got != sent {
+        if let Some(Err(why)) = session.outcome(Duration::ZERO) {
+            return Err(why);
+        }
+        return Err(cut_message("the peer sent", &sent, &got));
+    }
+    // From the keyboard: each piece typed on its own is a read of its own.
+    for piece in CUT {
+        session.typist.type_bytes(piece);
+    }
+    let mut heard = Vec::new();
+    if collect(&session.peer, &mut heard, WAIT, |b| b.len() >= sent.len()) == Ended::Enough {
+        let _ = collect(&session.peer, &mut heard, EXTRA, |b| b.len() > sent.len());
+    }
+    if heard != sent {
+        if let Some(Err(why)) = session.outcome(Duration::ZERO) {
+            return Err(why);
+        }
+        return Err(cut_message("the user typed", &sent, &heard));
+    }
+    Ok(())
+}
+
 // The checks above that are about bytes in both directions, replayed over lesson 09's
 // proxy: `works_when_every_byte_arrives_on_its_own` and
 // `works_when_separate_messages_arrive_merged`.
-over_the_wire!(Chat =>
+over_the_wire!(bytes Chat =>
     what_the_peer_sends_appears_while_the_user_types_nothing,
     what_the_user_types_reaches_a_peer_that_says_nothing,
     the_end_of_the_input_is_passed_on_and_the_peer_still_heard,

@@ -8,7 +8,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 
 use super::harness::{
-    EXTRA, Ended, QUIET, Server, WAIT, collect, nothing_arrives, on_a_wire, show, show_str, spawn,
+    EXTRA, Ended, QUIET, Server, WAIT, collect, nothing_arrives, on_a_wire, plural, show, show_str,
+    spawn,
 };
 
 /// The function under test.
@@ -23,6 +24,7 @@ pub fn checks(subject: ServeAll) -> Vec<super::Check> {
         a_client_that_vanishes_does_not_stop_the_server,
         two_clients_each_get_only_their_own_bytes,
         closes_the_connection_when_the_client_has_finished,
+        a_character_cut_between_two_reads_comes_back_unchanged,
         works_when_every_byte_arrives_on_its_own,
         works_when_separate_messages_arrive_merged,
     )
@@ -163,7 +165,7 @@ fn why_no_echo(server: &Server, client: &TcpStream, bytes: &[u8], who: &str) -> 
         // direct connection, which then gives the diagnosis: the slow
         // trials below, a byte a millisecond, would only cost time here.
         return server.fail(format!(
-            "{who} sent {sent} and got nothing back within {WAIT:?}."
+            "{who} sent {sent} and got nothing back within {WAIT:?} (or longer, on a wire)."
         ));
     }
     let mut back = Vec::new();
@@ -221,6 +223,67 @@ pub fn echoes_what_one_client_sends(subject: ServeAll) -> Result<(), String> {
         "the client",
         false,
     )
+}
+
+/// A message cut inside characters (é, €) and with bytes that are not
+/// UTF-8; each piece is sent once the one before it has come back, so each
+/// is a read of its own.
+const CUT: &[&[u8]] = &[b"caf\xc3", b"\xa9 \xe2\x82", b"\xac \xff", b"\xfe ok\n"];
+
+pub fn a_character_cut_between_two_reads_comes_back_unchanged(
+    subject: ServeAll,
+) -> Result<(), String> {
+    let server = start(subject)?;
+    let client = server.connect()?;
+    // Plain ASCII first: a server that does not echo at all is told so by
+    // the usual diagnosis, not by this check's.
+    round_trip(&server, &client, b"ready?\n", "the client", true)?;
+    let mut sent = Vec::new();
+    let mut back = Vec::new();
+    let mut pieces = 0;
+    for piece in CUT {
+        pieces += 1;
+        if let Err(e) = (&client).write_all(piece) {
+            return Err(server.fail(format!("the client could not send: {e}")));
+        }
+        sent.extend_from_slice(piece);
+        let ended = collect(&client, &mut back, WAIT, |b| b.len() >= sent.len());
+        if back.len() < sent.len() - piece.len() + 1 && ended == Ended::TimedOut {
+            return Err(server.fail(format!(
+                "the client sent {} (the last piece, {}, ends inside a character or is not \
+                 UTF-8), and {WAIT:?} later it had got back {}, though \"ready?\\n\" had come back: your server holds back or drops a read that has no \\n or \
+                 is not valid UTF-8 text (it reads lines, or decodes what it reads).\nAn echo \
+                 server sends back the bytes each read returned, as they are, at once: never \
+                 decode them.",
+                show(&sent),
+                show(piece),
+                show(&back)
+            )));
+        }
+        if ended != Ended::Enough || back != sent {
+            break;
+        }
+    }
+    let all: Vec<u8> = CUT.concat();
+    if back == all {
+        return Ok(());
+    }
+    let marks = |b: &[u8]| b.windows(3).filter(|w| *w == "\u{fffd}".as_bytes()).count();
+    let why = if marks(&back) > marks(&sent) {
+        ": your server decodes each read as text (String::from_utf8_lossy, say), and a read \
+         that ends inside a character, or bytes that are not UTF-8, became U+FFFD \
+         (\u{fffd}).\nAn echo server sends back the bytes as they came: never decode them."
+    } else {
+        ".\nAn echo server sends back exactly the bytes each read returned, however they are \
+         cut."
+    };
+    Err(server.fail(format!(
+        "the client sent {} in {}, each once the one before had come back (cut inside \
+         characters, with bytes that are not UTF-8), and got back {}{why}",
+        show(&sent),
+        plural(pieces, "piece", "pieces"),
+        show(&back)
+    )))
 }
 
 /// A client got nothing while `others` stayed connected: closes one of
@@ -536,7 +599,7 @@ pub fn closes_the_connection_when_the_client_has_finished(subject: ServeAll) -> 
 // The checks above that are about the bytes that come back, replayed over lesson 09's
 // proxy: `works_when_every_byte_arrives_on_its_own` and
 // `works_when_separate_messages_arrive_merged`.
-over_the_wire!(ServeAll =>
+over_the_wire!(bytes ServeAll =>
     echoes_what_one_client_sends,
     two_clients_each_get_only_their_own_bytes,
     closes_the_connection_when_the_client_has_finished,

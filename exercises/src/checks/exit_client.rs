@@ -262,9 +262,27 @@ fn converse(
         let replies = c.expected_replies(c.typed);
         let heard = c.expected_heard(c.typed).len();
         let came = match item.then {
-            Then::Sent(_) => c.bell.wait_until(WAIT, || {
-                c.client.has_ended() || c.output.text().matches('\n').count() >= replies
-            }),
+            Then::Sent(_) => {
+                let printed = |c: &Conversation| {
+                    c.client.has_ended() || c.output.text().matches('\n').count() >= replies
+                };
+                c.bell.wait_until(WAIT, || printed(&c)) || {
+                    // On a busy machine the check's own server (it answers
+                    // late, and in pieces) or the wire may be the slow
+                    // part: wait until the server has replied (unless the
+                    // client went back to the keyboard without sending),
+                    // and only then give the client its own time to print.
+                    let replied = |c: &Conversation| lock(&c.log).replies.len() >= replies;
+                    c.bell.wait_until(2 * WAIT, || {
+                        c.client.has_ended()
+                            || replied(&c)
+                            || (c.typist.is_waited_on()
+                                && c.typist.all_taken()
+                                && lock(&c.log).lines.len() < heard)
+                    });
+                    replied(&c) && c.bell.wait_until(WAIT, || printed(&c))
+                }
+            }
             Then::Stops | Then::HangsUp(_) => c.bell.wait_until(WAIT, || {
                 c.client.has_ended() || lock(&c.log).lines.len() > heard
             }),
@@ -707,6 +725,20 @@ impl Conversation {
                      followed by \\n.\n{shows}\n{account}"
                 );
             }
+        }
+        // Only the start of the reply, and nothing after it: the client
+        // took what one read gave for the whole reply.
+        let tail = written.rsplit('\n').next().unwrap_or_default();
+        if !tail.is_empty() && reply.starts_with(tail) && tail.len() < reply.len() {
+            return format!(
+                "your client printed {}, only the first part of the reply {}, and went on \
+                 without the rest: one read is not one message.\nThe reply came in more than \
+                 one piece, and TCP keeps no message boundaries: read up to the reply's \\n \
+                 (BufRead::read_line, or lessons::framing::read_line), then print the whole \
+                 line.\n{account}",
+                show_str(tail),
+                show_str(&format!("{reply}\n"))
+            );
         }
         if !waiting {
             // Still reading from the server? Hang up and see.

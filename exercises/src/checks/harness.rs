@@ -245,7 +245,7 @@ impl Bell {
     /// Waits until `done()` holds, at most `within`; true if it held.
     /// `done` is evaluated again after every ring.
     pub fn wait_until(&self, within: Duration, mut done: impl FnMut() -> bool) -> bool {
-        let deadline = Instant::now() + within;
+        let deadline = Instant::now() + on_a_wire_longer(within);
         let (rings, changed) = &*self.shared;
         loop {
             let seen = *lock(rings);
@@ -493,6 +493,20 @@ impl Wire {
 }
 // ANCHOR_END: wire
 
+/// A wait for something that must happen ([`WAIT`] or longer), made twice
+/// as long over a [`Wire`]: there every byte also passes a proxy, which on
+/// a busy machine takes its own time. Only code that passed the same check
+/// on a direct connection is replayed there ([`replayed_over_as`]), so the
+/// longer wait is an upper bound that right answers never reach. Short
+/// waits (for a silence) stay as they are.
+fn on_a_wire_longer(within: Duration) -> Duration {
+    if within >= WAIT && on_a_wire() {
+        within * 2
+    } else {
+        within
+    }
+}
+
 /// True while this thread's check runs over a [`Wire`].
 pub fn on_a_wire() -> bool {
     this_wire().is_some()
@@ -563,25 +577,61 @@ pub type Replay<S> = (&'static str, fn(S) -> Result<(), String>);
 /// check's own failure, and its message is repeated as it is (its first
 /// line unchanged, so the first message a student reads names the cause).
 pub fn replayed_over<S: Copy>(wire: Wire, subject: S, replays: &[Replay<S>]) -> Result<(), String> {
+    replayed_over_as(Unit::Lines, wire, subject, replays)
+}
+
+/// What an exercise passes on: whole lines, or bytes as they come. It
+/// decides what a replay's message may advise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Lines,
+    Bytes,
+}
+
+/// [`replayed_over`] for an exercise whose unit is `unit`. Only framing
+/// advice that fits the unit is given, and none where the check's own
+/// message already names the cause as a missing flush (then the wire only
+/// changed when the bytes came, and framing is not the fault).
+pub fn replayed_over_as<S: Copy>(
+    unit: Unit,
+    wire: Wire,
+    subject: S,
+    replays: &[Replay<S>],
+) -> Result<(), String> {
     for &(name, check) in replays {
-        let Err(over_the_wire) = over(wire, || check(subject)) else {
-            continue;
-        };
-        return Err(match check(subject) {
-            Ok(()) => format!(
-                "{}: `{name}` failed with this message:\n{over_the_wire}\n\nOn a direct \
-                 connection the same check passes. Over the wire the stream was cut into \
-                 reads differently (and its bytes came a few milliseconds later). TCP keeps no message boundaries, so one read is not one message: \
-                 frame the stream yourself (read up to the line end, with BufRead::read_line \
-                 or lessons::framing, and decode whole lines, not pieces).",
-                wire.only_direct()
-            ),
-            Err(direct) => format!(
+        // Directly first: a check that fails there is that check's failure,
+        // said once, at direct speed; only code that passes it is replayed
+        // over the wire, where waits are longer ([`on_a_wire_longer`]).
+        if let Err(direct) = check(subject) {
+            return Err(format!(
                 "{direct}\n\n(This check replays `{name}` with {}; it fails on a direct \
                  connection too, so fix that first.)",
                 wire.does()
-            ),
-        });
+            ));
+        }
+        let Err(over_the_wire) = over(wire, || check(subject)) else {
+            continue;
+        };
+        let flush = over_the_wire.contains("flush");
+        let advice = if flush {
+            // The check's own message names the cause (a missing flush):
+            // the wire only changed when the bytes came.
+            ""
+        } else if unit == Unit::Bytes {
+            " TCP keeps no message boundaries, so one read is not one message: pass on \
+             exactly the bytes each read returned, without decoding them as text or waiting \
+             for more."
+        } else {
+            " TCP keeps no message boundaries, so one read is not one message: frame the \
+             stream yourself (read up to the line end, with BufRead::read_line or \
+             lessons::framing, and decode whole lines, not pieces)."
+        };
+        return Err(format!(
+            "{}: `{name}` failed with this message:\n{over_the_wire}\n\nOn a direct \
+             connection the same check passes. Over the wire the stream was cut into reads \
+             differently (and its bytes came a few milliseconds later).{advice}",
+            wire.only_direct()
+        ));
     }
     Ok(())
 }
@@ -628,7 +678,7 @@ pub fn collect(
     within: Duration,
     enough: impl Fn(&[u8]) -> bool,
 ) -> Ended {
-    let deadline = Instant::now() + within;
+    let deadline = Instant::now() + on_a_wire_longer(within);
     let mut buf = [0u8; 64 * 1024];
     let ended = loop {
         if enough(into) {
@@ -792,6 +842,8 @@ struct Screen {
 pub struct Output {
     screen: Arc<Mutex<Screen>>,
     bell: Bell,
+    /// Set by [`Output::break_down`]: every write fails from then on.
+    broken: Arc<AtomicBool>,
 }
 
 impl Output {
@@ -800,7 +852,19 @@ impl Output {
         Output {
             screen: Arc::default(),
             bell: bell.clone(),
+            broken: Arc::default(),
         }
+    }
+
+    /// Makes every later write and flush fail, as a closed terminal's or
+    /// pipe's do (`BrokenPipe`).
+    pub fn break_down(&self) {
+        self.broken.store(true, Ordering::SeqCst);
+    }
+
+    /// Everything written so far, as bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        lock(&self.screen).written.clone()
     }
 
     /// What a person would see so far.
@@ -820,8 +884,22 @@ impl Output {
     }
 }
 
+impl Output {
+    fn check_broken(&self) -> io::Result<()> {
+        if self.broken.load(Ordering::SeqCst) {
+            self.bell.ring();
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the terminal was closed",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check_broken()?;
         {
             let mut screen = lock(&self.screen);
             screen.written.extend_from_slice(buf);
@@ -834,6 +912,7 @@ impl Write for Output {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.check_broken()?;
         {
             let mut screen = lock(&self.screen);
             screen.shown = screen.written.len();
@@ -902,6 +981,14 @@ impl Typist {
             self.typed += text.len();
             // The reader may be gone already (the code under test returned).
             let _ = keys.send(text.as_bytes().to_vec());
+        }
+    }
+
+    /// Types raw bytes: half a character, or bytes that are not UTF-8.
+    pub fn type_bytes(&mut self, bytes: &[u8]) {
+        if let Some(keys) = &self.keys {
+            self.typed += bytes.len();
+            let _ = keys.send(bytes.to_vec());
         }
     }
 

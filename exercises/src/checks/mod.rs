@@ -61,6 +61,30 @@ macro_rules! checks {
 /// ([`harness::replayed_over`]): `works_when_every_byte_arrives_on_its_own`
 /// and `works_when_separate_messages_arrive_merged`.
 macro_rules! over_the_wire {
+    // An exercise that passes bytes on as they come: its messages never
+    // advise reading lines.
+    (bytes $subject:ty => $($check:ident),+ $(,)?) => {
+        const OVER_THE_WIRE: &[super::harness::Replay<$subject>] =
+            &[$((stringify!($check), $check as fn($subject) -> Result<(), String>)),+];
+
+        fn works_when_every_byte_arrives_on_its_own(subject: $subject) -> Result<(), String> {
+            super::harness::replayed_over_as(
+                super::harness::Unit::Bytes,
+                super::harness::Wire::OneByteAtATime,
+                subject,
+                OVER_THE_WIRE,
+            )
+        }
+
+        fn works_when_separate_messages_arrive_merged(subject: $subject) -> Result<(), String> {
+            super::harness::replayed_over_as(
+                super::harness::Unit::Bytes,
+                super::harness::Wire::Merged,
+                subject,
+                OVER_THE_WIRE,
+            )
+        }
+    };
     ($subject:ty => $($check:ident),+ $(,)?) => {
         const OVER_THE_WIRE: &[super::harness::Replay<$subject>] =
             &[$((stringify!($check), $check as fn($subject) -> Result<(), String>)),+];
@@ -79,6 +103,7 @@ macro_rules! over_the_wire {
     };
 }
 
+pub mod advice;
 pub mod console_router;
 pub mod duplex;
 pub mod echo_server;
@@ -254,16 +279,30 @@ pub fn exercise(name: &str) -> Option<Exercise> {
 /// only the net under the net.
 pub const CHECK_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Runs one check on a thread of its own, under [`CHECK_DEADLINE`].
+/// The most the check called `name` may take: [`CHECK_DEADLINE`], or three
+/// times that for a replay over a wire (`over_the_wire!`), which runs
+/// several checks in turn, each directly and then through a proxy that
+/// relays every byte (slow on a busy machine). An upper bound for hung
+/// code; right answers end long before.
+pub fn deadline_of(name: &str) -> Duration {
+    if name.starts_with("works_when_") {
+        3 * CHECK_DEADLINE
+    } else {
+        CHECK_DEADLINE
+    }
+}
+
+/// Runs one check on a thread of its own, under [`deadline_of`] it.
 pub fn run(check: &Check) -> Result<(), String> {
     let run = Arc::clone(&check.run);
     let task = harness::spawn("the check", move || run());
-    match task.wait(CHECK_DEADLINE) {
+    let deadline = deadline_of(check.name);
+    match task.wait(deadline) {
         Ok(result) => result,
         Err(harness::Waited::Panicked(why)) => Err(why),
         Err(harness::Waited::Running) => Err(format!(
-            "the check did not finish within {CHECK_DEADLINE:?}: your code blocked something \
-             the check was waiting for"
+            "the check did not finish within {deadline:?}: your code blocked something the \
+             check was waiting for"
         )),
     }
 }

@@ -276,6 +276,22 @@ impl Client {
             }
         }
         if collect(&self.stream, &mut self.pending, WAIT, |b| !b.is_empty()) == Ended::Enough {
+            // Which reply comes first? A buffer of replies holds the one to
+            // `to` too; a reader that threw away what it had read past a
+            // line's end answers only some of the long lines.
+            collect(&self.stream, &mut self.pending, WAIT, |b| {
+                b.contains(&b'\n')
+            });
+            let long_reply = format!("{}\n", "9876543210".repeat(100));
+            if self.pending.starts_with(long_reply.as_bytes()) {
+                return format!(
+                    "no reply to {to} ever came, and when 9 long lines followed, only some of \
+                     them got replies: the bytes your server had read past the end of a line \
+                     were thrown away. A BufReader reads ahead, as much as the stream has, and \
+                     what it holds is lost when it is dropped (a new BufReader for each line, \
+                     say).\nKeep one reader per connection for as long as the connection lasts."
+                );
+            }
             return format!(
                 "no reply to {to} came until about 8 KiB of replies were due, then they came all \
                  at once: they wait in a buffer (a BufWriter, say) until it is full.\nFlush after \

@@ -464,7 +464,17 @@ pub fn failures(all: Vec<Check>) -> Vec<(&'static str, String)> {
 /// `teaches`, and prints every message for the record (see them with
 /// `-- --nocapture`).
 pub fn assert_rejected(wrong: &str, all: Vec<Check>, expected: &[(&str, &str)]) {
+    let names: Vec<&str> = all.iter().map(|c| c.name).collect();
+    let exercise = crate::advice::exercise_of(&names);
     let failed = failures(all);
+    for (name, message) in &failed {
+        let said = exercise.map(|e| crate::advice::contradictions(e, message));
+        assert!(
+            said.as_ref().is_none_or(|said| said.is_empty()),
+            "{wrong}: the message of {name} says {said:?}, which contradicts the task's \
+             rules:\n{message}"
+        );
+    }
     println!("== {wrong}: rejected by {} check(s)", failed.len());
     for (name, message) in &failed {
         println!("-- {name}:\n{message}\n");
@@ -493,4 +503,4 @@ pub fn assert_rejected(wrong: &str, all: Vec<Check>, expected: &[(&str, &str)]) 
 
 /// How long [`Record`]s may stop coming before the `exercises` package
 /// gives up on a checks program: a check's own deadline, and a margin.
-pub const SILENCE_LIMIT: Duration = Duration::from_secs(crate::CHECK_DEADLINE.as_secs() + 10);
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(3 * crate::CHECK_DEADLINE.as_secs() + 10);

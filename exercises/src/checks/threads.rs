@@ -19,6 +19,7 @@ pub fn checks(subject: MapOnThreads) -> Vec<super::Check> {
         returns_each_result_in_the_order_of_the_numbers,
         runs_every_call_at_the_same_time,
         keeps_the_order_when_the_threads_finish_last_to_first,
+        calls_f_once_for_every_number_even_a_repeated_one,
     )
 }
 
@@ -367,4 +368,50 @@ pub fn keeps_the_order_when_the_threads_finish_last_to_first(
     let run = run(subject, &numbers, Stage::FinishOrder(FINISH))?;
     run.overlapped(2)?;
     run.in_order()
+}
+
+/// The edge values the task names: a number given several times (each
+/// time is a call of its own, even though the result is the same: `f` may
+/// count, log or take time), a single number, and the extremes of `i64`'s
+/// range that `f` can take. Judged by the calls of `f`, not the results:
+/// an answer that computes each distinct number once and copies its result
+/// returns the right results. (The order of the results is the other
+/// checks' business.)
+pub fn calls_f_once_for_every_number_even_a_repeated_one(
+    subject: MapOnThreads,
+) -> Result<(), String> {
+    let edges: [&[i64]; 4] = [&[4, 4, -1, 4, -1], &[9], &[0, 0], &[-1, 1, -1, 1]];
+    for numbers in edges {
+        let run = run(subject, numbers, Stage::InTurn(None))?;
+        let record = lock(&run.recorder.record);
+        let mut called: Vec<i64> = record.calls.iter().map(|c| c.n).collect();
+        let mut wanted = numbers.to_vec();
+        called.sort_unstable();
+        wanted.sort_unstable();
+        if called != wanted {
+            // Wrong results too (f called with the positions, say): that
+            // is the plainer fault, and the order check explains it.
+            drop(record);
+            run.in_order()?;
+            let record = lock(&run.recorder.record);
+            let in_call_order: Vec<i64> = record.calls.iter().map(|c| c.n).collect();
+            let mut distinct = wanted.clone();
+            distinct.dedup();
+            let why = if called == distinct {
+                "f ran once per distinct number: a number given twice needs two calls of f \
+                 (f may count, log or take time), even though both give the same result."
+            } else if called.len() > wanted.len() {
+                "f ran more often than there are numbers: call it once per number, and use \
+                 the value it returned."
+            } else {
+                "f should run exactly once for each number of `numbers`."
+            };
+            return Err(format!(
+                "{why}\nThe numbers: {numbers:?} ({})\nf was called {}, with {in_call_order:?}.",
+                plural(numbers.len(), "number", "numbers"),
+                plural(in_call_order.len(), "time", "times")
+            ));
+        }
+    }
+    Ok(())
 }

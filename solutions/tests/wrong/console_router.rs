@@ -157,6 +157,11 @@ pub fn cases() -> Vec<Case> {
                 (LEFT, "an error line starts with \"error:\""),
             ],
         ),
+        case(
+            "sends_an_empty_message_for_a_to_without_text",
+            checks(room::<{ Mistake::EmptyTextForToN as usize }, _>),
+            &[(USAGE, "a /to with a number but no text")],
+        ),
     ]
 }
 
@@ -196,11 +201,13 @@ enum Mistake {
     UnwrapsSplit,
     /// Errors say what is wrong, without `error:` first.
     NoErrorPrefix,
+    /// `/to 2` (no text) sends client #2 an empty message.
+    EmptyTextForToN,
 }
 
 /// Every mistake, in the order of their declaration (so that `ALL[m as
 /// usize]` is `m`).
-const ALL: [Mistake; 16] = {
+const ALL: [Mistake; 17] = {
     use Mistake::*;
     [
         StopsOnAFailedWrite,
@@ -219,6 +226,7 @@ const ALL: [Mistake; 16] = {
         AnyCase,
         UnwrapsSplit,
         NoErrorPrefix,
+        EmptyTextForToN,
     ]
 };
 
@@ -277,6 +285,9 @@ fn run_room<W: Write>(events: Receiver<Event>, console: W, mistake: Mistake) -> 
                 if let Some(rest) = to {
                     let parsed = if mistake == UnwrapsSplit {
                         let (id, text) = rest.split_once(' ').unwrap();
+                        id.parse::<u64>().ok().map(|id| (id, text))
+                    } else if mistake == EmptyTextForToN {
+                        let (id, text) = rest.split_once(' ').unwrap_or((rest, ""));
                         id.parse::<u64>().ok().map(|id| (id, text))
                     } else if mistake == OneDigit {
                         let id = rest.get(..1).and_then(|d| d.parse::<u64>().ok());

@@ -17,6 +17,7 @@ const MIB: &str = "a_1_mib_payload_comes_back_whole";
 const VANISH: &str = "a_client_that_vanishes_does_not_stop_the_server";
 const TWO: &str = "two_clients_each_get_only_their_own_bytes";
 const CLOSES: &str = "closes_the_connection_when_the_client_has_finished";
+const CUT: &str = "a_character_cut_between_two_reads_comes_back_unchanged";
 
 pub fn cases() -> Vec<Case> {
     const ONE_AFTER_THE_OTHER: &str = "your server serves one client after the other";
@@ -66,6 +67,7 @@ pub fn cases() -> Vec<Case> {
             "writes_the_whole_buffer",
             checks(writes_the_whole_buffer),
             &[
+                (CUT, "followed by 4089 NUL bytes"),
                 (ONE, "followed by"),
                 (SECOND, "followed by"),
                 (SIXTEEN, "followed by"),
@@ -78,13 +80,17 @@ pub fn cases() -> Vec<Case> {
         case(
             "echoes_lines_not_bytes",
             checks(echoes_lines_not_bytes),
-            &[(ONE, "got it back only once a \\n followed")],
+            &[
+                (CUT, "your server holds back or drops a read"),
+                (ONE, "got it back only once a \\n followed"),
+            ],
         )
         .or_maybe(&[(MIB, "the client sent 1 MiB")]),
         case(
             "drops_the_line_end",
             checks(drops_the_line_end),
             &[
+                (CUT, "got it back without its \\n"),
                 (ONE, "without its \\n"),
                 (SECOND, "without its \\n"),
                 (SIXTEEN, "without its \\n"),
@@ -126,6 +132,7 @@ pub fn cases() -> Vec<Case> {
             "stops_after_the_first_read",
             checks(stops_after_the_first_read),
             &[
+                (CUT, "in 1 piece"),
                 (ONE, "it stops after one read"),
                 (TWO, "it stops after one read"),
             ],
@@ -135,6 +142,7 @@ pub fn cases() -> Vec<Case> {
             "reads_everything_before_echoing",
             checks(reads_everything_before_echoing),
             &[
+                (CUT, "until the client closed its sending side"),
                 (ONE, "until the client closed its sending side"),
                 (SECOND, "until the client closed its sending side"),
                 (SIXTEEN, "until the client closed its sending side"),
@@ -156,6 +164,7 @@ pub fn cases() -> Vec<Case> {
             "fills_its_buffer_with_read_exact",
             checks(fills_its_buffer_with_read_exact),
             &[
+                (CUT, READ_EXACT),
                 (ONE, READ_EXACT),
                 (SECOND, READ_EXACT),
                 (SIXTEEN, READ_EXACT),
@@ -169,6 +178,7 @@ pub fn cases() -> Vec<Case> {
             "writes_into_a_bufwriter_it_never_flushes",
             checks(writes_into_a_bufwriter_it_never_flushes),
             &[
+                (CUT, BUFFERED),
                 (ONE, BUFFERED),
                 (SECOND, BUFFERED),
                 (SIXTEEN, BUFFERED),
@@ -181,12 +191,24 @@ pub fn cases() -> Vec<Case> {
         case(
             "echoes_text_not_bytes",
             checks(echoes_text_not_bytes),
-            &[(MIB, "Your server decodes what it reads as text")],
+            &[
+                (CUT, "your server decodes each read as text"),
+                (MIB, "Your server decodes what it reads as text"),
+            ],
+        ),
+        case(
+            "skips_a_read_that_is_not_utf8",
+            checks(skips_a_read_that_is_not_utf8),
+            &[
+                (CUT, "your server holds back or drops a read"),
+                (MIB, "the client sent 1 MiB"),
+            ],
         ),
         case(
             "never_accepts",
             checks(never_accepts),
             &[
+                (CUT, NOT_ACCEPTED),
                 (ONE, NOT_ACCEPTED),
                 (SECOND, NOT_ACCEPTED),
                 (SIXTEEN, NOT_ACCEPTED),
@@ -502,6 +524,23 @@ fn echoes_text_not_bytes(listener: TcpListener) -> io::Result<()> {
             }
             let text = String::from_utf8_lossy(&buf[..n]);
             stream.write_all(text.as_bytes())?;
+        }
+    })
+}
+
+/// Echoes a read only if it is valid UTF-8 "to keep the stream clean":
+/// a read cut inside a character is dropped.
+fn skips_a_read_that_is_not_utf8(listener: TcpListener) -> io::Result<()> {
+    threads(listener, |mut stream| {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            if let Ok(text) = std::str::from_utf8(&buf[..n]) {
+                stream.write_all(text.as_bytes())?;
+            }
         }
     })
 }

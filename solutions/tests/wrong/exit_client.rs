@@ -100,6 +100,14 @@ pub fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "prints_the_bytes_of_one_read_unchanged",
+            checks(prints_the_bytes_of_one_read_unchanged),
+            &[
+                (SPLIT, "one read is not one message"),
+                (BYTE_AT_A_TIME, ONLY_DIRECT),
+            ],
+        ),
+        case(
             "stops_at_exit_inside_a_word",
             checks(stops_at_exit_inside_a_word),
             &[(INSIDE, "only contains exit")],
@@ -311,6 +319,33 @@ fn reads_one_piece_per_reply<R: BufRead, W: Write>(
         }
         let reply = String::from_utf8_lossy(&buf[..n]);
         writeln!(output, "{}", reply.trim_end_matches(['\r', '\n']))?;
+    }
+    Ok(())
+}
+
+/// Reads once into a buffer and prints those bytes unchanged: the reply's
+/// own `\n` ends the line, when it came in that one read.
+fn prints_the_bytes_of_one_read_unchanged<R: BufRead, W: Write>(
+    input: R,
+    mut output: W,
+    server: TcpStream,
+) -> io::Result<()> {
+    for line in input.lines() {
+        let line = line?;
+        if line.trim() == "exit" {
+            break;
+        }
+        (&server).write_all(format!("{line}\n").as_bytes())?;
+        let mut buf = [0u8; 1024];
+        let n = (&server).read(&mut buf)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server left",
+            ));
+        }
+        output.write_all(&buf[..n])?;
+        output.flush()?;
     }
     Ok(())
 }

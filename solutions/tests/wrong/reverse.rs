@@ -26,6 +26,7 @@ const TOO_LONG: &str = "a_line_that_is_too_long_gets_an_error_and_the_connection
 const NO_NEWLINE: &str = "a_line_over_the_limit_gets_an_error_even_before_its_newline";
 const BYTES: &str = "the_limit_counts_bytes_not_characters";
 const CLOSES: &str = "returns_when_the_client_closes";
+const THROWN_AWAY: &str = "the bytes your server had read past the end of a line were thrown away";
 
 /// These checks, with the same words.
 fn all(checks: &[&'static str], words: &'static str) -> &'static [(&'static str, &'static str)] {
@@ -221,6 +222,28 @@ pub fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "makes_a_new_bufreader_for_each_line",
+            checks(makes_a_new_bufreader_for_each_line),
+            &[
+                (SEVERAL, THROWN_AWAY),
+                (NOT_UTF8, "fails on bytes that are not UTF-8"),
+                (TOO_LONG, "as an ordinary line"),
+                (NO_NEWLINE, "still waiting for the end of the line"),
+                (BYTES, "counts bytes, not characters"),
+            ],
+        ),
+        case(
+            "takes_one_line_from_a_fresh_lines_iterator",
+            checks(takes_one_line_from_a_fresh_lines_iterator),
+            &[
+                (SEVERAL, THROWN_AWAY),
+                (NOT_UTF8, "fails on bytes that are not UTF-8"),
+                (TOO_LONG, "as an ordinary line"),
+                (NO_NEWLINE, "still waiting for the end of the line"),
+                (BYTES, "counts bytes, not characters"),
+            ],
+        ),
+        case(
             "keeps_the_cr",
             checks(keeps_the_cr),
             &[(
@@ -292,6 +315,29 @@ fn spins_at_the_end_of_the_stream(client: TcpStream) -> io::Result<()> {
         let reversed = reversed(line.trim_end());
         (&client).write_all(format!("{reversed}\n").as_bytes())?;
     }
+}
+
+/// A new BufReader for each line: what it read past the line's end is
+/// dropped with it.
+fn makes_a_new_bufreader_for_each_line(client: TcpStream) -> io::Result<()> {
+    loop {
+        let mut line = String::new();
+        if BufReader::new(&client).read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let reversed = reversed(line.trim_end_matches(['\r', '\n']));
+        (&client).write_all(format!("{reversed}\n").as_bytes())?;
+    }
+}
+
+/// `BufReader::new(&client).lines().next()` in a loop: the same loss, in
+/// iterator form.
+fn takes_one_line_from_a_fresh_lines_iterator(client: TcpStream) -> io::Result<()> {
+    while let Some(line) = BufReader::new(&client).lines().next() {
+        let line = line?;
+        (&client).write_all(format!("{}\n", reversed(line.trim_end_matches('\r'))).as_bytes())?;
+    }
+    Ok(())
 }
 
 /// The framing is right, except that each line is answered by `answer`.

@@ -11,6 +11,7 @@ use crate::{Case, case};
 const ORDER: &str = "returns_each_result_in_the_order_of_the_numbers";
 const AT_ONCE: &str = "runs_every_call_at_the_same_time";
 const LAST_TO_FIRST: &str = "keeps_the_order_when_the_threads_finish_last_to_first";
+const ONCE_EACH: &str = "calls_f_once_for_every_number_even_a_repeated_one";
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -94,6 +95,7 @@ pub fn cases() -> Vec<Case> {
                 (ORDER, "f was called with the positions 0, 1, 2"),
                 (AT_ONCE, "f was called with the positions 0, 1, 2"),
                 (LAST_TO_FIRST, "f was called with the positions 0, 1, 2"),
+                (ONCE_EACH, "f was called with the positions 0, 1, 2"),
             ],
         ),
         case(
@@ -106,12 +108,28 @@ pub fn cases() -> Vec<Case> {
                     LAST_TO_FIRST,
                     "panicked at solutions/tests/wrong/threads.rs",
                 ),
+                (ONCE_EACH, "panicked at solutions/tests/wrong/threads.rs"),
             ],
         ),
         case(
             "keys_the_results_by_value",
             checks(keys_the_results_by_value),
             &[(ORDER, "one result per number")],
+        ),
+        case(
+            "calls_f_once_per_distinct_number",
+            checks(calls_f_once_per_distinct_number),
+            &[(ONCE_EACH, "f ran once per distinct number")],
+        ),
+        case(
+            "reuses_the_result_of_an_equal_neighbour",
+            checks(reuses_the_result_of_an_equal_neighbour),
+            &[(ONCE_EACH, "f ran once per distinct number")],
+        ),
+        case(
+            "calls_f_again_to_store_the_result",
+            checks(calls_f_again_to_store_the_result),
+            &[(ONCE_EACH, "f ran more often than there are numbers")],
         ),
     ]
 }
@@ -254,4 +272,65 @@ fn keys_the_results_by_value<F: Fn(i64) -> i64 + Sync>(numbers: &[i64], f: F) ->
         }
     });
     numbers.iter().filter_map(|n| by_number.remove(n)).collect()
+}
+
+/// "Why compute the same thing twice?": one thread per distinct number, and
+/// the results copied to every place the number appears.
+fn calls_f_once_per_distinct_number<F: Fn(i64) -> i64 + Sync>(numbers: &[i64], f: F) -> Vec<i64> {
+    let f = &f;
+    let mut distinct = numbers.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let by_number: BTreeMap<i64, i64> = thread::scope(|s| {
+        let handles: Vec<_> = distinct
+            .iter()
+            .map(|&n| (n, s.spawn(move || f(n))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(n, h)| (n, h.join().unwrap()))
+            .collect()
+    });
+    numbers.iter().map(|n| by_number[n]).collect()
+}
+
+/// Spawns a thread per number, except where a number repeats the one before
+/// it anywhere earlier: then it reuses that thread's result.
+fn reuses_the_result_of_an_equal_neighbour<F: Fn(i64) -> i64 + Sync>(
+    numbers: &[i64],
+    f: F,
+) -> Vec<i64> {
+    let f = &f;
+    thread::scope(|s| {
+        let handles: Vec<_> = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| match numbers[..i].iter().position(|&m| m == n) {
+                Some(first) => Err(first),
+                None => Ok(s.spawn(move || f(n))),
+            })
+            .collect();
+        let mut results: Vec<i64> = Vec::new();
+        for h in handles {
+            let r = match h {
+                Ok(h) => h.join().unwrap(),
+                Err(first) => results[first],
+            };
+            results.push(r);
+        }
+        results
+    })
+}
+
+/// Runs f on threads, then calls f again on the calling thread to store
+/// each result "to be sure".
+fn calls_f_again_to_store_the_result<F: Fn(i64) -> i64 + Sync>(numbers: &[i64], f: F) -> Vec<i64> {
+    let f = &f;
+    thread::scope(|s| {
+        let handles: Vec<_> = numbers.iter().map(|&n| s.spawn(move || f(n))).collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    numbers.iter().map(|&n| f(n)).collect()
 }
