@@ -37,6 +37,33 @@ pub fn contradicts_the_task(exercise: &str) -> &'static [&'static str] {
         ],
         // Lines from the console, routed whole.
         "console_router" => &["copy bytes, not lines", "use read_to_string"],
+        // One deadline for connect and reply, every server at once.
+        "fan_out" => &[
+            "read_to_end",
+            "read_to_string",
+            "unwrap_or_default",
+            "set_read_timeout alone",
+        ],
+        // Channel or Condvar: describe what happened, not one design's fix.
+        "pool" => &[
+            "drop the sender",
+            "block until there is room",
+            "wait for room in",
+        ],
+        // A read timeout ends the run; a stalled write is an error.
+        "load" => &[
+            "the server only echoed",
+            "a read timeout is an error",
+            "return the read timeout",
+            "send everything, then read",
+        ],
+        // Bytes, not text and not lines.
+        "proxy" => &[
+            "read_line",
+            "lessons::framing",
+            "frame the stream",
+            "decode whole lines",
+        ],
         _ => &[],
     }
 }
