@@ -108,7 +108,7 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
     // A check whose process ends fails, and the others still run.
     assert!(
         out.contains(
-            "test duplex::returns_when_the_peer_closes_even_while_the_user_types_nothing ... FAILED"
+            "test duplex::keeps_sending_after_the_peers_end_of_stream_until_the_input_ends ... FAILED"
         ) && out.contains("the process that ran the checks ended (exit code 0) while the check"),
         "duplex's checks each fail with what happened:\n{out}"
     );
@@ -117,15 +117,15 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
         out.contains("not done yet: exercise 06"),
         "fan_out was not checked:\n{out}"
     );
-    // threads (3 checks) and echo_server (9) are done.
-    assert!(out.contains("test result: FAILED. 12 passed;"), "{out}");
+    // threads (4 checks) and echo_server (10) are done.
+    assert!(out.contains("test result: FAILED. 14 passed;"), "{out}");
 
     // One exercise, by name, as the README says.
     let one = copy.cargo(&["test", "-p", "exercises", "threads"]);
     let ran = run(one, "cargo test -p exercises threads");
     assert!(ran.status.success(), "{}", ran.all());
     assert!(
-        ran.stdout.contains("test result: ok. 3 passed; 0 failed;"),
+        ran.stdout.contains("test result: ok. 4 passed; 0 failed;"),
         "{}",
         ran.all()
     );
@@ -139,7 +139,7 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
         ("echo_server", "done"),
         ("reverse", "does not compile"),
         // Its first check takes the process down: the others wait.
-        ("duplex", "fails check 1 of 7"),
+        ("duplex", "fails check 1 of 9"),
         ("fan_out", "not started"),
     ] {
         assert!(
@@ -174,9 +174,9 @@ fn watch_rechecks_a_saved_file_and_shows_each_check_up_to_the_first_failing_one(
     // that fails ends the run, and its message is shown.
     copy.write("exercises/src/echo_server.rs", ONE_CLIENT_AT_A_TIME);
     watch.expect_stdout_within("saved exercises/src/echo_server.rs", BUILD_DEADLINE);
-    let first = watch.expect_stdout_within("echo_server: check 1 of 9,", BUILD_DEADLINE);
+    let first = watch.expect_stdout_within("echo_server: check 1 of 10,", BUILD_DEADLINE);
     assert!(
-        first.contains("check 1 of 9, echoes_what_one_client_sends (at most 10s) ..."),
+        first.contains("check 1 of 10, echoes_what_one_client_sends (at most 10s) ..."),
         "{first}"
     );
     let mut shown = vec![first];
@@ -189,26 +189,26 @@ fn watch_rechecks_a_saved_file_and_shows_each_check_up_to_the_first_failing_one(
     let shown = shown.join("\n");
     assert!(
         shown.contains(
-            "echo_server: check 2 of 9, a_second_client_is_served_while_the_first_stays_connected \
+            "echo_server: check 2 of 10, a_second_client_is_served_while_the_first_stays_connected \
              (at most 10s) ..."
         ),
         "{shown}"
     );
     assert!(
-        !shown.contains("check 3 of 9"),
+        !shown.contains("check 3 of 10"),
         "the checks after the failing one do not run:\n{shown}"
     );
     assert!(
         shown
             .lines()
-            .any(|l| l.contains(" echo_server ") && l.contains("fails check 2 of 9")),
+            .any(|l| l.contains(" echo_server ") && l.contains("fails check 2 of 10")),
         "{shown}"
     );
     assert!(
         shown.contains(
-            "echo_server: check 2 of 9 fails, \
+            "echo_server: check 2 of 10 fails, \
              a_second_client_is_served_while_the_first_stays_connected:"
-        ) && shown.contains("The check before it passes. The 7 after it run once it passes;"),
+        ) && shown.contains("The check before it passes. The 8 after it run once it passes;"),
         "{shown}"
     );
     watch.type_in("q\n");
@@ -319,7 +319,7 @@ fn list_json_and_check_show_every_state() {
     assert!(row("threads").contains("done"), "{}", list.all());
     // Its first check passes, its second fails, and the rest wait for it.
     assert!(
-        row("echo_server").contains("fails check 2 of 9"),
+        row("echo_server").contains("fails check 2 of 10"),
         "{}",
         list.all()
     );
@@ -347,13 +347,13 @@ fn list_json_and_check_show_every_state() {
     assert!(json.contains("\"done\":1,\"total\":10"), "{json}");
     assert!(
         json_of(json, "threads")
-            .contains("\"state\":\"done\",\"label\":\"done\",\"passed\":3,\"ran\":3,\"checks\":3")
+            .contains("\"state\":\"done\",\"label\":\"done\",\"passed\":4,\"ran\":4,\"checks\":4")
     );
     let echo = json_of(json, "echo_server");
     assert!(
         echo.contains(
-            "\"state\":\"in_progress\",\"label\":\"fails check 2 of 9\",\"passed\":1,\"ran\":2,\
-             \"checks\":9"
+            "\"state\":\"in_progress\",\"label\":\"fails check 2 of 10\",\"passed\":1,\"ran\":2,\
+             \"checks\":10"
         ),
         "{echo}"
     );
