@@ -1,8 +1,8 @@
 //! Lesson 10: lesson 03's reverse server as async tasks on a Tokio runtime.
 //!
 //! ```text
-//! cargo run -p lesson10 --example 10_async
-//! cargo run -p lesson10 --example 10_async -- --threads 2
+//! cargo run --example 10_async
+//! cargo run --example 10_async -- --threads 2
 //! cargo run --example 03_reverse_client              # in another terminal
 //! ```
 //!

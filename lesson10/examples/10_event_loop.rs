@@ -2,7 +2,7 @@
 //! non-blocking sockets (mio: epoll, kqueue or IOCP underneath).
 //!
 //! ```text
-//! cargo run -p lesson10 --example 10_event_loop
+//! cargo run --example 10_event_loop
 //! cargo run --example 03_reverse_client              # in another terminal
 //! nc 127.0.0.1 2002                                  # or type lines yourself
 //! ```
