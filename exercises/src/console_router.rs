@@ -43,7 +43,7 @@ use std::sync::mpsc::Receiver;
 
 // ANCHOR: task
 /// What the room hears about, in the order it happened (defined in
-/// `exercises/src/checks/shared/console_router.rs`, because the checks send
+/// `exercises/crates/checks/src/shared/console_router.rs`, because the checks send
 /// you these).
 pub use checks::shared::console_router::Event;
 

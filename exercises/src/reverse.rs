@@ -38,7 +38,7 @@ use std::net::TcpStream;
 
 // ANCHOR: task
 /// The longest line accepted: 1024 bytes before the `\n` (defined in
-/// `exercises/src/checks/shared/reverse.rs`, because the checks probe it).
+/// `exercises/crates/checks/src/shared/reverse.rs`, because the checks probe it).
 pub use checks::shared::reverse::MAX_LINE;
 
 /// Answers every line `client` sends with the line reversed by characters,

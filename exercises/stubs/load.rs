@@ -49,7 +49,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 // ANCHOR: task
-/// What the run saw (defined in `exercises/src/checks/shared/load.rs`, because
+/// What the run saw (defined in `exercises/crates/checks/src/shared/load.rs`, because
 /// the checks compare it with what they expect).
 pub use checks::shared::load::Report;
 

@@ -37,7 +37,7 @@ use std::io;
 
 // ANCHOR: task
 /// What a job is, and why `submit` may give one back (defined in
-/// `exercises/src/checks/shared/pool.rs`, because the checks use them too).
+/// `exercises/crates/checks/src/shared/pool.rs`, because the checks use them too).
 pub use checks::shared::pool::{Job, Refused};
 
 /// A fixed set of worker threads that run jobs.

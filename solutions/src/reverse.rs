@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use lessons::framing::{self, LineError};
 
 /// The longest line accepted: 1024 bytes before the `\n` (defined in
-/// `exercises/src/checks/shared/reverse.rs`, because the checks probe it).
+/// `exercises/crates/checks/src/shared/reverse.rs`, because the checks probe it).
 pub use checks::shared::reverse::MAX_LINE;
 
 // ANCHOR: solution

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -141,7 +142,9 @@ pub fn example_path(name: &str) -> PathBuf {
 
 /// A running example program with its stdout and stderr collected line by line.
 pub struct Program {
-    child: Child,
+    /// In a mutex so that a shared handle can ask whether it has exited
+    /// ([`socket_harness::Subject::ended`]).
+    child: Mutex<Child>,
     stdin: Option<ChildStdin>,
     stdout: Receiver<String>,
     stderr: Receiver<String>,
@@ -264,7 +267,7 @@ impl Program {
             None,
         );
         Program {
-            child,
+            child: Mutex::new(child),
             stdin,
             stdout,
             stderr,
@@ -288,7 +291,7 @@ impl Program {
 
     /// True while the program is running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.child().try_wait(), Ok(None))
     }
 
     /// Every stderr line printed so far, without waiting.
@@ -349,9 +352,13 @@ impl Program {
         }
     }
 
+    fn child(&self) -> MutexGuard<'_, Child> {
+        self.child.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The program's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child().id()
     }
 
     /// Writes to the program's stdin, as if a user typed it.
@@ -377,7 +384,7 @@ impl Program {
     pub fn wait_for_exit_within(&mut self, within: Duration) -> ExitStatus {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
+            if let Some(status) = self.child().try_wait().expect("try_wait") {
                 return status;
             }
             assert!(
@@ -418,8 +425,42 @@ fn collect_until_closed(rx: &Receiver<String>, name: &str) -> Vec<String> {
 impl Drop for Program {
     fn drop(&mut self) {
         // Never leave a server running after its test, whatever happened.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = self.child();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Subject for Server {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The program has exited: with what status, and its last stderr lines.
+    fn ended(&self, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            // std has no wait with a timeout: look again until the deadline.
+            match self.program.child().try_wait() {
+                Ok(Some(status)) => {
+                    let said = self.program.stderr_so_far();
+                    let last = said.len().saturating_sub(5);
+                    return Some(format!(
+                        "{} exited ({status}); its last words on stderr: {:?}",
+                        self.program.name,
+                        &said[last..]
+                    ));
+                }
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+                Ok(None) => return None,
+                Err(e) => {
+                    return Some(format!(
+                        "cannot tell whether {} runs: {e}",
+                        self.program.name
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -452,8 +493,10 @@ impl Server {
         Server { program, addr }
     }
 
+    /// Connects to the server; if that fails, says first whether the
+    /// server has exited, and what it printed on stderr.
     pub fn connect(&self) -> TcpStream {
-        connect(self.addr)
+        socket_harness::connect(self.addr, DEADLINE).unwrap_or_else(|e| panic!("{}", self.fail(e)))
     }
 
     pub fn addr_arg(&self) -> String {
@@ -464,37 +507,21 @@ impl Server {
 /// Connects with read and write timeouts, so a silent server fails the test
 /// instead of hanging it.
 pub fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect_timeout(&addr, DEADLINE)
-        .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
-    stream
-        .set_read_timeout(Some(DEADLINE))
-        .expect("set_read_timeout");
-    stream
-        .set_write_timeout(Some(DEADLINE))
-        .expect("set_write_timeout");
-    stream
+    socket_harness::connect(addr, DEADLINE).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Reads one `\n`-terminated line (without the `\n`), failing the test with
 /// `what` if it does not arrive in time.
 pub fn read_line(reader: &mut impl BufRead, what: &str) -> String {
-    let mut line = String::new();
-    match reader.read_line(&mut line) {
-        Ok(0) => panic!("connection closed while waiting for {what}"),
-        Ok(_) => line.trim_end_matches('\n').to_string(),
+    match socket_harness::read_line(reader) {
+        Ok(None) => panic!("connection closed while waiting for {what}"),
+        Ok(Some(line)) => line,
         Err(e) if is_timeout(&e) => panic!("{what} did not come within {DEADLINE:?}"),
         Err(e) => panic!("the connection failed while waiting for {what}: {e}"),
     }
 }
 
-/// True for the error a read returns when its timeout expires (WouldBlock
-/// on Unix, TimedOut on Windows).
-pub fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-    )
-}
+pub use socket_harness::{Subject, is_timeout};
 
 /// Reads exactly `n` bytes, failing the test with `what` if they do not come.
 pub fn read_exact(stream: &mut impl Read, n: usize, what: &str) -> Vec<u8> {
@@ -508,19 +535,8 @@ pub fn read_exact(stream: &mut impl Read, n: usize, what: &str) -> Vec<u8> {
 /// Asserts that nothing arrives on `stream` for `quiet`. This is the one
 /// place the tests wait on purpose: "nothing happens" cannot be signalled.
 pub fn assert_silent(stream: &TcpStream, quiet: Duration, why: &str) {
-    stream
-        .set_read_timeout(Some(quiet))
-        .expect("set_read_timeout");
-    let mut byte = [0u8; 1];
-    let result = (&*stream).read(&mut byte);
-    stream
-        .set_read_timeout(Some(DEADLINE))
-        .expect("set_read_timeout");
-    match result {
-        Err(e) if is_timeout(&e) => {}
-        Ok(0) => panic!("{why}: the connection was closed"),
-        Ok(_) => panic!("{why}: got {:?}", byte[0] as char),
-        Err(e) => panic!("{why}: {e}"),
+    if let Err(saw) = socket_harness::nothing_arrives(stream, quiet) {
+        panic!("{why}: {saw}");
     }
 }
 

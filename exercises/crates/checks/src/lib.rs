@@ -18,7 +18,7 @@
 //!
 //! **The list of checks is written once**, in each module's `checks`
 //! function (the `checks!` list below): to add a check, write its function
-//! in `exercises/src/checks/NAME.rs` and add its name to that list. Nothing
+//! in `exercises/crates/checks/src/NAME.rs` and add its name to that list. Nothing
 //! else needs an edit: [`exercises`] reads the names from there, and so do
 //! `cargo test -p exercises`, the progress program and CI.
 //!

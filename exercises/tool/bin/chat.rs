@@ -1,5 +1,5 @@
 //! Runs the program of an exercise with your code: `cargo run -p exercises
-//! --bin chat -- --help` (see exercises/src/launcher.rs).
+//! --bin chat -- --help` (see exercises/tool/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {

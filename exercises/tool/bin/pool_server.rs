@@ -1,7 +1,7 @@
 //! Runs the program of an exercise with your code: `cargo run -p exercises
-//! --bin threads -- --help` (see exercises/src/launcher.rs).
+//! --bin pool_server -- --help` (see exercises/tool/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::launcher::launch("threads")
+    exercises::launcher::launch("pool_server")
 }

@@ -1,7 +1,7 @@
 //! Runs the program of an exercise with your code: `cargo run -p exercises
-//! --bin reverse_server -- --help` (see exercises/src/launcher.rs).
+//! --bin exit_client -- --help` (see exercises/tool/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::launcher::launch("reverse_server")
+    exercises::launcher::launch("exit_client")
 }

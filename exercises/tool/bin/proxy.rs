@@ -1,7 +1,7 @@
 //! Runs the program of an exercise with your code: `cargo run -p exercises
-//! --bin console_router -- --help` (see exercises/src/launcher.rs).
+//! --bin proxy -- --help` (see exercises/tool/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::launcher::launch("console_router")
+    exercises::launcher::launch("proxy")
 }

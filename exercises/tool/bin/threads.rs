@@ -1,7 +1,7 @@
 //! Runs the program of an exercise with your code: `cargo run -p exercises
-//! --bin fan_out -- --help` (see exercises/src/launcher.rs).
+//! --bin threads -- --help` (see exercises/tool/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::launcher::launch("fan_out")
+    exercises::launcher::launch("threads")
 }

@@ -1,7 +1,7 @@
 //! Runs the program of an exercise with your code: `cargo run -p exercises
-//! --bin load -- --help` (see exercises/src/launcher.rs).
+//! --bin fan_out -- --help` (see exercises/tool/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::launcher::launch("load")
+    exercises::launcher::launch("fan_out")
 }

@@ -13,7 +13,6 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
@@ -24,6 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lessons::proxy::{self, Running, Toxics};
+pub use socket_harness::{Ended, Subject, is_timeout, read_line, show, show_str, with_timeouts};
 
 /// How long a check waits for any one thing (a reply, a thread to finish)
 /// before it fails. Long for loopback, short enough to keep `cargo test` quick.
@@ -347,7 +347,25 @@ impl Server {
         with_timeouts(stream, WAIT)
     }
 
-    /// How the server ended, if it has within `within`, in words.
+    /// If the server has stopped (returned or panicked), that is the real
+    /// problem, whatever the check saw: say so. Otherwise report `saw`.
+    pub fn fail(&self, saw: impl Into<String>) -> String {
+        Subject::fail(self, saw)
+    }
+
+    /// `Ok` if the server is still running, after a short grace period.
+    pub fn still_running(&self, after: &str) -> Result<(), String> {
+        Subject::still_running(self, after)
+    }
+}
+
+impl Subject for Server {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How the server ended, if it has within `within`, in words: the
+    /// student's function returned or panicked.
     fn ended(&self, within: Duration) -> Option<String> {
         let mut ended = lock(&self.ended);
         if ended.is_none() {
@@ -368,33 +386,6 @@ impl Server {
         }
         ended.clone()
     }
-
-    /// If the server has stopped (returned or panicked), that is the real
-    /// problem, whatever the check saw: say so. Otherwise report `saw`.
-    pub fn fail(&self, saw: impl Into<String>) -> String {
-        let saw = saw.into();
-        match self.ended(Duration::from_millis(300)) {
-            None => saw,
-            Some(why) => format!("{why}\n(What the check saw: {saw})"),
-        }
-    }
-
-    /// `Ok` if the server is still running, after a short grace period.
-    pub fn still_running(&self, after: &str) -> Result<(), String> {
-        match self.ended(Duration::from_millis(300)) {
-            None => Ok(()),
-            Some(why) => Err(format!("{why}\n(It ended after {after}.)")),
-        }
-    }
-}
-
-/// Sets read and write timeouts, so a check never blocks for good.
-pub fn with_timeouts(stream: TcpStream, timeout: Duration) -> Result<TcpStream, String> {
-    stream
-        .set_read_timeout(Some(timeout))
-        .and_then(|()| stream.set_write_timeout(Some(timeout)))
-        .map_err(|e| format!("the check could not set timeouts: {e}"))?;
-    Ok(stream)
 }
 
 /// A connected pair of sockets on 127.0.0.1: (the check's end, the end given
@@ -636,148 +627,21 @@ pub fn replayed_over_as<S: Copy>(
     Ok(())
 }
 
-/// True for the error a read returns when its timeout expires (WouldBlock
-/// on Unix, TimedOut on Windows).
-pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// Reads one line (without its `\n`). `Ok(None)` means the peer closed.
-pub fn read_line(reader: &mut impl BufRead) -> io::Result<Option<String>> {
-    let mut bytes = Vec::new();
-    if reader.read_until(b'\n', &mut bytes)? == 0 {
-        return Ok(None);
-    }
-    if bytes.last() == Some(&b'\n') {
-        bytes.pop();
-    }
-    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
-}
-
-/// How reading with [`collect`] ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ended {
-    /// What was wanted arrived.
-    Enough,
-    /// The peer closed the connection.
-    Closed,
-    /// Nothing more came before the deadline.
-    TimedOut,
-    /// The connection failed (reset, ...).
-    Failed(String),
-}
-
-/// Reads from `stream` into `into` until `enough(&bytes so far)` holds, the
-/// peer closes, or `within` has passed, whichever comes first.
+/// [`socket_harness::collect`], with the longer waits of a [`Wire`]: reads
+/// from `stream` into `into` until `enough(&bytes so far)` holds, the peer
+/// closes, or `within` has passed.
 pub fn collect(
     stream: &TcpStream,
     into: &mut Vec<u8>,
     within: Duration,
     enough: impl Fn(&[u8]) -> bool,
 ) -> Ended {
-    let deadline = Instant::now() + on_a_wire_longer(within);
-    let mut buf = [0u8; 64 * 1024];
-    let ended = loop {
-        if enough(into) {
-            break Ended::Enough;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break Ended::TimedOut;
-        }
-        if let Err(e) = stream.set_read_timeout(Some(left)) {
-            break Ended::Failed(e.to_string());
-        }
-        match (&*stream).read(&mut buf) {
-            Ok(0) => break Ended::Closed,
-            Ok(n) => into.extend_from_slice(&buf[..n]),
-            Err(e) if is_timeout(&e) => break Ended::TimedOut,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Ended::Failed(e.to_string()),
-        }
-    };
-    let _ = stream.set_read_timeout(Some(WAIT));
-    ended
+    socket_harness::collect(stream, into, on_a_wire_longer(within), enough)
 }
 
-/// Checks that nothing arrives for `quiet`. "Nothing happens" cannot be
-/// signalled, so this is the one place where a check waits on purpose.
+/// [`socket_harness::nothing_arrives`], with the longer waits of a [`Wire`].
 pub fn nothing_arrives(stream: &TcpStream, quiet: Duration) -> Result<(), String> {
-    let mut got = Vec::new();
-    match collect(stream, &mut got, quiet, |b| !b.is_empty()) {
-        Ended::TimedOut => Ok(()),
-        Ended::Closed => Err("saw the connection closed".to_string()),
-        Ended::Enough => Err(format!("received {}", show(&got))),
-        Ended::Failed(e) => Err(format!("saw the connection fail: {e}")),
-    }
-}
-
-/// Bytes as a person reads them in a message: text in quotes with `\n`,
-/// `\r`, `\t` and `\0` visible, long runs of one byte told in words
-/// (`"hello" + 4090 × "\0"`), bytes that are not UTF-8 in hex, and the
-/// end left out when it is long.
-pub fn show(bytes: &[u8]) -> String {
-    const MOST: usize = 160;
-    let mut parts: Vec<String> = Vec::new();
-    let mut text = String::new();
-    let mut i = 0;
-    let mut shown = 0;
-    while i < bytes.len() && shown < MOST {
-        let run = bytes[i..].iter().take_while(|&&b| b == bytes[i]).count();
-        if run >= 16 {
-            if !text.is_empty() {
-                parts.push(format!("\"{}\"", std::mem::take(&mut text)));
-            }
-            parts.push(format!("{run} × \"{}\"", show_char(bytes[i] as char)));
-            i += run;
-            shown += 16;
-            continue;
-        }
-        let rest = &bytes[i..bytes.len().min(i + 4)];
-        let valid = match std::str::from_utf8(rest) {
-            Ok(s) => s,
-            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
-        };
-        match valid.chars().next() {
-            Some(c) => {
-                text.push_str(&show_char(c));
-                i += c.len_utf8();
-            }
-            None => {
-                let _ = write!(text, "\\x{:02x}", bytes[i]);
-                i += 1;
-            }
-        }
-        shown += 1;
-    }
-    if !text.is_empty() || parts.is_empty() {
-        parts.push(format!("\"{text}\""));
-    }
-    let mut out = parts.join(" + ");
-    if i < bytes.len() {
-        let _ = write!(out, "... ({} more bytes)", bytes.len() - i);
-    }
-    out
-}
-
-fn show_char(c: char) -> String {
-    match c {
-        '\n' => "\\n".into(),
-        '\r' => "\\r".into(),
-        '\t' => "\\t".into(),
-        '\0' => "\\0".into(),
-        '"' => "\\\"".into(),
-        c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
-        c => c.to_string(),
-    }
-}
-
-/// [`show`] for text.
-pub fn show_str(text: &str) -> String {
-    show(text.as_bytes())
+    socket_harness::nothing_arrives(stream, on_a_wire_longer(quiet))
 }
 
 /// A text comparison for a failure message: a pretty_assertions diff.

@@ -1,7 +1,8 @@
 //! The `exercises` package: the progress program (`cargo run -p exercises`)
-//! and the checker (`cargo test -p exercises [NAME]`). The exercises
-//! themselves are the files beside this one, `exercises/src/NAME.rs`, each
-//! compiled as a crate of its own (`exercises/crates/NAME/`).
+//! and the checker (`cargo test -p exercises [NAME]`). Its code is in
+//! `exercises/tool/`; the exercises themselves are the student's files in
+//! `exercises/src/NAME.rs`, each compiled as a crate of its own
+//! (`exercises/crates/NAME/`).
 //!
 //! | exercise | file | lesson |
 //! |---|---|---|

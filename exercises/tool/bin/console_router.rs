@@ -1,7 +1,7 @@
 //! Runs the program of an exercise with your code: `cargo run -p exercises
-//! --bin exit_client -- --help` (see exercises/src/launcher.rs).
+//! --bin console_router -- --help` (see exercises/tool/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::launcher::launch("exit_client")
+    exercises::launcher::launch("console_router")
 }

@@ -1,7 +1,7 @@
 //! Runs the program of an exercise with your code: `cargo run -p exercises
-//! --bin proxy -- --help` (see exercises/src/launcher.rs).
+//! --bin echo_server -- --help` (see exercises/tool/launcher.rs).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    exercises::launcher::launch("proxy")
+    exercises::launcher::launch("echo_server")
 }
