@@ -769,10 +769,18 @@ impl Conversation {
         for _ in 0..9 {
             self.typist.type_text(&long);
         }
-        let full = self
-            .bell
-            .wait_until(WAIT, || !self.output.written().is_empty());
-        if full && self.output.written().len() >= 4096 {
+        // Decided by an event, not by how long the client takes: either
+        // something was written, or the client has taken every line and is
+        // back at the keyboard, so every reply it was going to write before
+        // the input ends has been written. (On a busy machine, nine lines
+        // can take longer than a short wait, and a BufWriter then looked
+        // like a client that prints only at the end of the input.)
+        self.bell.wait_until(3 * WAIT, || {
+            self.output.written().len() >= 4096
+                || (self.typist.all_taken() && self.typist.is_waited_on())
+                || self.client.has_ended()
+        });
+        if self.output.written().len() >= 4096 {
             return format!(
                 "your client's replies waited in a buffer: nothing showed until about 8 KiB of \
                  them had piled up (a BufWriter, say), so a person at the terminal saw \
