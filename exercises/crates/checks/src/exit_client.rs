@@ -744,7 +744,9 @@ impl Conversation {
             // Still reading from the server? Hang up and see.
             let before = self.output.text();
             self.hang_up();
-            let appeared = self.bell.wait_until(WAIT, || {
+            // Ended by an event: the reply shows, or the client ends. The
+            // bound is only for a client that does neither.
+            let appeared = self.bell.wait_until(3 * WAIT, || {
                 self.output.text().contains(&reply) || self.client.has_ended()
             });
             let now = self.output.text();
@@ -790,9 +792,10 @@ impl Conversation {
         }
         // Does it print when the input ends?
         self.typist.close();
-        let appeared = self
-            .bell
-            .wait_until(WAIT, || self.output.text().contains(&reply));
+        let appeared = self.bell.wait_until(3 * WAIT, || {
+            self.output.text().contains(&reply) || self.client.has_ended()
+        });
+        let appeared = appeared && self.output.text().contains(&reply);
         if appeared {
             return format!(
                 "your client printed the replies only after the input ended: it sent each \
