@@ -456,29 +456,3 @@ fn unknown_arguments_are_an_error_with_usage() {
         );
     }
 }
-
-#[test]
-fn the_teachers_summary_reads_what_list_json_prints() {
-    if !common::tools_installed(&["python3"]) {
-        return;
-    }
-    // A fresh copy: nothing started, so nothing to build.
-    let copy = CourseCopy::new("summary");
-    let json = copy.run(&["list", "--json"]);
-    assert!(json.status.success(), "{}", json.all());
-    copy.write("progress-alice.json", &json.stdout);
-    let mut python = Command::new("python3");
-    python
-        .arg(course_root().join("exercises/tools/progress_summary.py"))
-        .arg(&copy.root);
-    let summary = run(python, "progress_summary.py");
-    assert!(summary.status.success(), "{}", summary.all());
-    assert_eq!(
-        summary.stdout.trim(),
-        "progress-alice.json: 0/10 done; 01:not started, 02a:not started, 02b:not started, \
-         03:not started, 04:not started, 05:not started, 06:not started, 07:not started, \
-         08:not started, 09:not started",
-        "{}",
-        summary.all()
-    );
-}
