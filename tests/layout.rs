@@ -123,3 +123,24 @@ fn no_package_takes_its_code_from_another_packages_folder() {
         outside.join("\n")
     );
 }
+
+#[test]
+fn every_package_of_the_course_states_the_minimum_rust_version() {
+    let mut found = Vec::new();
+    manifests(&root(), &mut found);
+    let missing: Vec<String> = found
+        .iter()
+        // bench/ holds tools of their own workspaces, not the course's.
+        .filter(|m| !m.starts_with(root().join("bench")))
+        .filter(|m| {
+            let text = fs::read_to_string(m).unwrap_or_default();
+            text.contains("[package]") && !text.contains("rust-version")
+        })
+        .map(|m| m.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the workspace's rust-version (the minimum the teachers' page names) is not inherited \
+         by {missing:?}: add `rust-version.workspace = true` under [package]"
+    );
+}
