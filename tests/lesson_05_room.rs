@@ -63,6 +63,55 @@ fn three_clients_each_see_the_others_lines_and_not_their_own() {
 }
 
 #[test]
+fn a_client_that_names_itself_is_shown_with_its_name_to_the_others_and_on_the_console() {
+    let mut server = room(&[]);
+    let [mut a, mut b]: [Client; 2] = join_one_by_one(&server, 2)
+        .try_into()
+        .unwrap_or_else(|_| unreachable!());
+    a.say("/name Alice");
+    assert_eq!(a.next_line(), "* you are #1 Alice");
+    server
+        .program
+        .expect_stdout(&format!("#1 Alice {} named itself", a.addr));
+    a.say("hello");
+    let logged = server.program.expect_stdout("] hello");
+    assert_eq!(logged, format!("[#1 Alice {}] hello", a.addr));
+    server.program.type_in("/list\n");
+    server.program.expect_stdout("clients: 2");
+    let listed = [
+        server.program.next_stdout_line(),
+        server.program.next_stdout_line(),
+    ];
+    assert!(
+        listed.contains(&Some(format!("  #1 Alice {}", a.addr))),
+        "/list should show the name: {listed:?}"
+    );
+    let seen = lines_before_marker(&mut server, &mut [&mut a, &mut b]);
+    // The others never see the /name line itself: it is not a message.
+    assert_eq!(seen, vec![vec![], vec!["[#1 Alice] hello".to_string()]]);
+}
+
+#[rstest::rstest]
+#[case::no_name("/name")]
+#[case::two_words("/name Alice Smith")]
+#[case::a_bracket("/name ]x")]
+#[case::too_long("/name abcdefghijklmnopqrstu")]
+fn a_name_that_is_not_one_short_word_is_refused_and_the_client_stays(#[case] line: &str) {
+    let mut server = room(&[]);
+    let [mut a, mut b]: [Client; 2] = join_one_by_one(&server, 2)
+        .try_into()
+        .unwrap_or_else(|_| unreachable!());
+    a.say(line);
+    assert_eq!(
+        a.next_line(),
+        "error: usage: /name NAME (one word of letters, digits, - and _, at most 20 characters)"
+    );
+    a.say("still here");
+    let seen = lines_before_marker(&mut server, &mut [&mut a, &mut b]);
+    assert_eq!(seen, vec![vec![], vec!["[#1] still here".to_string()]]);
+}
+
+#[test]
 fn slash_to_reaches_only_its_target() {
     let mut server = room(&[]);
     let [mut a, mut b, mut c]: [Client; 3] = join_one_by_one(&server, 3)
@@ -338,7 +387,7 @@ fn slash_help_lists_the_commands_and_the_rule_for_clients_that_stop_reading() {
     server.program.type_in("/help\n");
     assert_eq!(server.program.expect_stdout("commands:"), "commands:");
     let mut help = Vec::new();
-    while help.len() < 8 {
+    while help.len() < 9 {
         help.push(
             server
                 .program
@@ -353,8 +402,12 @@ fn slash_help_lists_the_commands_and_the_rule_for_clients_that_stop_reading() {
             "/help should explain {command}: {help:?}"
         );
     }
+    assert!(
+        help[7].contains("/name NAME"),
+        "/help should explain /name: {help:?}"
+    );
     assert_eq!(
-        help[7],
+        help[8],
         "a client that stops reading is dropped when 2048 bytes or more wait for it for 3 s \
          and it takes less than that, or at once when more than 8192 bytes would wait"
     );

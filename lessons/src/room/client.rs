@@ -223,12 +223,23 @@ pub fn read_lines(
         at_line_start: true,
     };
     let mut reader = BufReader::new(wire);
-    let label = format!("[#{id}] ");
+    let mut label = format!("[#{id}] ");
     let why = loop {
         if !window.wait_for_room(READ_POLL, || link.closing()) {
             break None;
         }
         let event = match framing::read_line(&mut reader, max_line) {
+            // The one line that is not relayed: `/name Alice` labels this
+            // client's lines from now on, so a room of people can tell who
+            // is who. The label lives here, with the reader that builds
+            // every line, so the hub never rewrites a line.
+            Ok(Some(text)) if text == "/name" || text.starts_with("/name ") => {
+                let name = name(&text["/name".len()..]);
+                if let Ok(name) = &name {
+                    label = format!("[#{id} {name}] ");
+                }
+                Event::Named { id, name }
+            }
             Ok(Some(text)) => {
                 // The line as the others will see it, built here rather than
                 // in the hub: the hub's time is everybody's.
@@ -264,6 +275,27 @@ pub fn read_lines(
     }
     if !gone {
         drain(link);
+    }
+}
+
+/// The longest name `/name` accepts, in characters.
+pub const MAX_NAME: usize = 20;
+
+/// Checks a name given with `/name`: one word of letters, digits, `-` and
+/// `_`, so that a label `[#3 Alice] ` cannot be mistaken for text.
+pub fn name(given: &str) -> Result<String, String> {
+    let name = given.trim();
+    let usage = format!(
+        "usage: /name NAME (one word of letters, digits, - and _, at most {MAX_NAME} characters)"
+    );
+    let fits = (1..=MAX_NAME).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    if fits {
+        Ok(name.to_string())
+    } else {
+        Err(usage)
     }
 }
 

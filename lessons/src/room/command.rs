@@ -96,6 +96,7 @@ pub const HELP: &[&str] = &[
     "  /help         show this",
     "  /quit         tell everyone, close every connection, exit",
     "  //text        send a line that starts with /",
+    "a client names itself with /name NAME: its lines then show as [#N NAME]",
 ];
 
 #[cfg(test)]

@@ -130,6 +130,12 @@ enum Event {
     },
     /// Client `id` sent a line that is not UTF-8 (it has been skipped).
     NotUtf8 { id: usize },
+    /// Client `id` sent `/name NAME`: its reader labels its lines with the
+    /// name from now on (or the error says why the name was refused).
+    Named {
+        id: usize,
+        name: Result<String, String>,
+    },
     /// Client `id`'s reader has stopped.
     Gone { id: usize, why: Why },
     /// The console thread has a command.
@@ -153,6 +159,8 @@ enum Why {
 /// What the hub keeps about one client.
 struct Client {
     addr: SocketAddr,
+    /// What the client called itself with `/name`, if it did.
+    name: Option<String>,
     /// Shared with the client's reader and writer threads.
     link: Arc<Link>,
     /// The client's queue; its writer thread holds the other end.
@@ -161,6 +169,16 @@ struct Client {
     /// The soft limit's clock.
     watch: Watch,
     log: LogBudget,
+}
+
+impl Client {
+    /// How the console shows client `id`: `#3 Alice 127.0.0.1:50412`.
+    fn who(&self, id: usize) -> String {
+        match &self.name {
+            Some(name) => format!("#{id} {name} {}", self.addr),
+            None => format!("#{id} {}", self.addr),
+        }
+    }
 }
 
 /// A join or leave the others have not been told about yet.
@@ -314,6 +332,7 @@ impl Hub {
                 }) => self.join(id, addr, link, queue, writer),
                 Ok(Event::Line { id, line, label }) => self.relay(id, line, label),
                 Ok(Event::NotUtf8 { id }) => self.send(&[id], "error: line is not valid UTF-8"),
+                Ok(Event::Named { id, name }) => self.name(id, name),
                 Ok(Event::Gone { id, why }) => self.remove(id, why),
                 Ok(Event::Console(Command::Quit)) => return,
                 Ok(Event::Console(command)) => self.obey(command),
@@ -359,6 +378,7 @@ impl Hub {
             id,
             Client {
                 addr,
+                name: None,
                 link,
                 queue,
                 writer,
@@ -393,13 +413,30 @@ impl Hub {
             return;
         };
         if client.log.shows_one_more(Instant::now()) {
-            crate::log_line!("[#{id} {}] {}", client.addr, line.text_from(label));
+            crate::log_line!("[{}] {}", client.who(id), line.text_from(label));
         }
         let others: Vec<usize> = self.clients.keys().copied().filter(|&o| o != id).collect();
         self.announce();
         self.deliver(&others, &line);
     }
     // ANCHOR_END: relay
+
+    /// A client's `/name`: tell it and the console, or say why not.
+    fn name(&mut self, id: usize, name: Result<String, String>) {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        match name {
+            Ok(name) => {
+                client.name = Some(name);
+                let who = client.who(id);
+                crate::log_line!("{who} named itself");
+                let told = format!("* you are #{id} {}", client.name.as_deref().unwrap_or(""));
+                self.send(&[id], &told);
+            }
+            Err(usage) => self.send(&[id], &format!("error: {usage}")),
+        }
+    }
 
     /// Sends one line of the server's to each client in `ids`, after the
     /// joins and leaves the clients have not been told about yet.
@@ -625,7 +662,7 @@ impl Hub {
             Command::List => {
                 crate::log_line!("clients: {}", self.clients.len());
                 for (id, client) in &self.clients {
-                    crate::log_line!("  #{id} {}", client.addr);
+                    crate::log_line!("  {}", client.who(*id));
                 }
             }
             Command::Kick(id) => {
