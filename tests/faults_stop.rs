@@ -1,8 +1,8 @@
 //! How the servers stop: SIGINT and SIGTERM (Ctrl-C, `kill`, systemd, a
 //! container's stop), and a console that is closed or absent.
 //!
-//! Every server (02, 03, 04, 05, 07 and 09) must stop gracefully on either
-//! signal, with two clients connected (04, which talks to one peer and
+//! Every server (02, 03, 04, 05, 07, 09 and lesson 10's two) must stop
+//! gracefully on either signal, with two clients connected (04, which talks to one peer and
 //! refuses a second, with its one): each client gets a goodbye line or a
 //! clean end of stream (never a reset), and the server exits 0 within 2 s.
 //! The signal tests need Unix (the shell's `kill`); on Windows there is no
@@ -173,7 +173,9 @@ mod signals {
             "04_chat_server",
             "05_multi_server",
             "07_pool_server",
-            "09_proxy"
+            "09_proxy",
+            "10_event_loop",
+            "10_async"
         )]
         name: &str,
         #[values("TERM", "INT")] sig: &str,

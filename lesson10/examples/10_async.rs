@@ -20,7 +20,7 @@ use std::process::ExitCode;
 #[command(version)]
 struct Args {
     #[command(flatten)]
-    server: lesson10::ServerArgs,
+    server: lesson10::Flags,
 
     /// Threads that run the tasks (1 to 256): 1 is Tokio's current-thread
     /// runtime, more its work-stealing runtime.
@@ -32,8 +32,9 @@ struct Args {
 fn main() -> ExitCode {
     let args: Args = cli::parse();
     let config = args.server.config();
-    cli::exit_code(
-        cli::listen(&args.server.addr)
-            .and_then(|listener| lesson10::tasks::serve(listener, config, args.threads)),
-    )
+    cli::exit_code(lesson10::tasks::serve(
+        &args.server.reverse.addr,
+        config,
+        args.threads,
+    ))
 }

@@ -12,7 +12,7 @@
 //! wait too.
 
 use clap::Parser;
-use lessons::cli;
+use lessons::{cli, stop};
 use std::process::ExitCode;
 
 /// Reverse server, one thread for all clients: answers each line with the
@@ -21,14 +21,16 @@ use std::process::ExitCode;
 #[command(version)]
 struct Args {
     #[command(flatten)]
-    server: lesson10::ServerArgs,
+    server: lesson10::Flags,
 }
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
     let config = args.server.config();
-    cli::exit_code(
-        cli::listen(&args.server.addr)
-            .and_then(|listener| lesson10::event_loop::serve(listener, config)),
-    )
+    // The signals are caught from before `listening on` is printed, as by
+    // every server of the course.
+    cli::exit_code(stop::Signals::new().and_then(|signals| {
+        let listener = cli::listen(&args.server.reverse.addr)?;
+        lesson10::event_loop::serve(listener, config, signals)
+    }))
 }

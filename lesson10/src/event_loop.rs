@@ -14,12 +14,14 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 
 use lessons::framing::{self, LineBuffer, LineError};
+use lessons::stop::{self, Signals};
 use lessons::{cli, reverse};
 
 use crate::{Config, REPLY_QUEUE_LIMIT};
@@ -317,22 +319,41 @@ struct Client {
     interest: Interest,
 }
 
-/// The listener's token; clients get 1, 2, 3, ... (never reused, so an
+/// The listener's token; clients get 2, 3, 4, ... (never reused, so an
 /// event for a client that has gone cannot reach a newer one).
 const LISTENER: Token = Token(0);
 
+/// The token of the waker that a signal wakes: stop. (Not `usize::MAX`:
+/// mio keeps that one for itself.)
+const STOP: Token = Token(1);
+
 // ANCHOR: serve
-/// Serves every client on this one thread, until an error of the poller.
-pub fn serve(listener: std::net::TcpListener, config: Config) -> io::Result<()> {
+/// Serves every client on this one thread, until SIGINT or SIGTERM
+/// (Ctrl-C on Windows) or an error of the poller.
+pub fn serve(listener: std::net::TcpListener, config: Config, signals: Signals) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let mut listener = TcpListener::from_std(listener);
     let mut poll = Poll::new()?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
+    // A signal is seen by `lessons::stop`'s thread, while this one sleeps in
+    // `poll`. A waker is an event source of the poller's own (an eventfd on
+    // Linux, a kqueue user event on macOS, a completion on Windows): the
+    // signal's thread wakes `poll` with it, and nobody looks at a flag in a
+    // loop. The loop keeps the waker too: closed by the other thread right
+    // after waking, it would leave the poller with its event unseen.
+    let waker = Arc::new(Waker::new(poll.registry(), STOP)?);
+    let wake = Arc::clone(&waker);
+    signals.on_signal(move |_| {
+        if let Err(e) = wake.wake() {
+            // The loop goes on; a second signal still ends the process.
+            lessons::log_error!("cannot stop the event loop: {}", cli::describe(&e));
+        }
+    })?;
     let mut events = Events::with_capacity(1024);
     let mut clients: HashMap<Token, Client> = HashMap::new();
     let mut accepts = Accepts {
-        next: 1,
+        next: 2,
         backoff: cli::Backoff::new(),
         paused_until: None,
     };
@@ -356,7 +377,9 @@ pub fn serve(listener: std::net::TcpListener, config: Config) -> io::Result<()> 
         }
         for event in &events {
             let token = event.token();
-            if token == LISTENER {
+            if token == STOP {
+                return stop(&listener, clients);
+            } else if token == LISTENER {
                 if accepts.paused_until.is_none() {
                     accepts.take_all(&listener, &poll, &mut clients, config);
                 }
@@ -385,6 +408,19 @@ pub fn serve(listener: std::net::TcpListener, config: Config) -> io::Result<()> 
     }
 }
 // ANCHOR_END: serve
+
+// ANCHOR: stop
+/// After a signal: what `lessons::stop` does for lesson 03's server, done by
+/// the loop itself. The connections still waiting in the listener's queue
+/// are taken and closed, and dropping the clients closes their sockets: a
+/// clean end of stream for each, as when lesson 03's process exits.
+fn stop(listener: &TcpListener, clients: HashMap<Token, Client>) -> io::Result<()> {
+    stop::close_waiting(|| listener.accept());
+    drop(clients);
+    lessons::log_line!("server stopped");
+    Ok(())
+}
+// ANCHOR_END: stop
 
 /// Tells the poller what a client waits for now, or closes it.
 fn settle(poll: &Poll, clients: &mut HashMap<Token, Client>, token: Token, next: Option<Interest>) {

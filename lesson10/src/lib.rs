@@ -19,7 +19,7 @@ pub mod tasks;
 
 use std::time::Duration;
 
-use lessons::{cli, framing};
+use lessons::{cli, reverse};
 
 /// How the servers of this lesson treat what a client sends: lesson 03's
 /// settings, and one more to show what a blocking call costs here.
@@ -47,27 +47,9 @@ pub const REPLY_QUEUE_LIMIT: usize = 64 * 1024;
 /// The flags of lesson 03's server, which both servers of this lesson take,
 /// and one more.
 #[derive(clap::Args)]
-pub struct ServerArgs {
-    #[arg(long, default_value = "127.0.0.1:2002", help = cli::LISTEN_HELP)]
-    pub addr: String,
-
-    /// The longest line accepted, in bytes (1 to 16 MiB). A longer one gets an
-    /// error and the connection is closed.
-    #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES",
-          value_parser = cli::count(1..=framing::MAX_LINE_LIMIT as u64),
-          allow_negative_numbers = true)]
-    pub max_line: usize,
-
-    /// Behave like the original: reverse the bytes of each `read` as if it
-    /// were one whole message (wrong, on purpose, for the lesson).
-    #[arg(long)]
-    pub raw: bool,
-
-    /// Drop a client that takes longer than this many seconds to send a
-    /// whole line, or to read its reply (at most one day). Off by default.
-    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs,
-          allow_negative_numbers = true)]
-    pub idle_timeout: Option<Duration>,
+pub struct Flags {
+    #[command(flatten)]
+    pub reverse: reverse::ServerArgs,
 
     /// A mistake, on purpose: after each line, block the serving thread
     /// for this many milliseconds (0 to 10 000) with `std::thread::sleep`,
@@ -78,13 +60,14 @@ pub struct ServerArgs {
 }
 // ANCHOR_END: args
 
-impl ServerArgs {
+impl Flags {
     /// The settings the flags ask for.
     pub fn config(&self) -> Config {
+        let reverse = self.reverse.config();
         Config {
-            max_line: self.max_line,
-            raw: self.raw,
-            idle_timeout: self.idle_timeout,
+            max_line: reverse.max_line,
+            raw: reverse.raw,
+            idle_timeout: reverse.idle_timeout,
             block: Duration::from_millis(self.block_ms as u64),
         }
     }

@@ -21,10 +21,11 @@ use lessons::{cli, reverse};
 use crate::Config;
 
 // ANCHOR: runtime
-/// Serves every client as a task, on `threads` threads: 1 is Tokio's
-/// current-thread runtime (one thread, like the event loop), more its
-/// work-stealing runtime. What `#[tokio::main]` would write, by hand.
-pub fn serve(listener: std::net::TcpListener, config: Config, threads: usize) -> io::Result<()> {
+/// Listens on `addr` and serves every client as a task, on `threads`
+/// threads: 1 is Tokio's current-thread runtime (one thread, like the event
+/// loop), more its work-stealing runtime. What `#[tokio::main]` would
+/// write, by hand. Ends at SIGINT or SIGTERM (Ctrl-C on Windows).
+pub fn serve(addr: &str, config: Config, threads: usize) -> io::Result<()> {
     let runtime = if threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -35,15 +36,94 @@ pub fn serve(listener: std::net::TcpListener, config: Config, threads: usize) ->
             .enable_all()
             .build()?
     };
+    // The signals are caught from before `listening on` is printed, so that
+    // a script that waits for that line and then sends SIGTERM never meets
+    // the default action; Tokio's signals need the runtime to exist.
+    let (mut signals, listener) = {
+        let _inside = runtime.enter();
+        (StopSignals::new()?, cli::listen(addr)?)
+    };
     listener.set_nonblocking(true)?;
-    runtime.block_on(accept_loop(listener, config))
+    let result = runtime.block_on(async {
+        let listener = TcpListener::from_std(listener)?;
+        // Whichever ends first; the accept loop never does, so this waits
+        // for a signal, and then drops (cancels) the accept loop.
+        tokio::select! {
+            () = accept_loop(&listener, config) => {}
+            name = signals.recv() => lessons::log_line!("{name}: shutting down"),
+        }
+        // What `lessons::stop` does for lesson 03's server: a clean end for
+        // the connections still waiting in the listener's queue.
+        let listener = listener.into_std()?;
+        lessons::stop::close_waiting(|| listener.accept());
+        Ok(())
+    });
+    // The tasks still serving clients are dropped with the runtime, which
+    // closes their sockets: a clean end of stream for each. Without waiting
+    // for a thread stuck in a blocking call (`--block-ms`).
+    runtime.shutdown_background();
+    if result.is_ok() {
+        lessons::log_line!("server stopped");
+    }
+    result
 }
 // ANCHOR_END: runtime
 
+// ANCHOR: signals
+/// The signals that ask the server to stop, as futures. Tokio's `ctrl_c()`
+/// is SIGINT alone; `kill`, systemd and `docker stop` send SIGTERM.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    /// Windows has no SIGTERM: Ctrl-C in the console is the one way to ask;
+    /// closing the window or `taskkill /F` ends the process at once.
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl StopSignals {
+    /// Catches the signals from now on (their default action, ending the
+    /// process at once, no longer happens). Inside a runtime only.
+    fn new() -> io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(windows)]
+        {
+            Ok(StopSignals {
+                ctrl_c: tokio::signal::windows::ctrl_c()?,
+            })
+        }
+    }
+
+    /// Waits for the next signal, and says which one came.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(windows)]
+        {
+            self.ctrl_c.recv().await;
+            "Ctrl-C"
+        }
+    }
+}
+// ANCHOR_END: signals
+
 // ANCHOR: accept_loop
-/// Accepts clients forever and gives each a task.
-async fn accept_loop(listener: std::net::TcpListener, config: Config) -> io::Result<()> {
-    let listener = TcpListener::from_std(listener)?;
+/// Accepts clients and gives each a task, until this future is dropped.
+async fn accept_loop(listener: &TcpListener, config: Config) {
     let mut backoff = cli::Backoff::new();
     loop {
         match listener.accept().await {

@@ -30,6 +30,46 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
 }
 
+// ANCHOR: args
+/// The server's flags. Lesson 10's servers take them too (with
+/// `#[command(flatten)]`), so the three servers cannot drift apart.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    #[arg(long, default_value = "127.0.0.1:2002", help = cli::LISTEN_HELP)]
+    pub addr: String,
+
+    /// The longest line accepted, in bytes (1 to 16 MiB). A longer one gets an
+    /// error and the connection is closed.
+    #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES",
+          value_parser = cli::count(1..=framing::MAX_LINE_LIMIT as u64),
+          allow_negative_numbers = true)]
+    pub max_line: usize,
+
+    /// Behave like the original: reverse the bytes of each `read` as if it
+    /// were one whole message (wrong, on purpose, for the lesson).
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Drop a client that takes longer than this many seconds to send a
+    /// whole line, or to read its reply (at most one day). Off by default:
+    /// an idle client may stay forever.
+    #[arg(long, value_name = "SECS", value_parser = cli::parse_secs,
+          allow_negative_numbers = true)]
+    pub idle_timeout: Option<Duration>,
+}
+// ANCHOR_END: args
+
+impl ServerArgs {
+    /// The settings the flags ask for.
+    pub fn config(&self) -> Config {
+        Config {
+            max_line: self.max_line,
+            raw: self.raw,
+            idle_timeout: self.idle_timeout,
+        }
+    }
+}
+
 // ANCHOR: reverse
 /// The line reversed by characters: "héllo" becomes "olléh".
 pub fn reverse_chars(line: &str) -> String {

@@ -93,16 +93,7 @@ impl Signals {
             // empty (the shared flag makes the serving thread's `accept` fail
             // too, which no longer matters: the process ends next).
             if let Some(listener) = listener.filter(|l| l.set_nonblocking(true).is_ok()) {
-                let mut waiting = Vec::new();
-                while let Ok((stream, _)) = listener.accept() {
-                    waiting.push(stream);
-                    if waiting.len() >= 10_000 {
-                        break;
-                    }
-                }
-                if !waiting.is_empty() {
-                    crate::log_line!("closed {} waiting connections", waiting.len());
-                }
+                close_waiting(|| listener.accept());
             }
             crate::log_line!("server stopped");
             crate::log::flush();
@@ -110,6 +101,25 @@ impl Signals {
         })
     }
     // ANCHOR_END: exit_on_signal
+}
+
+/// Takes the connections the system completed but nobody accepted yet, and
+/// closes them: closing the listener with them in its queue would reset
+/// (RST) them instead of ending them cleanly. `accept` must not wait (a
+/// non-blocking listener): the first error, `WouldBlock` when the queue is
+/// empty, ends this. For a server that stops its own loop on a signal
+/// (lesson 10's), as [`Signals::exit_on_signal`] does for the others.
+pub fn close_waiting<S>(mut accept: impl FnMut() -> io::Result<S>) {
+    let mut waiting = Vec::new();
+    while let Ok(stream) = accept() {
+        waiting.push(stream);
+        if waiting.len() >= 10_000 {
+            break;
+        }
+    }
+    if !waiting.is_empty() {
+        crate::log_line!("closed {} waiting connections", waiting.len());
+    }
 }
 
 // ANCHOR: console_ended
