@@ -1,0 +1,6 @@
+//! Exercise 10, `event_loop`: what the connection tells the loop.
+
+/// What a connection waits for next: `READABLE`, `WRITABLE`, or both
+/// (`Interest::READABLE | Interest::WRITABLE`). mio's own type: the loop
+/// hands it to `Registry::reregister` as it is.
+pub use mio::Interest;
