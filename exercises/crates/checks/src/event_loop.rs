@@ -25,7 +25,7 @@ use mio::net::TcpStream as MioStream;
 use mio::{Events, Poll, Token, Waker};
 
 use super::harness::{
-    Bell, Ended, Task, WAIT, Waited, collect, lock, show, show_str, socket_pair, spawn,
+    Bell, Ended, Task, WAIT, Waited, collect, lock, plural, show, show_str, socket_pair, spawn,
 };
 pub use crate::shared::event_loop::Interest;
 
@@ -472,10 +472,9 @@ impl Client {
                  event. ({} writes were refused so.)",
                 seen.dropped_writable
             ),
-            Ending::Closed => "your Connection returned None, and the loop closed the \
-                               connection."
-                .to_string(),
-            Ending::Stopped => return None,
+            // Closing is the connection's own choice: what the client saw
+            // says more, so the fail message puts it first.
+            Ending::Closed | Ending::Stopped => return None,
             Ending::Broken(why) => why,
         })
     }
@@ -485,7 +484,25 @@ impl Client {
     fn fail(&mut self, saw: String) -> String {
         match self.what_ended() {
             Some(why) => format!("{why}\n(What the check saw: {saw})"),
+            None if self.closed_by_the_connection() => {
+                format!(
+                    "{saw}\n(Your Connection had returned None: the loop closed the connection.)"
+                )
+            }
             None => saw,
+        }
+    }
+
+    /// True if the loop ended because the connection returned `None`.
+    fn closed_by_the_connection(&mut self) -> bool {
+        matches!(self.ending(Duration::ZERO), Some(Ok(Ending::Closed)))
+    }
+
+    /// Closes the check's sending side: the end of the stream.
+    fn close_our_side(&mut self) -> Result<(), String> {
+        match self.stream.shutdown(Shutdown::Write) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(format!("the check could not close its side: {e}"))),
         }
     }
 
@@ -601,16 +618,24 @@ impl Client {
         if seen.stopped_before_would_block > 0 {
             return format!(
                 "{saw}: on_readable returned, still asking for READABLE, before a read had \
-                 said WouldBlock ({} times). Readiness is edge-triggered: an event says that \
+                 said WouldBlock ({}). Readiness is edge-triggered: an event says that \
                  bytes came, once. The bytes left unread get no event of their own, and the \
                  client sends nothing more before it has its reply.\nRead in a loop until read \
                  returns WouldBlock (or 0, the end of the stream). (The check's socket hands \
                  out at most {READ_CAP} bytes per read, as a real one may.)",
-                seen.stopped_before_would_block
+                plural(seen.stopped_before_would_block, "time", "times")
             );
         }
         if seen.dropped_writable > 0 {
             return self.dropped_writable(&saw);
+        }
+        if seen.read_on_after_the_end > 0 {
+            return format!(
+                "{saw}: read returned 0, the end of the stream, and on_readable still asked for \
+                 READABLE, and answered nothing. No event comes after the end.\nAt the end of \
+                 the stream, the unfinished line is a line too: answer it, write the replies, \
+                 then return None."
+            );
         }
         format!(
             "{saw}. Your Connection was called {} times for readable and {} times for \
@@ -782,10 +807,10 @@ pub fn reads_until_wouldblock_at_every_readable_event<C: 'static>(
     if seen.stopped_before_would_block > 0 {
         return Err(format!(
             "on_readable returned, still asking for READABLE, before a read had said \
-             WouldBlock ({} times). Readiness is edge-triggered: bytes left unread get no \
+             WouldBlock ({}). Readiness is edge-triggered: bytes left unread get no \
              event of their own (this time the reply came anyway).\nRead in a loop until read \
              returns WouldBlock (or 0, the end of the stream).",
-            seen.stopped_before_would_block
+            plural(seen.stopped_before_would_block, "time", "times")
         ));
     }
     Ok(())
@@ -881,14 +906,19 @@ pub fn the_last_line_without_a_newline_is_answered_when_the_client_closes<C: 'st
     let mut client = Client::start(subject)?;
     client.send(b"tail")?;
     client.wait_until_read(4, "\"tail\"")?;
-    client
-        .stream
-        .shutdown(Shutdown::Write)
-        .map_err(|e| format!("the check could not close its side: {e}"))?;
-    client.expect_reversed(
-        "\"tail\", the last line, without a \\n, before the client closed its side",
-        "tail",
-    )?;
+    client.close_our_side()?;
+    let to = "\"tail\", the last line, without a \\n, before the client closed its side";
+    let (reply, ended) = client.raw_reply();
+    if reply.is_empty() && ended == Ended::Closed {
+        return Err(client.fail(format!(
+            "the connection closed without a reply to {to}: at the end of the stream, the \
+             bytes of an unfinished line are a line too (as read_line hands them over): answer \
+             them (LineBuffer::last_line), write the reply, then return None."
+        )));
+    }
+    if reply != b"liat\n" {
+        return Err(client.explain(to, b"liat\n", &reply, ended));
+    }
     client.expect_close("the reply to the last line")
 }
 
@@ -902,10 +932,7 @@ pub fn closes_once_the_client_has_closed_and_every_reply_is_written<C: 'static>(
     // to be written when the end is read.
     let two = line_of(600);
     client.send(format!("{two}\nend\n").as_bytes())?;
-    client
-        .stream
-        .shutdown(Shutdown::Write)
-        .map_err(|e| format!("the check could not close its side: {e}"))?;
+    client.close_our_side()?;
     client.expect_reversed(
         "a line of 600 bytes sent just before the client closed",
         &two,
