@@ -475,9 +475,9 @@ fn the_teachers_summary_reads_what_list_json_prints() {
     assert!(summary.status.success(), "{}", summary.all());
     assert_eq!(
         summary.stdout.trim(),
-        "progress-alice.json: 0/10 done; 01:not started, 02a:not started, 02b:not started, \
+        "progress-alice.json: 0/11 done; 01:not started, 02a:not started, 02b:not started, \
          03:not started, 04:not started, 05:not started, 06:not started, 07:not started, \
-         08:not started, 09:not started",
+         08:not started, 09:not started, 10:not started",
         "{}",
         summary.all()
     );
