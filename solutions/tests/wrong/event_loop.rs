@@ -33,6 +33,7 @@ pub fn cases() -> Vec<Case> {
     const EDGE: &str = "before a read had said WouldBlock";
     const PARTIAL: &str = "a write took only part of the queued bytes";
     const WOULD_BLOCK: &str = "WouldBlock is no failure";
+    const FORGETS: &str = "on_writable returned without asking for WRITABLE";
     // A replay repeats the direct failure, or fails over the wire only.
     const BUSY_OR_WIRE: &str = "a busy loop OR works when each message arrives";
     vec![
@@ -90,6 +91,15 @@ pub fn cases() -> Vec<Case> {
             all(&[BIG_REPLY, FIRST, READS_ON, WRITABLE, CLOSES], WOULD_BLOCK),
         ),
         case(
+            "forgets_writable_after_wouldblock",
+            checks(api(Mistake::ForgetsWritableAfterWouldBlock)),
+            // Every check whose connection writes three times; where the
+            // end of the stream comes too, its event may wake the
+            // connection in time.
+            all(&[BIG_REPLY, FIRST, READS_ON, WRITABLE], FORGETS),
+        )
+        .or_maybe(all(&[CLOSES], FORGETS)),
+        case(
             "reads_on_after_the_end_of_the_stream",
             checks(api(Mistake::ReadsOnAfterTheEnd)),
             all(&[CLOSES, LAST_LINE], "on_readable still asked for READABLE"),
@@ -115,6 +125,9 @@ enum Mistake {
     WritesWithWriteAll,
     /// `read` returned 0, and the connection goes on asking for READABLE.
     ReadsOnAfterTheEnd,
+    /// The rest is kept after WouldBlock, but the next event is not asked
+    /// for: READABLE alone, "the poller will say when I can write".
+    ForgetsWritableAfterWouldBlock,
 }
 
 /// The reference connection, with one mistake.
@@ -140,6 +153,9 @@ fn api(mistake: Mistake) -> Api<Wrong> {
         }
         Mistake::WritesWithWriteAll => |m| Wrong::new(m, Mistake::WritesWithWriteAll),
         Mistake::ReadsOnAfterTheEnd => |m| Wrong::new(m, Mistake::ReadsOnAfterTheEnd),
+        Mistake::ForgetsWritableAfterWouldBlock => {
+            |m| Wrong::new(m, Mistake::ForgetsWritableAfterWouldBlock)
+        }
     };
     Api {
         new,
@@ -215,7 +231,12 @@ impl Wrong {
             match socket.write(&self.unsent[self.written..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.mistake == Mistake::ForgetsWritableAfterWouldBlock {
+                        return Ok(Some(Interest::READABLE));
+                    }
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
