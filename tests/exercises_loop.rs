@@ -344,7 +344,7 @@ fn list_json_and_check_show_every_state() {
         json.starts_with("{\"format\":\"tcp-lessons-progress\",\"version\":1,"),
         "{json}"
     );
-    assert!(json.contains("\"done\":1,\"total\":10"), "{json}");
+    assert!(json.contains("\"done\":1,\"total\":11"), "{json}");
     assert!(
         json_of(json, "threads")
             .contains("\"state\":\"done\",\"label\":\"done\",\"passed\":4,\"ran\":4,\"checks\":4")

@@ -12,6 +12,7 @@
 pub mod console_router;
 pub mod duplex;
 pub mod echo_server;
+pub mod event_loop;
 pub mod exit_client;
 pub mod fan_out;
 pub mod load;
@@ -48,7 +49,18 @@ pub fn bound_checks() -> Vec<(&'static str, Vec<checks::Check>)> {
         ("pool", checks::pool::checks(pool_api())),
         ("load", checks::load::checks(load::run_load)),
         ("proxy", checks::proxy::checks(proxy::forward)),
+        ("event_loop", checks::event_loop::checks(event_loop_api())),
     ]
+}
+
+/// The reference connection of exercise 10, as the checks and the program
+/// take it.
+pub fn event_loop_api() -> checks::event_loop::Api<event_loop::Connection> {
+    checks::event_loop::Api {
+        new: event_loop::Connection::new,
+        on_readable: event_loop::Connection::on_readable,
+        on_writable: event_loop::Connection::on_writable,
+    }
 }
 
 /// The reference pool, as the checks and the program take it.

@@ -170,6 +170,33 @@ fn fan_out_prints_every_answer_in_order_and_fails_when_a_server_is_down() {
 }
 
 #[test]
+fn the_event_loop_serves_a_second_client_while_the_first_is_mid_line() {
+    let server = Server::start_with(env!("CARGO_BIN_EXE_event_loop"), &["--max-line", "8"]);
+    let first = connect(server.addr);
+    let second = connect(server.addr);
+    let mut first_replies = BufReader::new(&first);
+    let mut second_replies = BufReader::new(&second);
+    // Half a line from the first client: one thread serves both, and it
+    // may not wait for the rest.
+    (&first).write_all(b"hal").expect("send");
+    (&second).write_all("héllo\n".as_bytes()).expect("send");
+    let mut reply = String::new();
+    second_replies.read_line(&mut reply).expect("a reply");
+    assert_eq!(reply, "olléh\n");
+    (&first).write_all(b"ves\n").expect("send");
+    reply.clear();
+    first_replies.read_line(&mut reply).expect("a reply");
+    assert_eq!(reply, "sevlah\n");
+    // --max-line 8: nine bytes without a \n are a line too long.
+    (&second).write_all(b"123456789").expect("send");
+    reply.clear();
+    second_replies.read_line(&mut reply).expect("an error");
+    assert!(reply.starts_with("error: "), "{reply:?}");
+    reply.clear();
+    assert_eq!(second_replies.read_line(&mut reply).expect("the end"), 0);
+}
+
+#[test]
 fn a_port_in_use_is_one_readable_line_and_a_non_zero_exit() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let addr = taken.local_addr().expect("local_addr").to_string();
@@ -178,6 +205,7 @@ fn a_port_in_use_is_one_readable_line_and_a_non_zero_exit() {
         env!("CARGO_BIN_EXE_reverse_server"),
         env!("CARGO_BIN_EXE_console_router"),
         env!("CARGO_BIN_EXE_proxy"),
+        env!("CARGO_BIN_EXE_event_loop"),
     ] {
         let out = run(server, &["--addr", &addr], "");
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -33,6 +33,8 @@ mod console_router;
 mod duplex;
 #[path = "wrong/echo_server.rs"]
 mod echo_server;
+#[path = "wrong/event_loop.rs"]
+mod event_loop;
 #[path = "wrong/exit_client.rs"]
 mod exit_client;
 #[path = "wrong/fan_out.rs"]
@@ -279,4 +281,9 @@ fn wrong_answers_to_console_router_are_rejected() {
 #[test]
 fn wrong_answers_to_fan_out_are_rejected() {
     reject_all("fan_out", fan_out::cases());
+}
+
+#[test]
+fn wrong_answers_to_event_loop_are_rejected() {
+    reject_all("event_loop", event_loop::cases());
 }

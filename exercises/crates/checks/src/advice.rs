@@ -64,6 +64,14 @@ pub fn contradicts_the_task(exercise: &str) -> &'static [&'static str] {
             "frame the stream",
             "decode whole lines",
         ],
+        // One thread for every client: nothing may wait for a line, or for
+        // a socket to take a whole reply.
+        "event_loop" => &[
+            "bufread::read_line",
+            "use read_line",
+            "use write_all",
+            "set_nonblocking(false)",
+        ],
         _ => &[],
     }
 }

@@ -577,6 +577,9 @@ pub fn replayed_over<S: Copy>(wire: Wire, subject: S, replays: &[Replay<S>]) -> 
 pub enum Unit {
     Lines,
     Bytes,
+    /// Lines, read by a state machine that is handed events (exercise 10):
+    /// it may never wait for the rest of a line.
+    Events,
 }
 
 /// [`replayed_over`] for an exercise whose unit is `unit`. Only framing
@@ -608,6 +611,10 @@ pub fn replayed_over_as<S: Copy>(
             // The check's own message names the cause (a missing flush):
             // the wire only changed when the bytes came.
             ""
+        } else if unit == Unit::Events {
+            " TCP keeps no message boundaries, so one readable event is not one message: \
+             keep the bytes of an unfinished line in your Connection from one event to the \
+             next (lessons::framing::LineBuffer), and decode whole lines, not pieces."
         } else if unit == Unit::Bytes {
             " TCP keeps no message boundaries, so one read is not one message: pass on \
              exactly the bytes each read returned, without decoding them as text or waiting \

@@ -61,6 +61,35 @@ macro_rules! checks {
 /// ([`harness::replayed_over`]): `works_when_every_byte_arrives_on_its_own`
 /// and `works_when_separate_messages_arrive_merged`.
 macro_rules! over_the_wire {
+    // A state machine handed events (exercise 10), for any type `C` of
+    // connection: its messages never advise a blocking read of a line.
+    (events<$c:ident> $subject:ty => $($check:ident),+ $(,)?) => {
+        fn over_the_wire<$c: 'static>() -> Vec<super::harness::Replay<$subject>> {
+            vec![$((stringify!($check), $check::<$c> as fn($subject) -> Result<(), String>)),+]
+        }
+
+        fn works_when_every_byte_arrives_on_its_own<$c: 'static>(
+            subject: $subject,
+        ) -> Result<(), String> {
+            super::harness::replayed_over_as(
+                super::harness::Unit::Events,
+                super::harness::Wire::OneByteAtATime,
+                subject,
+                &over_the_wire::<$c>(),
+            )
+        }
+
+        fn works_when_separate_messages_arrive_merged<$c: 'static>(
+            subject: $subject,
+        ) -> Result<(), String> {
+            super::harness::replayed_over_as(
+                super::harness::Unit::Events,
+                super::harness::Wire::Merged,
+                subject,
+                &over_the_wire::<$c>(),
+            )
+        }
+    };
     // An exercise that passes bytes on as they come: its messages never
     // advise reading lines.
     (bytes $subject:ty => $($check:ident),+ $(,)?) => {
@@ -107,6 +136,7 @@ pub mod advice;
 pub mod console_router;
 pub mod duplex;
 pub mod echo_server;
+pub mod event_loop;
 pub mod exit_client;
 pub mod fan_out;
 pub mod harness;
@@ -264,6 +294,18 @@ pub fn exercises() -> Vec<Exercise> {
             writes: "forward",
             program: "proxy",
             checks: names(proxy::checks(|_, _| unreachable!("{NEVER}"))),
+        },
+        Exercise {
+            id: "10",
+            name: "event_loop",
+            title: "an event loop's connection: read, frame, queue, write",
+            writes: "Connection",
+            program: "event_loop",
+            checks: names(event_loop::checks::<()>(event_loop::Api {
+                new: |_| unreachable!("{NEVER}"),
+                on_readable: |_, _| unreachable!("{NEVER}"),
+                on_writable: |_, _| unreachable!("{NEVER}"),
+            })),
         },
     ]
 }

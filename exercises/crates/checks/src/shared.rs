@@ -9,6 +9,7 @@
 //! checks of all the others.)
 
 pub mod console_router;
+pub mod event_loop;
 pub mod load;
 pub mod pool;
 pub mod reverse;

@@ -8,12 +8,13 @@
 //! (`exercises/crates/NAME/program.rs`) and the reference answer
 //! (`solutions/src/bin/NAME.rs`).
 
+use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use lessons::cli;
@@ -21,6 +22,8 @@ use lessons::framing;
 
 use checks::shared::console_router::Event;
 
+pub use checks::event_loop::Api as EventLoopApi;
+use checks::event_loop::{Interest, Socket};
 pub use checks::pool::Api as PoolApi;
 use checks::shared::load::Report as LoadReport;
 
@@ -448,4 +451,161 @@ pub fn proxy(forward: fn(TcpStream, TcpStream) -> io::Result<()>) -> ExitCode {
         }
     }
     cli::exit_code(Ok(()))
+}
+
+/// Exercise 10: lesson 03's reverse server on one thread, an event loop
+/// over non-blocking sockets, with your `Connection` for every client
+/// (`nc 127.0.0.1 2002`).
+#[derive(Parser)]
+#[command(version)]
+struct EventLoopArgs {
+    #[arg(long, default_value = "127.0.0.1:2002", help = cli::LISTEN_HELP)]
+    addr: String,
+
+    /// The longest line accepted, in bytes (1 to 16 MiB): `Connection::new`'s
+    /// `max_line`.
+    #[arg(long, default_value_t = framing::DEFAULT_MAX_LINE, value_name = "BYTES",
+          value_parser = cli::count(1..=framing::MAX_LINE_LIMIT as u64),
+          allow_negative_numbers = true)]
+    max_line: usize,
+}
+
+/// One client of the loop.
+struct LoopClient<C> {
+    socket: Socket,
+    peer: String,
+    conn: C,
+    /// What the poller was last told to wait for.
+    interest: Interest,
+}
+
+pub fn event_loop<C>(api: EventLoopApi<C>) -> ExitCode {
+    let args: EventLoopArgs = cli::parse();
+    let result =
+        cli::listen(&args.addr).and_then(|listener| serve_events(listener, api, args.max_line));
+    cli::exit_code(result)
+}
+
+/// The loop of lesson 10 (lesson10/src/event_loop.rs), without its
+/// timeouts: it calls `on_readable` and `on_writable` as the events come,
+/// and tells the poller what each connection asks for next.
+fn serve_events<C>(listener: TcpListener, api: EventLoopApi<C>, max_line: usize) -> io::Result<()> {
+    use mio::{Events, Poll, Token};
+    const LISTENER: Token = Token(0);
+    listener.set_nonblocking(true)?;
+    let mut listener = mio::net::TcpListener::from_std(listener);
+    let mut poll = Poll::new()?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    let mut events = Events::with_capacity(1024);
+    let mut clients: HashMap<Token, LoopClient<C>> = HashMap::new();
+    let mut next_token = 1;
+    let mut backoff = cli::Backoff::new();
+    // Out of descriptors, say: no accepts until then.
+    let mut paused_until: Option<Instant> = None;
+    loop {
+        let timeout = paused_until.map(|t| t.saturating_duration_since(Instant::now()));
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        // A pause that is over: no event will say that accepting may work
+        // again, so try.
+        let resumed = paused_until.is_some_and(|t| t <= Instant::now());
+        if resumed {
+            paused_until = None;
+        }
+        let mut accept_now = resumed;
+        for event in &events {
+            let token = event.token();
+            if token == LISTENER {
+                accept_now = paused_until.is_none();
+                continue;
+            }
+            let Some(client) = clients.get_mut(&token) else {
+                continue;
+            };
+            let trouble = event.is_error();
+            let mut next = Ok(Some(client.interest));
+            if client.interest.is_readable()
+                && (event.is_readable() || event.is_read_closed() || trouble)
+            {
+                next = (api.on_readable)(&mut client.conn, &mut client.socket);
+            }
+            if let Ok(Some(wants)) = next
+                && wants.is_writable()
+                && client.interest.is_writable()
+                && (event.is_writable() || event.is_write_closed() || trouble)
+            {
+                next = (api.on_writable)(&mut client.conn, &mut client.socket);
+            }
+            let why = match next {
+                Ok(Some(wants)) if wants == client.interest => continue,
+                Ok(Some(wants)) => {
+                    match poll
+                        .registry()
+                        .reregister(client.socket.stream(), token, wants)
+                    {
+                        Ok(()) => {
+                            client.interest = wants;
+                            continue;
+                        }
+                        Err(e) => Some(cli::describe(&e)),
+                    }
+                }
+                Ok(None) => None,
+                Err(e) => Some(cli::describe(&e)),
+            };
+            if let Some(mut client) = clients.remove(&token) {
+                let _ = poll.registry().deregister(client.socket.stream());
+                match why {
+                    Some(why) => lessons::log_line!("client {} disconnected: {why}", client.peer),
+                    None => lessons::log_line!("client {} disconnected", client.peer),
+                }
+            }
+        }
+        // Edge-triggered: every waiting client is accepted now, until
+        // WouldBlock; one left in the queue would get no event of its own.
+        while accept_now {
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    backoff.recovered();
+                    let token = Token(next_token);
+                    next_token += 1;
+                    let mut socket = Socket::new(stream);
+                    if let Err(e) =
+                        poll.registry()
+                            .register(socket.stream(), token, Interest::READABLE)
+                    {
+                        lessons::log_line!("client {peer} disconnected: {}", cli::describe(&e));
+                        continue;
+                    }
+                    lessons::log_line!("client {peer} connected");
+                    let client = LoopClient {
+                        socket,
+                        peer: peer.to_string(),
+                        conn: (api.new)(max_line),
+                        interest: Interest::READABLE,
+                    };
+                    clients.insert(token, client);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => accept_now = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if cli::one_clients_trouble(&e) => {
+                    lessons::log_error!(
+                        "a client was lost while connecting: {}",
+                        cli::describe(&e)
+                    );
+                }
+                Err(e) => {
+                    // Sleeping here would stop every client: pause accepts
+                    // only, and serve the others meanwhile.
+                    paused_until = Some(Instant::now() + backoff.pause(&e));
+                    accept_now = false;
+                }
+            }
+        }
+    }
 }
