@@ -239,6 +239,11 @@ struct Seen {
     idle_writable_in_a_row: usize,
     /// What the poller was last told to wait for.
     interest: Option<Interest>,
+    /// The loop is about to wait in `poll` with every event handled and
+    /// nothing re-armed: a right answer gets there after each reply; a busy
+    /// loop never does. The client acts only then ([`Client::settle`]), so
+    /// what a check sees never depends on how fast its client is.
+    settled: bool,
     ended: Option<Ending>,
 }
 
@@ -273,8 +278,14 @@ fn run_loop<C>(api: Api<C>, stream: TcpStream, mut poll: Poll, shared: &Shared) 
     lock(&shared.seen).interest = Some(interest);
     let mut conn = (api.new)(MAX_LINE);
     let mut events = Events::with_capacity(8);
+    let mut rearmed = false;
     loop {
-        if let Err(e) = poll.poll(&mut events, None) {
+        lock(&shared.seen).settled = !rearmed;
+        shared.bell.ring();
+        let polled = poll.poll(&mut events, None);
+        lock(&shared.seen).settled = false;
+        rearmed = false;
+        if let Err(e) = polled {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
@@ -349,6 +360,7 @@ fn run_loop<C>(api: Api<C>, stream: TcpStream, mut poll: Poll, shared: &Shared) 
                 // Dropping the socket closes it.
                 return Ending::Closed;
             };
+            rearmed |= rearm;
             if next != interest || rearm {
                 if let Err(e) = poll.registry().reregister(socket.stream(), CLIENT, next) {
                     return Ending::Broken(format!("the check could not reregister: {e}"));
@@ -380,6 +392,8 @@ struct Client {
     task: Task<Ending>,
     /// How the loop's thread ended, once the check has seen it.
     outcome: Option<Result<Ending, String>>,
+    /// The loop did not settle once: it hangs in a call; stop waiting.
+    unsettled: bool,
 }
 
 impl Drop for Client {
@@ -412,6 +426,7 @@ impl Client {
             waker,
             task,
             outcome: None,
+            unsettled: false,
         })
     }
 
@@ -498,8 +513,26 @@ impl Client {
         matches!(self.ending(Duration::ZERO), Some(Ok(Ending::Closed)))
     }
 
+    /// Waits until the check's loop has handled everything so far and waits
+    /// for the next event (or has ended), so that the client's next move
+    /// comes after it, on a busy machine as on an idle one. A busy loop never
+    /// settles: it spins until [`BUSY`] ends it. Code that hangs in a call
+    /// costs this wait once; later moves do not wait for it again.
+    fn settle(&mut self) {
+        if self.unsettled {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let settled = shared.bell.wait_until(WAIT, || {
+            let seen = lock(&shared.seen);
+            seen.settled || seen.ended.is_some()
+        });
+        self.unsettled = !settled;
+    }
+
     /// Closes the check's sending side: the end of the stream.
     fn close_our_side(&mut self) -> Result<(), String> {
+        self.settle();
         match self.stream.shutdown(Shutdown::Write) {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(format!("the check could not close its side: {e}"))),
@@ -507,6 +540,7 @@ impl Client {
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.settle();
         match (&self.stream).write_all(bytes) {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(format!("the check could not send: {e}"))),
