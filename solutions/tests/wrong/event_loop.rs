@@ -11,7 +11,6 @@ use solutions::checks::event_loop::{Api, Interest, Socket, checks};
 use crate::{Case, case};
 
 const FIRST: &str = "answers_a_line_with_its_characters_reversed";
-const SEVERAL: &str = "several_lines_in_one_write_get_one_reply_each";
 const SPLIT: &str = "a_line_split_across_two_readable_events_gets_one_reply";
 const READS_ON: &str = "reads_until_wouldblock_at_every_readable_event";
 const BIG_REPLY: &str = "a_reply_bigger_than_one_write_arrives_whole";
