@@ -215,6 +215,22 @@ impl Proxy {
     }
 }
 
+impl Proxy {
+    /// Serves one client that was accepted elsewhere, on this thread: the
+    /// same forwarding as [`Proxy::serve`] (both directions, the half-close
+    /// passed on), returning once both directions have ended. A grader
+    /// relays a check's connection to the server under grade with it.
+    pub fn forward_one(self, client: TcpStream) -> io::Result<()> {
+        self.check()?;
+        let shared = Arc::new(Shared::new(self));
+        if !shared.registry.admit(1) {
+            return Err(io::Error::other("the proxy could not admit the connection"));
+        }
+        forward::connection(Admitted(Arc::clone(&shared)), 1, client, Instant::now());
+        Ok(())
+    }
+}
+
 /// Starts a quiet proxy on `listen` (`127.0.0.1:0` for any free port) that
 /// forwards to `to`, misbehaving `up` and `down` as told. The address it
 /// really listens on is [`Running::addr`].
