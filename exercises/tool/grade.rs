@@ -25,6 +25,8 @@ use lessons::proxy::Proxy;
 
 use crate::json::quote;
 
+mod transcript;
+
 /// `grade`: the protocols, each a subcommand with its rules as its help.
 #[derive(clap::Args)]
 #[command(
@@ -138,13 +140,13 @@ fn target() -> String {
 /// Echo's subject: serves the check's listener by relaying every
 /// connection to the server under grade.
 fn relay_all(listener: TcpListener) -> io::Result<()> {
-    Proxy::new(&target()).serve(&listener)
+    Proxy::new(&target()).serve_tapped(&listener, transcript::tap())
 }
 
 /// Reverse's subject: relays the check's connection to the server under
 /// grade, and returns once both directions have ended.
 fn relay_one(client: TcpStream) -> io::Result<()> {
-    Proxy::new(&target()).forward_one(client)
+    Proxy::new(&target()).forward_one(client, Some(transcript::tap()))
 }
 // ANCHOR_END: relays
 
@@ -159,6 +161,8 @@ struct Result1 {
     name: &'static str,
     outcome: Outcome,
     seconds: f64,
+    /// For the first check that fails: the transcript as text, and as JSON.
+    transcript: Option<(String, String)>,
 }
 
 pub fn main(args: Args) -> ExitCode {
@@ -200,6 +204,7 @@ fn grade(protocol: &str, target: &Target, checks: Vec<Check>) -> Result<bool, St
             .iter()
             .find(|(p, c, _)| *p == protocol && *c == check.name);
         let started = Instant::now();
+        transcript::start();
         let outcome = if let Some((_, _, why)) = skipped {
             Outcome::Skipped(why)
         } else if let Err(e) = server.ensure_up(check.name) {
@@ -210,10 +215,24 @@ fn grade(protocol: &str, target: &Target, checks: Vec<Check>) -> Result<bool, St
                 Err(message) => Outcome::Failed(server.annotate(reword(&message))),
             }
         };
+        let first_failure = matches!(outcome, Outcome::Failed(_))
+            && !results
+                .iter()
+                .any(|r: &Result1| matches!(r.outcome, Outcome::Failed(_)));
+        if first_failure {
+            transcript::settle(Duration::from_secs(1));
+        }
+        let events = transcript::take();
         let result = Result1 {
             name: check.name,
             outcome,
             seconds: started.elapsed().as_secs_f64(),
+            transcript: first_failure.then(|| {
+                (
+                    transcript::describe(protocol, &events),
+                    transcript::json(&events),
+                )
+            }),
         };
         out.result(&result);
         results.push(result);
@@ -300,7 +319,11 @@ impl Report {
             Outcome::Skipped(why) => format!("skipped  {}: {why}", r.name),
             Outcome::Failed(message) => {
                 let mut text = format!("FAILED   {}", r.name);
-                for line in message.lines() {
+                let transcript = r.transcript.as_ref().map(|(t, _)| t.as_str());
+                for line in message
+                    .lines()
+                    .chain(transcript.into_iter().flat_map(str::lines))
+                {
                     text.push_str("\n         ");
                     text.push_str(line);
                 }
@@ -327,18 +350,25 @@ impl Report {
                     Outcome::Failed(m) => ("failed", quote(m)),
                     Outcome::Skipped(why) => ("skipped", quote(why)),
                 };
+                let transcript = r.transcript.as_ref().map_or("null", |(_, j)| j.as_str());
                 format!(
                     "{{\"name\":{},\"outcome\":\"{outcome}\",\"message\":{message},\
-                     \"seconds\":{:.3}}}",
+                     \"seconds\":{:.3},\"transcript\":{transcript}}}",
                     quote(r.name),
                     r.seconds
                 )
             })
             .collect();
         let count = |o: &str| {
-            checks
+            results
                 .iter()
-                .filter(|c| c.contains(&format!("\"outcome\":\"{o}\"")))
+                .filter(|r| {
+                    o == match r.outcome {
+                        Outcome::Passed => "passed",
+                        Outcome::Failed(_) => "failed",
+                        Outcome::Skipped(_) => "skipped",
+                    }
+                })
                 .count()
         };
         let list = |items: &[String]| items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(",");
@@ -402,11 +432,15 @@ fn junit(protocol: &str, seed: u64, results: &[Result1], stderr: &[String]) -> S
             }
             Outcome::Failed(message) => {
                 let first = message.lines().next().unwrap_or_default();
+                let mut text = message.clone();
+                if let Some((transcript, _)) = &r.transcript {
+                    text = format!("{text}\n\n{transcript}");
+                }
                 let _ = writeln!(
                     xml,
                     "><failure message=\"{}\">{}</failure></testcase>",
                     xml_escape(first),
-                    xml_escape(message)
+                    xml_escape(&text)
                 );
             }
         }
