@@ -433,18 +433,16 @@ fn the_first_failure_shows_the_bytes_with_a_caret_under_the_first_difference() {
 
 #[test]
 fn the_same_seed_prints_the_same_report_byte_for_byte() {
-    let exe = example_path("03_reverse_server");
-    let run = format!(
-        "\"{}\" --raw --max-line {MAX_LINE} --addr 127.0.0.1:{{port}}",
-        exe.display()
-    );
-    let first = grade(&["reverse", "--run", &run, "--seed", "42"]);
-    let second = grade(&["reverse", "--run", &run, "--seed", "42"]);
+    // A server whose bytes do not depend on how its reads are cut: the
+    // report, transcript included, can only depend on the seed.
+    let addr = spawn_server(reverse_of_bytes);
+    let first = grade(&["reverse", "--addr", &addr, "--seed", "42"]);
+    let second = grade(&["reverse", "--addr", &addr, "--seed", "42"]);
     assert!(first.stdout.contains("(seed 42)"), "{}", first.stdout);
-    assert!(first.stdout.contains("FAILED"), "{}", first.stdout);
+    assert!(first.stdout.contains("transcript"), "{}", first.stdout);
     assert_eq!(first.stdout, second.stdout);
     // Another seed, another order.
-    let other = grade(&["reverse", "--run", &run, "--seed", "43"]);
+    let other = grade(&["reverse", "--addr", &addr, "--seed", "43"]);
     assert_ne!(first.stdout, other.stdout);
 }
 
@@ -636,4 +634,109 @@ fn grade_help_lists_the_protocols_and_each_states_its_rules() {
     let reverse = grade(&["reverse", "--help"]);
     assert!(reverse.stdout.contains("1024 bytes"), "{}", reverse.stdout);
     assert!(reverse.stdout.contains("error:"), "{}", reverse.stdout);
+}
+
+// ---------------------------------------------------------------------
+// The book's sessions (book/src/grade.md) are what grade prints.
+// ---------------------------------------------------------------------
+
+/// Compares `printed` with the session file `name` in book/src/transcripts/,
+/// whose first line is the command; `BLESS_TRANSCRIPTS=1` writes it anew.
+fn same_as_the_book(name: &str, command: &str, printed: &str) {
+    let path = course_root().join("book/src/transcripts").join(name);
+    let session = format!("$ {command}\n{printed}\n");
+    if std::env::var_os("BLESS_TRANSCRIPTS").is_some() {
+        std::fs::write(&path, &session).expect("write the session");
+        return;
+    }
+    let book = std::fs::read_to_string(&path).expect("the book's session");
+    pretty_assertions::assert_eq!(book, session, "{}", path.display());
+}
+
+#[test]
+fn the_book_s_session_against_the_original_reverse_server_is_what_grade_prints() {
+    let exe = example_path("03_reverse_server");
+    let args = "--raw --max-line 1024 --addr 127.0.0.1:{port}";
+    let run = format!("\"{}\" {args}", exe.display());
+    let graded = grade(&["reverse", "--seed", "2", "--run", &run]);
+    assert!(!graded.success);
+    // The book runs the example with cargo; grade names the command it ran.
+    let printed = graded.stdout.replace(
+        &format!("\"{}\"", exe.display()),
+        "cargo run -q --example 03_reverse_server --",
+    );
+    // The book shows the first failure, with its transcript, and the last
+    // line: the other checks' messages quote replies to long lines, which
+    // a --raw server cuts wherever its reads happen to end.
+    let lines: Vec<&str> = printed.lines().collect();
+    let second = (2..lines.len())
+        .find(|&i| !lines[i].starts_with(' '))
+        .unwrap_or(lines.len());
+    let printed = format!(
+        "{}\n...\n{}",
+        lines[..second].join("\n"),
+        lines.last().unwrap_or(&"")
+    );
+    same_as_the_book(
+        "grade-raw.txt",
+        &format!(
+            "cargo run -q -p exercises -- grade reverse --seed 2 --run 'cargo run -q \
+             --example 03_reverse_server -- {args}'"
+        ),
+        &printed,
+    );
+}
+
+#[test]
+fn the_book_s_python_server_passes_grade() {
+    if !common::tools_installed(&["python3"]) {
+        return;
+    }
+    let run = "python3 book/src/grade/reverse_server.py {port}";
+    let graded = grade(&["reverse", "--seed", "1", "--run", run]);
+    assert!(graded.success, "{}\n{}", graded.stdout, graded.stderr);
+    same_as_the_book(
+        "grade-python.txt",
+        &format!("cargo run -q -p exercises -- grade reverse --seed 1 --run '{run}'"),
+        &graded.stdout,
+    );
+}
+
+#[test]
+fn the_class_script_grades_each_listed_server_and_keeps_its_reports() {
+    if !common::tools_installed(&["sh"]) {
+        return;
+    }
+    let good = Server::start("03_reverse_server", &["--max-line", MAX_LINE]);
+    let broken = spawn_server(reverse_keeping_cr);
+    let dir = std::env::temp_dir().join(format!("grade-class-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder for the class");
+    let exe = example_path("03_reverse_server");
+    let list = format!(
+        "# name, then an address or a command\nalice {}\nbob {broken}\ncarol \"{}\" --max-line \
+         {MAX_LINE} --addr 127.0.0.1:{{port}}\n",
+        good.addr_arg(),
+        exe.display()
+    );
+    std::fs::write(dir.join("class.txt"), list).expect("write the list");
+    let mut command = Command::new("sh");
+    command
+        .current_dir(&dir)
+        .arg(course_root().join("exercises/tools/grade_class.sh"))
+        .args(["reverse", "class.txt", "3"])
+        .env("GRADE", progress_path());
+    let mut program = Program::spawn(command, "grade_class.sh");
+    let status = program.wait_for_exit_within(3 * GRADE_DEADLINE);
+    let lines = program.rest_of_stdout();
+    assert!(status.success(), "{lines:?} {:?}", program.stderr());
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], "alice: passed");
+    assert!(
+        lines[1].starts_with("bob: FAILED ") && lines[1].ends_with(" checks (grades/bob.txt)"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[2], "carol: passed");
+    let junit = std::fs::read_to_string(dir.join("grades/bob.xml")).expect("bob's JUnit file");
+    assert_eq!(junit.matches("<testcase ").count(), 15);
+    let _ = std::fs::remove_dir_all(&dir);
 }

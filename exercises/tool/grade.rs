@@ -520,7 +520,7 @@ impl Server {
     fn describe(&self) -> String {
         match self {
             Server::Addr(addr) => addr.clone(),
-            Server::Run(runner) => format!("--run {:?}", runner.command),
+            Server::Run(runner) => format!("--run '{}'", runner.command),
         }
     }
 
