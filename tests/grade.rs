@@ -101,6 +101,22 @@ fn echo(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
+/// Echo of one read, then the end: the original's one `recv` per client.
+fn echo_one_read(mut stream: TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 8192];
+    let n = stream.read(&mut buf)?;
+    stream.write_all(&buf[..n])
+}
+
+/// Echo that holds one lock of the whole server while it serves a client
+/// (it reads and writes under it): one client at a time, whatever the
+/// threads.
+fn echo_under_one_lock(stream: TcpStream) -> io::Result<()> {
+    static SERVER: Mutex<()> = Mutex::new(());
+    let _guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    echo(stream)
+}
+
 /// Echo that never closes: the client's half-close goes unanswered.
 fn echo_without_close(mut stream: TcpStream) -> io::Result<()> {
     let mut buf = [0u8; 8192];
@@ -215,6 +231,15 @@ fn reversed_with_cr(line: &[u8]) -> Vec<u8> {
         Ok(text) => format!("{}\n", text.chars().rev().collect::<String>()).into_bytes(),
         Err(_) => b"error: not UTF-8\n".to_vec(),
     }
+}
+
+/// Answers the first line, then closes.
+fn reverse_first_line_only(stream: TcpStream) -> io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut line = Vec::new();
+    BufReader::new(stream).read_until(b'\n', &mut line)?;
+    line.pop();
+    writer.write_all(&reversed(&line))
 }
 
 fn reverse_unbounded(stream: TcpStream) -> io::Result<()> {
@@ -340,6 +365,16 @@ fn expect_failure(protocol: &str, addr: &str, check: &str, words: &str) {
     "a_character_cut_between_two_reads_comes_back_unchanged",
     "decodes"
 )]
+#[case::one_read_per_client(
+    echo_one_read,
+    "echoes_what_one_client_sends",
+    "it stops after one read"
+)]
+#[case::one_lock_held_across_reads_and_writes(
+    echo_under_one_lock,
+    "a_second_client_is_served_while_the_first_stays_connected",
+    "serves one client after the other"
+)]
 #[case::lines_not_bytes(
     echo_lines,
     "echoes_what_one_client_sends",
@@ -358,6 +393,11 @@ fn a_broken_echo_server_fails_with_its_check(
     reverse_of_bytes,
     "reverses_characters_not_bytes",
     "has \u{fffd} in it"
+)]
+#[case::first_line_only(
+    reverse_first_line_only,
+    "answers_a_line_with_its_characters_reversed",
+    "the connection closed instead of a reply"
 )]
 #[case::unbounded_line(
     reverse_unbounded,
