@@ -157,7 +157,8 @@ enum Outcome {
     Skipped(&'static str),
 }
 
-struct Result1 {
+/// One check of a run: its name, how it turned out, how long it took.
+struct CheckResult {
     name: &'static str,
     outcome: Outcome,
     seconds: f64,
@@ -218,12 +219,12 @@ fn grade(protocol: &str, target: &Target, checks: Vec<Check>) -> Result<bool, St
         let first_failure = matches!(outcome, Outcome::Failed(_))
             && !results
                 .iter()
-                .any(|r: &Result1| matches!(r.outcome, Outcome::Failed(_)));
+                .any(|r: &CheckResult| matches!(r.outcome, Outcome::Failed(_)));
         if first_failure {
             transcript::settle(Duration::from_secs(1));
         }
         let events = transcript::take();
-        let result = Result1 {
+        let result = CheckResult {
             name: check.name,
             outcome,
             seconds: started.elapsed().as_secs_f64(),
@@ -313,7 +314,7 @@ impl Report {
         }
     }
 
-    fn result(&mut self, r: &Result1) {
+    fn result(&mut self, r: &CheckResult) {
         let text = match &r.outcome {
             Outcome::Passed => format!("ok       {}", r.name),
             Outcome::Skipped(why) => format!("skipped  {}: {why}", r.name),
@@ -338,7 +339,7 @@ impl Report {
         protocol: &str,
         server: &str,
         seed: u64,
-        results: &[Result1],
+        results: &[CheckResult],
         notes: &[String],
         stderr: &[String],
     ) {
@@ -393,7 +394,7 @@ impl Report {
 // ANCHOR: junit
 /// The report as JUnit XML: one `<testcase>` per check; a failure's
 /// `message` is the first line of the check's message, its text the whole.
-fn junit(protocol: &str, seed: u64, results: &[Result1], stderr: &[String]) -> String {
+fn junit(protocol: &str, seed: u64, results: &[CheckResult], stderr: &[String]) -> String {
     let failures = results
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
