@@ -680,10 +680,11 @@ fn grade_help_lists_the_protocols_and_each_states_its_rules() {
 // The book's sessions (book/src/grade.md) are what grade prints.
 // ---------------------------------------------------------------------
 
-/// Compares `printed` with the session file `name` in book/src/transcripts/,
+/// Compares `printed` with the session file `name` in book/src/grade/ (not
+/// in transcripts/, whose files tests/book_transcripts.rs replays itself),
 /// whose first line is the command; `BLESS_TRANSCRIPTS=1` writes it anew.
 fn same_as_the_book(name: &str, command: &str, printed: &str) {
-    let path = course_root().join("book/src/transcripts").join(name);
+    let path = course_root().join("book/src/grade").join(name);
     let session = format!("$ {command}\n{printed}\n");
     if std::env::var_os("BLESS_TRANSCRIPTS").is_some() {
         std::fs::write(&path, &session).expect("write the session");
@@ -718,7 +719,7 @@ fn the_book_s_session_against_the_original_reverse_server_is_what_grade_prints()
         lines.last().unwrap_or(&"")
     );
     same_as_the_book(
-        "grade-raw.txt",
+        "session-raw.txt",
         &format!(
             "cargo run -q -p exercises -- grade reverse --seed 2 --run 'cargo run -q \
              --example 03_reverse_server -- {args}'"
@@ -736,7 +737,7 @@ fn the_book_s_python_server_passes_grade() {
     let graded = grade(&["reverse", "--seed", "1", "--run", run]);
     assert!(graded.success, "{}\n{}", graded.stdout, graded.stderr);
     same_as_the_book(
-        "grade-python.txt",
+        "session-python.txt",
         &format!("cargo run -q -p exercises -- grade reverse --seed 1 --run '{run}'"),
         &graded.stdout,
     );
