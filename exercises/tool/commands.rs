@@ -69,6 +69,10 @@ enum Command {
         #[arg(value_parser = exercise_names())]
         name: String,
     },
+    /// Check any server, in any language, with the exercises' checks over
+    /// the network: `grade echo --addr 127.0.0.1:7000`, or `--run 'COMMAND
+    /// {port}'`. Protocols: echo, reverse.
+    Grade(crate::grade::Args),
 }
 
 fn exercise_names() -> clap::builder::PossibleValuesParser {
@@ -101,6 +105,7 @@ pub fn main() -> ExitCode {
         Some(Command::Reset { name }) => reset(&course, &exercise(&name)),
         Some(Command::List { json }) => list(&course, json),
         Some(Command::Check { name }) => check_one(&course, exercise(&name)),
+        Some(Command::Grade(args)) => crate::grade::main(args),
     }
 }
 

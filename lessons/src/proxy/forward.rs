@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::misbehave::{Limit, Sink, Source, Toxics};
-use super::{Admitted, Direction, Log, wire};
+use super::{Admitted, Direction, Heard, Log, Tap, wire};
 use crate::cli;
 
 /// The stack of each connection thread. A pump needs little: `io::copy`'s
@@ -156,12 +156,23 @@ pub(super) struct Pumped {
 // ANCHOR: pump
 /// Copies one direction of a connection until it ends, then passes the end
 /// on. Returns what was forwarded and dropped.
-fn pump(link: &Link, dir: Direction, toxics: &Toxics, log: Log, plain: bool) -> Pumped {
+fn pump(
+    link: &Link,
+    dir: Direction,
+    toxics: &Toxics,
+    log: Log,
+    plain: bool,
+    tap: Option<&Tap>,
+) -> Pumped {
     let (mut from, mut to) = link.sockets(dir);
     let (copied, limit, dropped) = if plain {
         // The whole proxy, when it only forwards: std's `io::copy` reads
         // and writes until the end of the stream.
-        (io::copy(&mut from, &mut to), None, 0)
+        let copied = match tap {
+            None => io::copy(&mut from, &mut to),
+            Some(tap) => io::copy(&mut from, &mut Tapped { to, tap, link, dir }),
+        };
+        (copied, None, 0)
     } else {
         // Misbehaving: the same `io::copy`, between two wrappers.
         let mut source = Source::new(from, link, toxics);
@@ -173,6 +184,12 @@ fn pump(link: &Link, dir: Direction, toxics: &Toxics, log: Log, plain: bool) -> 
         forwarded: 0,
         dropped,
     };
+    if let (true, Some(tap)) = (plain, tap) {
+        match &copied {
+            Ok(_) => tap(link.id, dir, Heard::End),
+            Err(e) => tap(link.id, dir, Heard::Failed(e)),
+        }
+    }
     done.forwarded = match copied {
         Ok(n) => n,
         Err(e) => {
@@ -234,6 +251,26 @@ fn pump(link: &Link, dir: Direction, toxics: &Toxics, log: Log, plain: bool) -> 
     done
 }
 // ANCHOR_END: pump
+
+/// The writing end of a direction, telling a [`Tap`] what it writes.
+struct Tapped<'a> {
+    to: &'a TcpStream,
+    tap: &'a Tap,
+    link: &'a Link,
+    dir: Direction,
+}
+
+impl io::Write for Tapped<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.to.write(buf)?;
+        (self.tap)(self.link.id, self.dir, Heard::Bytes(&buf[..n]));
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.to.flush()
+    }
+}
 
 // ANCHOR: end_of_stream
 /// The sender has finished (its `read` returned 0): tell the receiver with a
@@ -303,11 +340,15 @@ pub(super) fn connection(admitted: Admitted, id: u64, client: TcpStream, started
     }
     // Both directions forward untouched: plain `io::copy` on the sockets.
     let plain = proxy.up.is_none() && proxy.down.is_none() && log != Log::Wire;
+    // A tap hears only a proxy that forwards plainly.
+    let tap = shared.tap.as_ref();
     let (up, down) = thread::scope(|s| {
         let down = thread::Builder::new()
             .name(format!("#{id} down"))
             .stack_size(STACK)
-            .spawn_scoped(s, || pump(&link, Direction::Down, &proxy.down, log, plain));
+            .spawn_scoped(s, || {
+                pump(&link, Direction::Down, &proxy.down, log, plain, tap)
+            });
         let down = match down {
             Ok(down) => down,
             Err(e) => {
@@ -316,7 +357,7 @@ pub(super) fn connection(admitted: Admitted, id: u64, client: TcpStream, started
                 return (Pumped::default(), Pumped::default());
             }
         };
-        let up = pump(&link, Direction::Up, &proxy.up, log, plain);
+        let up = pump(&link, Direction::Up, &proxy.up, log, plain, tap);
         (up, down.join().unwrap_or_default())
     });
     shared.registry.remove(id);

@@ -215,6 +215,48 @@ impl Proxy {
     }
 }
 
+impl Proxy {
+    /// [`Proxy::serve`], telling `tap` everything it forwards.
+    pub fn serve_tapped(self, listener: &TcpListener, tap: Tap) -> io::Result<()> {
+        self.check()?;
+        self.check_not_itself(listener.local_addr()?)?;
+        let shared = Arc::new(Shared::tapped(self, Some(tap)));
+        shared.announce();
+        accept_loop(listener, &shared);
+        Ok(())
+    }
+
+    /// Serves one client that was accepted elsewhere, on this thread: the
+    /// same forwarding as [`Proxy::serve`] (both directions, the half-close
+    /// passed on), returning once both directions have ended. A grader
+    /// relays a check's connection to the server under grade with it.
+    pub fn forward_one(self, client: TcpStream, tap: Option<Tap>) -> io::Result<()> {
+        self.check()?;
+        let shared = Arc::new(Shared::tapped(self, tap));
+        if !shared.registry.admit(1) {
+            return Err(io::Error::other("the proxy could not admit the connection"));
+        }
+        forward::connection(Admitted(Arc::clone(&shared)), 1, client, Instant::now());
+        Ok(())
+    }
+}
+
+/// What a [`Tap`] hears of one direction of a connection.
+#[derive(Debug)]
+pub enum Heard<'a> {
+    /// Bytes forwarded, as one write.
+    Bytes(&'a [u8]),
+    /// The sender finished; passed on as a half-close.
+    End,
+    /// The direction failed (a reset, say); both sides are closed.
+    Failed(&'a io::Error),
+}
+
+/// Told everything a proxy that only forwards (no misbehaviour, no
+/// `--show`) forwards: the connection's number, the direction, and what
+/// passed. A grader keeps a transcript with it.
+pub type Tap = Arc<dyn Fn(u64, Direction, Heard<'_>) + Send + Sync>;
+
 /// Starts a quiet proxy on `listen` (`127.0.0.1:0` for any free port) that
 /// forwards to `to`, misbehaving `up` and `down` as told. The address it
 /// really listens on is [`Running::addr`].
@@ -289,13 +331,19 @@ impl Drop for Running {
 struct Shared {
     proxy: Proxy,
     registry: Registry,
+    tap: Option<Tap>,
 }
 
 impl Shared {
     fn new(proxy: Proxy) -> Shared {
+        Shared::tapped(proxy, None)
+    }
+
+    fn tapped(proxy: Proxy, tap: Option<Tap>) -> Shared {
         Shared {
             proxy,
             registry: Registry::default(),
+            tap,
         }
     }
 

@@ -1,0 +1,783 @@
+//! `cargo run -p exercises -- grade`: the exercises' checks run against real
+//! servers over real sockets. The course's own servers pass; a zoo of
+//! broken servers (written here, a few lines each, and two of the course's
+//! own originals) each fail with the check and the words that name their
+//! bug; the reports are the same bytes for the same seed, and the JUnit
+//! file is well-formed XML with one test case per check.
+
+mod common;
+
+use common::exercises::{course_root, progress_path};
+use common::{Program, Server, example_path};
+use rstest::rstest;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A whole grade runs every check of a protocol, each under its own
+/// deadline; this bounds a hung grade, it is not a speed target.
+const GRADE_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The reverse protocol's limit, as grade checks it.
+const MAX_LINE: &str = "1024";
+
+/// What one grade printed and how it ended.
+struct Graded {
+    success: bool,
+    stdout: String,
+    stderr: String,
+    seconds: f64,
+}
+
+/// Runs `grade ARGS` and waits for it, within [`GRADE_DEADLINE`].
+fn grade(args: &[&str]) -> Graded {
+    let mut command = Command::new(progress_path());
+    command.current_dir(course_root()).arg("grade").args(args);
+    let started = Instant::now();
+    let mut program = Program::spawn(command, "grade");
+    let status = program.wait_for_exit_within(GRADE_DEADLINE);
+    Graded {
+        success: status.success(),
+        stdout: program.rest_of_stdout().join("\n"),
+        stderr: program.stderr().join("\n"),
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// The lines of the report about `check`: its `ok` or `FAILED` line and
+/// the message under it.
+fn check_block(report: &str, check: &str) -> String {
+    let lines: Vec<&str> = report.lines().collect();
+    let Some(start) = lines
+        .iter()
+        .position(|l| *l == format!("ok       {check}") || *l == format!("FAILED   {check}"))
+    else {
+        panic!("the report has no line for {check}:\n{report}");
+    };
+    let end = (start + 1..lines.len())
+        .find(|&i| !lines[i].starts_with("         "))
+        .unwrap_or(lines.len());
+    lines[start..end].join("\n")
+}
+
+// ---------------------------------------------------------------------
+// Servers written here: each serves every connection of a listener on
+// 127.0.0.1:0 on a thread of its own, with the behaviour given, for as
+// long as the test runs.
+// ---------------------------------------------------------------------
+
+/// Serves `listener` on a thread, each connection with `serve` on a thread
+/// of its own; returns the address.
+fn spawn_server(serve: fn(TcpStream) -> io::Result<()>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr").to_string();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || serve(stream));
+        }
+    });
+    addr
+}
+
+/// Connections a server keeps open on purpose, until the test process ends.
+fn keep_open(stream: TcpStream) {
+    static HELD: Mutex<Vec<TcpStream>> = Mutex::new(Vec::new());
+    HELD.lock().unwrap_or_else(|p| p.into_inner()).push(stream);
+}
+
+/// A right echo: every read written back at once; the client's end of
+/// stream is passed on by closing.
+fn echo(mut stream: TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buf[..n])?;
+    }
+}
+
+/// Echo of one read, then the end: the original's one `recv` per client.
+fn echo_one_read(mut stream: TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 8192];
+    let n = stream.read(&mut buf)?;
+    stream.write_all(&buf[..n])
+}
+
+/// Echo that holds one lock of the whole server while it serves a client
+/// (it reads and writes under it): one client at a time, whatever the
+/// threads.
+fn echo_under_one_lock(stream: TcpStream) -> io::Result<()> {
+    static SERVER: Mutex<()> = Mutex::new(());
+    let _guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    echo(stream)
+}
+
+/// Echo that never closes: the client's half-close goes unanswered.
+fn echo_without_close(mut stream: TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            keep_open(stream);
+            return Ok(());
+        }
+        stream.write_all(&buf[..n])?;
+    }
+}
+
+/// Echo that writes its whole buffer, not just the bytes read.
+fn echo_whole_buffer(mut stream: TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 64];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buf)?;
+    }
+}
+
+/// Echo that decodes each read as text first.
+fn echo_decoding(mut stream: TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(String::from_utf8_lossy(&buf[..n]).as_bytes())?;
+    }
+}
+
+/// Echo of whole lines only: bytes wait for their `\n`.
+fn echo_lines(stream: TcpStream) -> io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        if line.ends_with(b"\n") {
+            writer.write_all(&line)?;
+        }
+    }
+}
+
+/// Reverse by lines, with `answer` making each reply; `limit` applies the
+/// 1024-byte rule (error and close) when true.
+fn reverse_with(
+    stream: TcpStream,
+    limit: bool,
+    answer: fn(&[u8]) -> Vec<u8>,
+    close_at_end: bool,
+) -> io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = if limit {
+            (&mut reader).take(1025).read_until(b'\n', &mut line)?
+        } else {
+            reader.read_until(b'\n', &mut line)?
+        };
+        if n == 0 {
+            if !close_at_end {
+                keep_open(stream);
+            }
+            return Ok(());
+        }
+        if !line.ends_with(b"\n") {
+            if limit && line.len() > 1024 {
+                writer.write_all(b"error: line too long\n")?;
+                let _ = stream.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            continue;
+        }
+        line.pop();
+        writer.write_all(&answer(&line))?;
+    }
+}
+
+/// The right answer to one line (without its `\n`).
+fn reversed(line: &[u8]) -> Vec<u8> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match std::str::from_utf8(line) {
+        Ok(text) => format!("{}\n", text.chars().rev().collect::<String>()).into_bytes(),
+        Err(_) => b"error: not UTF-8\n".to_vec(),
+    }
+}
+
+/// Reverses the bytes of the line, not its characters (and keeps its
+/// `\n` at the end).
+fn reversed_bytes(line: &[u8]) -> Vec<u8> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut back: Vec<u8> = line.iter().rev().copied().collect();
+    back.push(b'\n');
+    back
+}
+
+/// Keeps the `\r` of a `\r\n` with the line.
+fn reversed_with_cr(line: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(line) {
+        Ok(text) => format!("{}\n", text.chars().rev().collect::<String>()).into_bytes(),
+        Err(_) => b"error: not UTF-8\n".to_vec(),
+    }
+}
+
+/// Answers the first line, then closes.
+fn reverse_first_line_only(stream: TcpStream) -> io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut line = Vec::new();
+    BufReader::new(stream).read_until(b'\n', &mut line)?;
+    line.pop();
+    writer.write_all(&reversed(&line))
+}
+
+fn reverse_unbounded(stream: TcpStream) -> io::Result<()> {
+    reverse_with(stream, false, reversed, true)
+}
+
+fn reverse_of_bytes(stream: TcpStream) -> io::Result<()> {
+    reverse_with(stream, true, reversed_bytes, true)
+}
+
+fn reverse_keeping_cr(stream: TcpStream) -> io::Result<()> {
+    reverse_with(stream, true, reversed_with_cr, true)
+}
+
+fn reverse_without_close(stream: TcpStream) -> io::Result<()> {
+    reverse_with(stream, true, reversed, false)
+}
+
+// ---------------------------------------------------------------------
+// The course's own servers pass.
+// ---------------------------------------------------------------------
+
+#[test]
+fn the_course_reverse_server_passes_grade_given_its_address() {
+    let server = Server::start("03_reverse_server", &["--max-line", MAX_LINE]);
+    let graded = grade(&["reverse", "--addr", &server.addr_arg(), "--seed", "1"]);
+    assert!(
+        graded.success,
+        "grade failed:\n{}\n{}",
+        graded.stdout, graded.stderr
+    );
+    assert!(
+        graded
+            .stdout
+            .contains("ok: 15 passed, 0 failed, 0 skipped (seed 1;"),
+        "{}",
+        graded.stdout
+    );
+    // A measure, printed with the test's output: not a speed test.
+    println!(
+        "grade reverse against 03_reverse_server: {:.1} s",
+        graded.seconds
+    );
+}
+
+#[rstest]
+#[case::seed_2("2")]
+#[case::seed_3("3")]
+#[case::seed_4("4")]
+fn the_course_reverse_server_passes_grade_when_grade_starts_it(#[case] seed: &str) {
+    let exe = example_path("03_reverse_server");
+    let run = format!(
+        "\"{}\" --max-line {MAX_LINE} --addr 127.0.0.1:{{port}}",
+        exe.display()
+    );
+    let graded = grade(&["reverse", "--run", &run, "--seed", seed]);
+    assert!(
+        graded.success,
+        "grade failed:\n{}\n{}",
+        graded.stdout, graded.stderr
+    );
+    assert!(
+        graded.stdout.contains("15 passed, 0 failed"),
+        "{}",
+        graded.stdout
+    );
+}
+
+#[test]
+fn a_right_echo_server_passes_grade() {
+    let addr = spawn_server(echo);
+    let graded = grade(&["echo", "--addr", &addr, "--seed", "1"]);
+    assert!(
+        graded.success,
+        "grade failed:\n{}\n{}",
+        graded.stdout, graded.stderr
+    );
+    assert!(
+        graded.stdout.contains("ok: 10 passed, 0 failed"),
+        "{}",
+        graded.stdout
+    );
+    println!(
+        "grade echo against a right echo server: {:.1} s",
+        graded.seconds
+    );
+}
+
+// ---------------------------------------------------------------------
+// The zoo: each broken server fails with its check and its words.
+// ---------------------------------------------------------------------
+
+/// Grades the server at `addr` and expects `check` to fail with `words`
+/// in its message, and grade to exit with a failure.
+fn expect_failure(protocol: &str, addr: &str, check: &str, words: &str) {
+    let graded = grade(&[protocol, "--addr", addr, "--seed", "7"]);
+    assert!(
+        !graded.success,
+        "grade passed a broken server:\n{}",
+        graded.stdout
+    );
+    let block = check_block(&graded.stdout, check);
+    assert!(
+        block.starts_with(&format!("FAILED   {check}")),
+        "{check} should fail:\n{}",
+        graded.stdout
+    );
+    assert!(
+        block.contains(words),
+        "{check} should say {words:?}:\n{block}"
+    );
+}
+
+#[rstest]
+#[case::no_half_close(
+    echo_without_close,
+    "closes_the_connection_when_the_client_has_finished",
+    "still held the connection open"
+)]
+#[case::whole_buffer_written(echo_whole_buffer, "echoes_what_one_client_sends", "NUL bytes")]
+#[case::reads_decoded_as_text(
+    echo_decoding,
+    "a_character_cut_between_two_reads_comes_back_unchanged",
+    "decodes"
+)]
+#[case::one_read_per_client(
+    echo_one_read,
+    "echoes_what_one_client_sends",
+    "it stops after one read"
+)]
+#[case::one_lock_held_across_reads_and_writes(
+    echo_under_one_lock,
+    "a_second_client_is_served_while_the_first_stays_connected",
+    "serves one client after the other"
+)]
+#[case::lines_not_bytes(
+    echo_lines,
+    "echoes_what_one_client_sends",
+    "got it back only once a \\n followed"
+)]
+fn a_broken_echo_server_fails_with_its_check(
+    #[case] serve: fn(TcpStream) -> io::Result<()>,
+    #[case] check: &str,
+    #[case] words: &str,
+) {
+    expect_failure("echo", &spawn_server(serve), check, words);
+}
+
+#[rstest]
+#[case::bytes_reversed_across_a_character(
+    reverse_of_bytes,
+    "reverses_characters_not_bytes",
+    "has \u{fffd} in it"
+)]
+#[case::first_line_only(
+    reverse_first_line_only,
+    "answers_a_line_with_its_characters_reversed",
+    "the connection closed instead of a reply"
+)]
+#[case::unbounded_line(
+    reverse_unbounded,
+    "a_line_that_is_too_long_gets_an_error_and_the_connection_closes",
+    "Without a limit"
+)]
+#[case::cr_kept(
+    reverse_keeping_cr,
+    "a_line_ending_in_crlf_is_reversed_without_the_cr",
+    "the \\r of the \\r\\n line end was reversed"
+)]
+#[case::no_close_after_the_client_closes(
+    reverse_without_close,
+    "returns_when_the_client_closes",
+    "your server still held the connection open"
+)]
+fn a_broken_reverse_server_fails_with_its_check(
+    #[case] serve: fn(TcpStream) -> io::Result<()>,
+    #[case] check: &str,
+    #[case] words: &str,
+) {
+    expect_failure("reverse", &spawn_server(serve), check, words);
+}
+
+#[test]
+fn the_original_echo_server_fails_for_serving_one_client_at_a_time() {
+    let server = Server::start("02_echo_server", &[]);
+    expect_failure(
+        "echo",
+        &server.addr_arg(),
+        "a_second_client_is_served_while_the_first_stays_connected",
+        "serves one client after the other",
+    );
+}
+
+#[test]
+fn the_original_reverse_server_fails_for_taking_one_read_for_one_line() {
+    let server = Server::start("03_reverse_server", &["--raw", "--max-line", MAX_LINE]);
+    expect_failure(
+        "reverse",
+        &server.addr_arg(),
+        "a_line_sent_in_two_pieces_gets_one_reply",
+        "answered the first piece on its own",
+    );
+}
+
+// ---------------------------------------------------------------------
+// What a failure shows, and the reports.
+// ---------------------------------------------------------------------
+
+#[test]
+fn the_first_failure_shows_the_bytes_with_a_caret_under_the_first_difference() {
+    let addr = spawn_server(reverse_of_bytes);
+    let graded = grade(&["reverse", "--addr", &addr, "--seed", "7"]);
+    let block = check_block(&graded.stdout, "reverses_characters_not_bytes");
+    // "héllo wörld 🦀\n" reversed by bytes starts with the crab's last byte.
+    for line in [
+        "up        \"héllo wörld 🦀\\n\"",
+        "expected  \"🦀 dlröw olléh\\n\"",
+        "received  \"\\x80\\xa6\\x9f\\xf0 dlr\\xb6\\xc3w oll\\xa9\\xc3h\\n\"",
+        "          ^",
+        "expected  f0 9f a6 80 20",
+        "received  80 a6 9f f0 20",
+        "          ^^",
+    ] {
+        assert!(
+            block.lines().any(|l| l.trim_start() == line.trim_start()
+                || l.trim_start().starts_with(line.trim_start())),
+            "the transcript should have a line {line:?}:\n{block}"
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_prints_the_same_report_byte_for_byte() {
+    // A server whose bytes do not depend on how its reads are cut: the
+    // report, transcript included, can only depend on the seed.
+    let addr = spawn_server(reverse_of_bytes);
+    let first = grade(&["reverse", "--addr", &addr, "--seed", "42"]);
+    let second = grade(&["reverse", "--addr", &addr, "--seed", "42"]);
+    assert!(first.stdout.contains("(seed 42)"), "{}", first.stdout);
+    assert!(first.stdout.contains("transcript"), "{}", first.stdout);
+    assert_eq!(first.stdout, second.stdout);
+    // Another seed, another order.
+    let other = grade(&["reverse", "--addr", &addr, "--seed", "43"]);
+    assert_ne!(first.stdout, other.stdout);
+}
+
+/// The tags of an XML document, checked for balance; returns each element's
+/// name and its attributes' text, in order. Enough to prove the structure
+/// of grade's JUnit file without an XML library.
+fn xml_elements(xml: &str) -> Vec<(String, String)> {
+    let body = xml
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+        .expect("an XML declaration first");
+    let mut open: Vec<String> = Vec::new();
+    let mut elements = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find('<') {
+        let text = &rest[..start];
+        assert!(
+            !text.contains('>') && !text.contains('&') || text_is_escaped(text),
+            "raw markup in text: {text:?}"
+        );
+        let end = rest[start..].find('>').expect("every tag ends") + start;
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(open.pop().as_deref(), Some(name), "tags must nest");
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let (name, attrs) = tag.split_once(' ').unwrap_or((tag, ""));
+        assert_eq!(
+            attrs.matches('"').count() % 2,
+            0,
+            "quoted attributes: {tag}"
+        );
+        elements.push((name.to_string(), attrs.to_string()));
+        if !self_closing {
+            open.push(name.to_string());
+        }
+    }
+    assert!(open.is_empty(), "unclosed elements: {open:?}");
+    elements
+}
+
+/// True if every `&` in `text` starts an entity.
+fn text_is_escaped(text: &str) -> bool {
+    !text.contains('>')
+        && text.match_indices('&').all(|(i, _)| {
+            let after = &text[i..];
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#"]
+                .iter()
+                .any(|e| after.starts_with(e))
+        })
+}
+
+/// The value of attribute `name` in `attrs`, unescaped.
+fn attribute(attrs: &str, name: &str) -> Option<String> {
+    let attrs = format!(" {attrs}");
+    let start = attrs.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = attrs[start..].find('"')? + start;
+    Some(
+        attrs[start..end]
+            .replace("&#10;", "\n")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[test]
+fn the_junit_file_has_one_test_case_per_check_and_each_failure_s_first_line() {
+    let addr = spawn_server(reverse_of_bytes);
+    let file = std::env::temp_dir().join(format!("grade-junit-{}.xml", std::process::id()));
+    let file_arg = file.to_string_lossy().to_string();
+    let graded = grade(&[
+        "reverse", "--addr", &addr, "--seed", "7", "--junit", &file_arg,
+    ]);
+    let xml = std::fs::read_to_string(&file).expect("grade wrote the JUnit file");
+    let _ = std::fs::remove_file(&file);
+    let elements = xml_elements(&xml);
+    let names: Vec<&str> = elements.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"testsuites"), "{xml}");
+    assert_eq!(names.iter().filter(|n| **n == "testsuite").count(), 1);
+    let cases: Vec<&(String, String)> = elements.iter().filter(|(n, _)| n == "testcase").collect();
+    assert_eq!(
+        cases.len(),
+        15,
+        "one test case per check of reverse:\n{xml}"
+    );
+    let suite = &elements[1].1;
+    assert_eq!(attribute(suite, "tests").as_deref(), Some("15"));
+    let failures: Vec<&(String, String)> =
+        elements.iter().filter(|(n, _)| n == "failure").collect();
+    assert_eq!(
+        attribute(suite, "failures"),
+        Some(failures.len().to_string())
+    );
+    assert!(!failures.is_empty(), "{xml}");
+    // Each failure's message is the first line of the message in the text
+    // report, under the same check's name.
+    let mut case = "";
+    for (name, attrs) in &elements {
+        if name == "testcase" {
+            case = attrs;
+        }
+        if name == "failure" {
+            let check = attribute(case, "name").expect("a test case has a name");
+            let message = attribute(attrs, "message").expect("a failure has a message");
+            let block = check_block(&graded.stdout, &check);
+            let first = block.lines().nth(1).unwrap_or_default().trim_start();
+            assert_eq!(message, first, "{check}");
+        }
+    }
+}
+
+#[test]
+fn json_output_is_one_object_with_every_check_and_the_seed() {
+    let addr = spawn_server(echo_without_close);
+    let graded = grade(&["echo", "--addr", &addr, "--seed", "9", "--json"]);
+    assert!(!graded.success);
+    let json = graded.stdout.trim();
+    assert!(json.starts_with("{\"protocol\":\"echo\""), "{json}");
+    assert!(json.contains("\"seed\":9"), "{json}");
+    assert_eq!(json.matches("\"outcome\":").count(), 10, "{json}");
+    assert!(json.contains("\"failed\":"), "{json}");
+    assert!(json.ends_with('}'), "{json}");
+}
+
+#[test]
+fn a_server_that_is_not_there_is_one_line_and_a_failure() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let graded = grade(&["echo", "--addr", &format!("127.0.0.1:{port}")]);
+    assert!(!graded.success);
+    assert!(
+        graded
+            .stderr
+            .starts_with("grade: cannot connect to 127.0.0.1:"),
+        "{}",
+        graded.stderr
+    );
+    assert_eq!(graded.stderr.lines().count(), 1, "{}", graded.stderr);
+}
+
+#[test]
+fn a_server_that_dies_is_restarted_and_its_stderr_kept() {
+    if !cfg!(unix) {
+        common::skip("the dying server is a shell line (sh)");
+        return;
+    }
+    let exe = example_path("03_reverse_server");
+    // Says something on stderr, serves one client, dies; started again.
+    let run = format!(
+        "echo 'starting up' >&2; \"{}\" --max-line {MAX_LINE} --addr 127.0.0.1:{{port}} & \
+         pid=$!; sleep 1; kill $pid",
+        exe.display()
+    );
+    let graded = grade(&["reverse", "--run", &run, "--seed", "5", "--json"]);
+    assert!(
+        graded.stdout.contains("\"server_stderr\":[\"starting up\""),
+        "{}",
+        graded.stdout
+    );
+    assert!(
+        graded.stdout.contains("was started again"),
+        "{}",
+        graded.stdout
+    );
+}
+
+#[test]
+fn grade_help_lists_the_protocols_and_each_states_its_rules() {
+    let graded = grade(&["--help"]);
+    assert!(graded.success);
+    for protocol in ["echo", "reverse"] {
+        assert!(
+            graded
+                .stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(protocol)),
+            "{}",
+            graded.stdout
+        );
+    }
+    let reverse = grade(&["reverse", "--help"]);
+    assert!(reverse.stdout.contains("1024 bytes"), "{}", reverse.stdout);
+    assert!(reverse.stdout.contains("error:"), "{}", reverse.stdout);
+}
+
+// ---------------------------------------------------------------------
+// The book's sessions (book/src/grade.md) are what grade prints.
+// ---------------------------------------------------------------------
+
+/// Compares `printed` with the session file `name` in book/src/grade/ (not
+/// in transcripts/, whose files tests/book_transcripts.rs replays itself),
+/// whose first line is the command; `BLESS_TRANSCRIPTS=1` writes it anew.
+fn same_as_the_book(name: &str, command: &str, printed: &str) {
+    let path = course_root().join("book/src/grade").join(name);
+    let session = format!("$ {command}\n{printed}\n");
+    if std::env::var_os("BLESS_TRANSCRIPTS").is_some() {
+        std::fs::write(&path, &session).expect("write the session");
+        return;
+    }
+    let book = std::fs::read_to_string(&path).expect("the book's session");
+    pretty_assertions::assert_eq!(book, session, "{}", path.display());
+}
+
+#[test]
+fn the_book_s_session_against_the_original_reverse_server_is_what_grade_prints() {
+    let exe = example_path("03_reverse_server");
+    let args = "--raw --max-line 1024 --addr 127.0.0.1:{port}";
+    let run = format!("\"{}\" {args}", exe.display());
+    let graded = grade(&["reverse", "--seed", "2", "--run", &run]);
+    assert!(!graded.success);
+    // The book runs the example with cargo; grade names the command it ran.
+    let printed = graded.stdout.replace(
+        &format!("\"{}\"", exe.display()),
+        "cargo run -q --example 03_reverse_server --",
+    );
+    // The book shows the first failure, with its transcript, and the last
+    // line: the other checks' messages quote replies to long lines, which
+    // a --raw server cuts wherever its reads happen to end.
+    let lines: Vec<&str> = printed.lines().collect();
+    let second = (2..lines.len())
+        .find(|&i| !lines[i].starts_with(' '))
+        .unwrap_or(lines.len());
+    let printed = format!(
+        "{}\n...\n{}",
+        lines[..second].join("\n"),
+        lines.last().unwrap_or(&"")
+    );
+    same_as_the_book(
+        "session-raw.txt",
+        &format!(
+            "cargo run -q -p exercises -- grade reverse --seed 2 --run 'cargo run -q \
+             --example 03_reverse_server -- {args}'"
+        ),
+        &printed,
+    );
+}
+
+#[test]
+fn the_book_s_python_server_passes_grade() {
+    if !common::tools_installed(&["python3"]) {
+        return;
+    }
+    let run = "python3 book/src/grade/reverse_server.py {port}";
+    let graded = grade(&["reverse", "--seed", "1", "--run", run]);
+    assert!(graded.success, "{}\n{}", graded.stdout, graded.stderr);
+    same_as_the_book(
+        "session-python.txt",
+        &format!("cargo run -q -p exercises -- grade reverse --seed 1 --run '{run}'"),
+        &graded.stdout,
+    );
+}
+
+#[test]
+fn the_class_script_grades_each_listed_server_and_keeps_its_reports() {
+    if !common::tools_installed(&["sh"]) {
+        return;
+    }
+    let good = Server::start("03_reverse_server", &["--max-line", MAX_LINE]);
+    let broken = spawn_server(reverse_keeping_cr);
+    let dir = std::env::temp_dir().join(format!("grade-class-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder for the class");
+    let exe = example_path("03_reverse_server");
+    let list = format!(
+        "# name, then an address or a command\nalice {}\nbob {broken}\ncarol \"{}\" --max-line \
+         {MAX_LINE} --addr 127.0.0.1:{{port}}\n",
+        good.addr_arg(),
+        exe.display()
+    );
+    std::fs::write(dir.join("class.txt"), list).expect("write the list");
+    let mut command = Command::new("sh");
+    command
+        .current_dir(&dir)
+        .arg(course_root().join("exercises/tools/grade_class.sh"))
+        .args(["reverse", "class.txt", "3"])
+        .env("GRADE", progress_path());
+    let mut program = Program::spawn(command, "grade_class.sh");
+    let status = program.wait_for_exit_within(3 * GRADE_DEADLINE);
+    let lines = program.rest_of_stdout();
+    assert!(status.success(), "{lines:?} {:?}", program.stderr());
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], "alice: passed");
+    assert!(
+        lines[1].starts_with("bob: FAILED ") && lines[1].ends_with(" checks (grades/bob.txt)"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[2], "carol: passed");
+    let junit = std::fs::read_to_string(dir.join("grades/bob.xml")).expect("bob's JUnit file");
+    assert_eq!(junit.matches("<testcase ").count(), 15);
+    let _ = std::fs::remove_dir_all(&dir);
+}
