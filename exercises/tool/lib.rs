@@ -33,6 +33,7 @@ use std::sync::atomic::AtomicBool;
 pub mod cargo;
 pub mod commands;
 pub mod course;
+pub mod grading;
 pub mod json;
 pub mod launcher;
 pub mod status;
