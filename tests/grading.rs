@@ -260,6 +260,35 @@ fn grading_a_folder_that_is_not_there_is_one_line_and_an_error() {
     );
 }
 
+/// A student's folder with no exercises and a hints record that never
+/// ends: graded as not started, without reading the endless file.
+#[cfg(unix)]
+#[test]
+fn grading_reads_no_link_as_the_hints_record() {
+    let teacher = CourseCopy::new("grading-endless");
+    let student = teacher.root.with_file_name("grading-endless-student");
+    let _ = fs::remove_dir_all(&student);
+    fs::create_dir_all(student.join("exercises")).expect("the student's folder");
+    std::os::unix::fs::symlink("/dev/zero", student.join("exercises/.progress"))
+        .expect("a symbolic link");
+    let answers = student.to_string_lossy().to_string();
+    let graded = teacher.run(&["list", "--json", "--answers", &answers]);
+    let report = parsed(&graded);
+    assert_eq!(number(&report, "points"), 0);
+    for e in checks::exercises() {
+        let graded = exercise(&report, e.name);
+        assert_eq!(text(graded, "state"), "not_started", "{graded:?}");
+        assert_eq!(number(graded, "hints_used"), 0, "{graded:?}");
+    }
+    assert!(
+        graded
+            .stderr
+            .contains("has no exercises/src/ folder: every exercise counts as not started"),
+        "{}",
+        graded.all()
+    );
+}
+
 #[test]
 fn list_json_is_the_same_between_runs_but_for_generated_at() {
     let copy = CourseCopy::new("json-stable");

@@ -319,18 +319,16 @@ fn list(course: &Course, listing: &Listing) -> ExitCode {
         },
     };
     // The hints a student saw are in their own copy: a record, not a proof.
-    let hints_from = listing.answers.as_ref().map_or_else(
-        || course.clone(),
-        |answers| Course {
-            root: answers.clone(),
-        },
-    );
+    let hints = listing
+        .answers
+        .as_deref()
+        .map_or_else(|| Saved::load(course), grading::hints_seen);
     let report = Report {
         generated_at: utc_timestamp(SystemTime::now()),
         course_commit: course.commit(),
         student: listing.student.clone(),
         answers: listing.answers.as_deref().map(Path::to_path_buf),
-        hints: Saved::load(&hints_from),
+        hints,
     };
     if let Some(file) = &listing.classroom
         && let Err(e) = fs::write(file, to_classroom(&statuses))

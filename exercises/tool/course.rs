@@ -113,7 +113,11 @@ pub struct State {
 
 impl State {
     pub fn load(course: &Course) -> State {
-        let text = fs::read_to_string(course.state_file()).unwrap_or_default();
+        State::from_text(&fs::read_to_string(course.state_file()).unwrap_or_default())
+    }
+
+    /// The state file's contents, read.
+    pub fn from_text(text: &str) -> State {
         let hints_shown = text
             .lines()
             .filter_map(|line| {
