@@ -177,7 +177,8 @@ fn lock(path: &Path) -> Result<File, String> {
 }
 
 /// Collects into `wanted` every file of the course `root` under `dir` that
-/// the private copy needs, with its place in the copy `copy`: all but git's data, build
+/// the private copy needs, with its place in the copy `copy`: all but git's data (at
+/// any depth: a folder of students' clones kept in the course), build
 /// output (any folder cargo marked as a target directory), the book, and
 /// the student's own files (the exercises, their `.bak`, `.progress`).
 fn mirror(
@@ -197,10 +198,8 @@ fn mirror(
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        if matches!(
-            name.as_str(),
-            ".git" | "target" | "book" | "exercises/.progress"
-        ) {
+        let git = entry.file_name() == ".git";
+        if git || matches!(name.as_str(), "target" | "book" | "exercises/.progress") {
             continue;
         }
         let is_exercise = name
