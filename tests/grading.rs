@@ -149,7 +149,20 @@ fn a_tampered_copy_is_graded_by_its_answers_alone() {
         own.all()
     );
 
+    // The teacher's own copy has done exercise 01 the right way, and built
+    // it: a grading that shared the teacher's builds would mix the two.
     let teacher = CourseCopy::new("grading-teacher");
+    teacher.solve("threads");
+    let own_threads = |why: &str| {
+        let own = parsed(&teacher.run(&["list", "--json"]));
+        let threads = exercise(&own, "threads");
+        assert_eq!(text(threads, "state"), "done", "{why}: {threads:?}");
+    };
+    own_threads("the teacher's own answer, before any grading");
+    let files_before: Vec<(String, String)> = checks::exercises()
+        .iter()
+        .map(|e| (e.file(), teacher.read(&e.file())))
+        .collect();
     let stubs_before = fs::read_dir(teacher.path("exercises/src"))
         .expect("the teacher's exercises/src")
         .count();
@@ -229,14 +242,23 @@ fn a_tampered_copy_is_graded_by_its_answers_alone() {
         listing, stubs_before,
         "no file added to the teacher's exercises/src"
     );
-    for e in checks::exercises() {
+    for (file, before) in files_before {
         assert_eq!(
-            teacher.read(&e.file()),
-            teacher.read(&e.stub()),
-            "the teacher's {} is untouched",
-            e.file()
+            teacher.read(&file),
+            before,
+            "the teacher's {file} is untouched"
         );
     }
+    // And the builds are apart: the teacher's own check still runs the
+    // teacher's answer, and a second grading still the student's.
+    own_threads("the teacher's own answer, after a grading");
+    let again = parsed(&teacher.run(&["list", "--json", "--answers", &answers]));
+    let threads = exercise(&again, "threads");
+    assert_eq!(
+        (number(threads, "points"), number(threads, "of")),
+        (2, 4),
+        "graded again after the teacher's own build: {threads:?}"
+    );
 }
 
 #[test]
