@@ -313,7 +313,7 @@ struct Listing {
 fn list(course: &Course, listing: &Listing) -> ExitCode {
     let statuses = match &listing.answers {
         None => check_all(course, checks::exercises(), &Ticker::on_terminal()),
-        Some(answers) => match grade(course, answers) {
+        Some(answers) => match grade_answers(course, answers) {
             Ok(statuses) => statuses,
             Err(e) => return fail(&e),
         },
@@ -347,7 +347,7 @@ fn list(course: &Course, listing: &Listing) -> ExitCode {
 
 /// `list --answers PATH`: every check of every exercise, on the student's
 /// files, in a private copy of this course ([`grading`]).
-fn grade(course: &Course, answers: &Path) -> Result<Vec<Status>, String> {
+fn grade_answers(course: &Course, answers: &Path) -> Result<Vec<Status>, String> {
     let grading = grading::prepare(course, &Cargo::new(course), answers)?;
     for note in &grading.notes {
         eprintln!("note: {note}");
