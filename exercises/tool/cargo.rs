@@ -32,7 +32,9 @@ pub const BUILD_DEADLINE: Duration = Duration::from_secs(15 * 60);
 pub struct Cargo {
     program: OsString,
     manifest: PathBuf,
-    /// The target directory and profile flags, if they could be told.
+    /// The target directory, if it could be told.
+    target: Option<PathBuf>,
+    /// The profile flags (`--release`, `--profile NAME`).
     flags: Vec<OsString>,
     /// The profile's folder (`target/debug`), for the programs' paths.
     pub profile_dir: Option<PathBuf>,
@@ -77,14 +79,14 @@ impl Cargo {
         let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut flags = Vec::new();
         let mut profile_dir = None;
+        let mut target_dir = None;
         if let Some((own, profile)) = Self::own_target_dir() {
             // As cargo does, CARGO_TARGET_DIR wins; it normally is where
             // this program is anyway.
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .filter(|dir| !dir.is_empty())
                 .map_or(own, PathBuf::from);
-            flags.push("--target-dir".into());
-            flags.push(target.clone().into_os_string());
+            target_dir = Some(target.clone());
             match profile.as_str() {
                 "debug" => {}
                 "release" => flags.push("--release".into()),
@@ -98,8 +100,31 @@ impl Cargo {
         Cargo {
             program,
             manifest: course.path("Cargo.toml"),
+            target: target_dir,
             flags,
             profile_dir,
+        }
+    }
+
+    /// The target directory the builds go to, if it could be told.
+    pub fn target_dir(&self) -> Option<&Path> {
+        self.target.as_deref()
+    }
+
+    /// The same cargo and profile, for the course in `course`, building in
+    /// `target` (a target directory of its own: see [`crate::grading`]).
+    pub fn elsewhere(&self, course: &Course, target: &Path) -> Cargo {
+        let profile = self
+            .profile_dir
+            .as_deref()
+            .and_then(Path::file_name)
+            .map_or_else(|| "debug".into(), |p| p.to_os_string());
+        Cargo {
+            program: self.program.clone(),
+            manifest: course.path("Cargo.toml"),
+            target: Some(target.to_path_buf()),
+            flags: self.flags.clone(),
+            profile_dir: Some(target.join(profile)),
         }
     }
 
@@ -129,6 +154,9 @@ impl Cargo {
             .arg("--manifest-path")
             .arg(&self.manifest)
             .args(&self.flags);
+        if let Some(target) = &self.target {
+            command.arg("--target-dir").arg(target);
+        }
         if let Some(root) = self.manifest.parent() {
             command.current_dir(root);
         }

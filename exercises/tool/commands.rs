@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::{self, BufRead};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -16,7 +16,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::cargo::Cargo;
 use crate::course::{Course, State as Saved};
-use crate::json::quote;
+use crate::grading;
+use crate::json::{quote, utc_timestamp};
 use crate::status::{self, Settings, State, Status, Ticker};
 
 /// Your progress through the exercises of tcp-lessons. Without a command:
@@ -47,12 +48,23 @@ enum Command {
         #[arg(value_parser = exercise_names())]
         name: String,
     },
-    /// Put an exercise's stub back as it was shipped; your version is kept
-    /// beside it as exercises/src/NAME.rs.bak.
+    /// Put an exercise's stub back as it was shipped (every one with
+    /// --all); your version is kept beside it as exercises/src/NAME.rs.bak
+    /// (removed too with --all --clean).
     Reset {
         /// The exercise, e.g. `echo_server`.
-        #[arg(value_parser = exercise_names())]
-        name: String,
+        #[arg(value_parser = exercise_names(), required_unless_present = "all")]
+        name: Option<String>,
+        /// Every exercise: each stub back, each changed file kept as
+        /// exercises/src/NAME.rs.bak.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+        /// With --all, for a lab machine: also remove what the last student
+        /// left, the kept versions (exercises/src/*.rs.bak) and the hints
+        /// seen (exercises/.progress), so nothing of their work stays. The
+        /// build folder is not removed: `cargo clean` does that.
+        #[arg(long, requires = "all")]
+        clean: bool,
     },
     /// Every exercise with its state: done, fails check N of M (the
     /// checks stop at the first failing one), does not compile, not
@@ -62,6 +74,21 @@ enum Command {
         /// book's page for teachers).
         #[arg(long)]
         json: bool,
+        /// Grade a student's work with this copy's checks: take only the
+        /// exercise files (exercises/src/NAME.rs) from PATH, a student's
+        /// copy of the course, and check them in a private copy of this
+        /// course (TARGET/grading/). Nothing else of PATH is built, run or
+        /// read; a missing file counts as not started. Every check runs,
+        /// for points.
+        #[arg(long, value_name = "PATH")]
+        answers: Option<PathBuf>,
+        /// The student's name, shown in the JSON as "student".
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// With --answers: also write the result in the format of GitHub
+        /// Classroom's grading reporter to FILE (one point per check).
+        #[arg(long, value_name = "FILE", requires = "answers")]
+        classroom: Option<PathBuf>,
     },
     /// Check one exercise: run every check, and show each one's message.
     Check {
@@ -102,8 +129,26 @@ pub fn main() -> ExitCode {
         None => overview(&course),
         Some(Command::Watch) => watch(&course),
         Some(Command::Hint { name }) => hint(&course, &exercise(&name)),
-        Some(Command::Reset { name }) => reset(&course, &exercise(&name)),
-        Some(Command::List { json }) => list(&course, json),
+        Some(Command::Reset {
+            name: Some(name), ..
+        }) => reset(&course, &exercise(&name)),
+        Some(Command::Reset {
+            name: None, clean, ..
+        }) => reset_all(&course, clean),
+        Some(Command::List {
+            json,
+            answers,
+            name,
+            classroom,
+        }) => list(
+            &course,
+            &Listing {
+                json,
+                answers,
+                student: name,
+                classroom,
+            },
+        ),
         Some(Command::Check { name }) => check_one(&course, exercise(&name)),
         Some(Command::Grade(args)) => crate::grade::main(args),
     }
@@ -261,22 +306,128 @@ fn print_where(status: &Status) {
     }
 }
 
-/// `list [--json]`.
-fn list(course: &Course, json: bool) -> ExitCode {
-    let statuses = check_all(course, checks::exercises(), &Ticker::on_terminal());
-    if json {
-        println!("{}", to_json(&statuses));
+/// What `list` was asked for.
+struct Listing {
+    json: bool,
+    answers: Option<PathBuf>,
+    student: Option<String>,
+    classroom: Option<PathBuf>,
+}
+
+/// `list [--json] [--answers PATH [--classroom FILE]] [--name NAME]`.
+fn list(course: &Course, listing: &Listing) -> ExitCode {
+    let statuses = match &listing.answers {
+        None => check_all(course, checks::exercises(), &Ticker::on_terminal()),
+        Some(answers) => match grade_answers(course, answers) {
+            Ok(statuses) => statuses,
+            Err(e) => return fail(&e),
+        },
+    };
+    // The hints a student saw are in their own copy: a record, not a proof.
+    let hints = listing
+        .answers
+        .as_deref()
+        .map_or_else(|| Saved::load(course), grading::hints_seen);
+    let report = Report {
+        generated_at: utc_timestamp(SystemTime::now()),
+        course_commit: course.commit(),
+        student: listing.student.clone(),
+        answers: listing.answers.as_deref().map(Path::to_path_buf),
+        hints,
+    };
+    if let Some(file) = &listing.classroom
+        && let Err(e) = fs::write(file, to_classroom(&statuses))
+    {
+        return fail(&format!("cannot write {}: {e}", file.display()));
+    }
+    if listing.json {
+        println!("{}", to_json(&statuses, &report));
+    } else if listing.answers.is_some() {
+        print_points(&statuses);
     } else {
         print_table(&statuses);
     }
     ExitCode::SUCCESS
 }
 
+/// `list --answers PATH`: every check of every exercise, on the student's
+/// files, in a private copy of this course ([`grading`]).
+fn grade_answers(course: &Course, answers: &Path) -> Result<Vec<Status>, String> {
+    let grading = grading::prepare(course, &Cargo::new(course), answers)?;
+    for note in &grading.notes {
+        eprintln!("note: {note}");
+    }
+    let selected = checks::exercises()
+        .into_iter()
+        .map(|e| {
+            let names = e.checks.clone();
+            (e, names)
+        })
+        .collect();
+    let settings = Settings {
+        skip_untouched: true,
+        nocapture: false,
+        parallel: thread::available_parallelism().map_or(2, |n| n.get()),
+        stop_at_first_failure: false,
+    };
+    let ticker = Ticker::on_terminal();
+    let statuses = status::check(
+        &grading.course,
+        &grading.cargo,
+        selected,
+        settings,
+        || {},
+        &|started| ticker.show(started),
+        |_| {},
+    );
+    ticker.clear();
+    Ok(statuses)
+}
+
+/// The grading table: points (passed checks) of each exercise, and the sum.
+fn print_points(statuses: &[Status]) {
+    for status in statuses {
+        let e = &status.exercise;
+        let points = format!("{}/{}", status.passed(), e.checks.len());
+        println!(
+            "  {:<4} {:<15} {points:>6} points  {}",
+            e.id,
+            e.name,
+            status.label()
+        );
+    }
+    let (points, of) = points_of(statuses);
+    println!("Points {points}/{of}");
+}
+
+/// Passed checks, and checks, of all `statuses`.
+fn points_of(statuses: &[Status]) -> (usize, usize) {
+    statuses.iter().fold((0, 0), |(p, o), s| {
+        (p + s.passed(), o + s.exercise.checks.len())
+    })
+}
+
+/// What the JSON says besides the exercises.
+struct Report {
+    generated_at: String,
+    course_commit: Option<String>,
+    student: Option<String>,
+    answers: Option<PathBuf>,
+    hints: Saved,
+}
+
+fn quote_or_null(text: Option<&str>) -> String {
+    text.map_or_else(|| "null".to_string(), quote)
+}
+
 // ANCHOR: json
 /// The `list --json` object, on one line. Its format is documented in the
-/// book (book/src/teachers.md); version 1. `ran` came later: a reader of
-/// the first version of it ignores it.
-fn to_json(statuses: &[Status]) -> String {
+/// book (book/src/teachers.md); version 1. `ran`, and `generated_at`,
+/// `course_commit`, `student`, `answers`, `points`, `of`, `hints_used`,
+/// `check_points` came later: a reader of the first version ignores them.
+/// Two runs on the same files print the same bytes but for
+/// `generated_at`.
+fn to_json(statuses: &[Status], report: &Report) -> String {
     let exercises: Vec<String> = statuses
         .iter()
         .map(|s| {
@@ -311,9 +462,22 @@ fn to_json(statuses: &[Status]) -> String {
                 ),
                 _ => "null".to_string(),
             };
+            let check_points: Vec<String> = e
+                .checks
+                .iter()
+                .map(|check| {
+                    let points = match check_passed(s, check) {
+                        Some(true) => "1",
+                        Some(false) => "0",
+                        None => "null",
+                    };
+                    format!("{{\"check\":{},\"points\":{points}}}", quote(check))
+                })
+                .collect();
             format!(
                 "{{\"id\":{},\"name\":{},\"file\":{},\"state\":{},\"label\":{},\"passed\":{},\
-                 \"ran\":{},\"checks\":{},\"first_failure\":{failure},\"compile_error\":{error}}}",
+                 \"ran\":{},\"checks\":{},\"first_failure\":{failure},\"compile_error\":{error},\
+                 \"points\":{},\"of\":{},\"hints_used\":{},\"check_points\":[{}]}}",
                 quote(e.id),
                 quote(e.name),
                 quote(&e.file()),
@@ -322,15 +486,81 @@ fn to_json(statuses: &[Status]) -> String {
                 s.passed(),
                 s.ran(),
                 e.checks.len(),
+                s.passed(),
+                e.checks.len(),
+                report.hints.hints_shown(e.name),
+                check_points.join(","),
             )
         })
         .collect();
     let done = statuses.iter().filter(|s| s.done()).count();
+    let (points, of) = points_of(statuses);
+    let answers = report.answers.as_ref().map(|p| p.display().to_string());
     format!(
-        "{{\"format\":\"tcp-lessons-progress\",\"version\":1,\"done\":{done},\"total\":{},\
-         \"exercises\":[{}]}}",
+        "{{\"format\":\"tcp-lessons-progress\",\"version\":1,\"generated_at\":{},\
+         \"course_commit\":{},\"student\":{},\"answers\":{},\"done\":{done},\"total\":{},\
+         \"points\":{points},\"of\":{of},\"exercises\":[{}]}}",
+        quote(&report.generated_at),
+        quote_or_null(report.course_commit.as_deref()),
+        quote_or_null(report.student.as_deref()),
+        quote_or_null(answers.as_deref()),
         statuses.len(),
         exercises.join(",")
+    )
+}
+
+/// Whether `check` of the exercise passed; `None` if it did not run (the
+/// checks stopped at the first failing one, or the exercise was not
+/// started or does not compile: then it is `Some(false)`).
+fn check_passed(status: &Status, check: &str) -> Option<bool> {
+    match &status.state {
+        State::Checked(results) => results
+            .iter()
+            .find(|r| r.name == check)
+            .map(|r| r.outcome.passed()),
+        _ => Some(false),
+    }
+}
+
+/// The result for GitHub Classroom's grading reporter
+/// (classroom-resources/autograding-grading-reporter, format version 1):
+/// one test per check, one point each, named `ID NAME: CHECK`.
+fn to_classroom(statuses: &[Status]) -> String {
+    let mut tests = Vec::new();
+    for s in statuses {
+        let e = &s.exercise;
+        for check in &e.checks {
+            let passed = check_passed(s, check) == Some(true);
+            let message = match (&s.state, passed) {
+                (_, true) => String::new(),
+                (State::Checked(results), false) => results
+                    .iter()
+                    .find(|r| r.name == *check)
+                    .and_then(|r| match &r.outcome {
+                        checks::runner::Outcome::Failed(m) => Some(m.clone()),
+                        checks::runner::Outcome::Passed => None,
+                    })
+                    .unwrap_or_else(|| "did not run".to_string()),
+                (State::DoesNotCompile(error), false) => {
+                    format!("does not compile: {}", error.headline())
+                }
+                (State::NotBuilt(why), false) => format!("not built: {why}"),
+                (State::NotStarted, false) => "not started".to_string(),
+            };
+            tests.push(format!(
+                "{{\"name\":{},\"status\":{},\"score\":{},\"message\":{}}}",
+                quote(&format!("{} {}: {check}", e.id, e.name)),
+                quote(if passed { "pass" } else { "fail" }),
+                u8::from(passed),
+                quote(&message)
+            ));
+        }
+    }
+    let (points, of) = points_of(statuses);
+    format!(
+        "{{\"version\":1,\"status\":{},\"max_score\":{of},\"tests\":[{}]}}",
+        quote(if points == of { "pass" } else { "fail" }),
+        tests.join(",")
     )
 }
 // ANCHOR_END: json
@@ -475,6 +705,45 @@ fn reset(course: &Course, exercise: &Exercise) -> ExitCode {
         return fail(&format!("cannot write {}: {e}", exercise.file()));
     }
     println!("{} is the stub as shipped again.", exercise.file());
+    ExitCode::SUCCESS
+}
+
+/// `reset --all [--clean]`: every stub back, as `reset NAME` puts each;
+/// with `clean`, the kept versions and the hints seen removed too.
+fn reset_all(course: &Course, clean: bool) -> ExitCode {
+    let mut failed = false;
+    for exercise in checks::exercises() {
+        failed |= reset(course, &exercise) != ExitCode::SUCCESS;
+    }
+    if clean && !failed {
+        for exercise in checks::exercises() {
+            let backup = format!("{}.bak", exercise.file());
+            match fs::remove_file(course.path(&backup)) {
+                Ok(()) => println!("Removed {backup}."),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    failed |= fail(&format!("cannot remove {backup}: {e}")) != ExitCode::SUCCESS
+                }
+            }
+        }
+        match fs::remove_file(course.state_file()) {
+            Ok(()) => println!("Removed exercises/.progress (the hints seen)."),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                failed |=
+                    fail(&format!("cannot remove exercises/.progress: {e}")) != ExitCode::SUCCESS;
+            }
+        }
+    }
+    if failed {
+        eprintln!("error: not everything was reset (see above)");
+        return ExitCode::FAILURE;
+    }
+    if clean {
+        println!("Every exercise is the stub as shipped, with nothing kept beside it.");
+    } else {
+        println!("Every exercise is the stub as shipped.");
+    }
     ExitCode::SUCCESS
 }
 

@@ -57,6 +57,26 @@ impl Course {
         self.path("exercises/.progress")
     }
 
+    /// The commit this course is at (`git rev-parse HEAD`), if it is a git
+    /// checkout and git is installed. Only the course's own `.git` counts:
+    /// a copy inside another repository (a target directory) has none.
+    pub fn commit(&self) -> Option<String> {
+        if !self.root.join(".git").exists() {
+            return None;
+        }
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.root)
+            .args(["rev-parse", "HEAD"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
+        let hex = !commit.is_empty() && commit.chars().all(|c| c.is_ascii_hexdigit());
+        (out.status.success() && hex).then_some(commit)
+    }
+
     /// The hints of an exercise, one string each, from its `NAME.hints.md`
     /// (a numbered list: `1. ...`, `2. ...`, each maybe several lines).
     pub fn hints(&self, exercise: &Exercise) -> io::Result<Vec<String>> {
@@ -93,7 +113,11 @@ pub struct State {
 
 impl State {
     pub fn load(course: &Course) -> State {
-        let text = fs::read_to_string(course.state_file()).unwrap_or_default();
+        State::from_text(&fs::read_to_string(course.state_file()).unwrap_or_default())
+    }
+
+    /// The state file's contents, read.
+    pub fn from_text(text: &str) -> State {
         let hints_shown = text
             .lines()
             .filter_map(|line| {

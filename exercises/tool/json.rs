@@ -214,3 +214,43 @@ impl Parser<'_> {
 
 /// `text` as a JSON string, quotes included: the course's one helper for it.
 pub use lessons::load::json_str as quote;
+
+/// `time` in UTC as RFC 3339, to the second: `2026-12-05T22:25:09Z`.
+/// Computed here because std has no calendar, and the course's rule is std
+/// and a few named crates only. A time before 1970 (a clock set wrong)
+/// reads as 1970-01-01T00:00:00Z.
+pub fn utc_timestamp(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The date `days` after 1970-01-01, in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`, for days since the epoch >= 0):
+/// counted in 400-year eras that start on March 1st, so the leap day is
+/// the last day of its year.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468; // days from 0000-03-01
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
+}

@@ -34,6 +34,7 @@ pub mod cargo;
 pub mod commands;
 pub mod course;
 pub mod grade;
+pub mod grading;
 pub mod json;
 pub mod launcher;
 pub mod status;
