@@ -6,7 +6,7 @@
 //! student's copy is built, run or even read (their checks, their
 //! `Cargo.toml`, their `.cargo/config.toml` are never looked at). They are
 //! checked in a private copy of this course, `TARGET/grading/course/`: this
-//! course's files, mirrored, with the student's ten files in its
+//! course's files, mirrored, with the student's exercise files in its
 //! `exercises/src/`. Your own `exercises/src/` is never touched.
 //!
 //! Why a copy with a target directory of its own (`TARGET/grading/target/`)

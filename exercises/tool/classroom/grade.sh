@@ -16,10 +16,10 @@
 # used); STUDENT_NAME, shown in the results; CARGO_TARGET_DIR, to reuse
 # earlier builds.
 #
-# What it trusts: nothing of the student's repository but the ten files
+# What it trusts: nothing of the student's repository but the exercise files
 # exercises/src/NAME.rs. The course is checked out at COMMIT in a folder of
 # its own, outside the student's (so no .cargo/config.toml of theirs
-# applies), and `list --answers` there takes only those ten files.
+# applies), and `list --answers` there takes only those files.
 set -eu
 
 if [ $# -lt 1 ] || [ $# -gt 3 ]; then
@@ -49,7 +49,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 git -C "$student" worktree add --quiet --detach "$course" "$commit"
 
-# 2. Grade: the course's own tool, every check of each of the ten files.
+# 2. Grade: the course's own tool, every check of each of the exercise files.
 cd "$course"
 set -- list --answers "$student" --classroom "$out/classroom.json"
 if [ -n "${STUDENT_NAME:-}" ]; then
