@@ -124,9 +124,10 @@ fn the_summary_reads_every_file_labels_the_bad_ones_and_shows_where_the_class_is
     // fields this summary does not read.
     let erin = example
         .replacen(SECOND_CLIENT, "echoes_what_one_client_sends", 1)
+        .replacen("\"student\":null", "\"student\":\"Erin\"", 1)
         .replacen(
             "\"version\":1,",
-            "\"version\":1,\"student\":\"Erin\",\"generated_at\":\"2026-01-01T00:00:00Z\",",
+            "\"version\":1,\"a_field_from_later\":[1,{\"x\":null}],",
             1,
         );
     write(&class, "progress-x7.json", erin.as_bytes());
@@ -145,11 +146,11 @@ fn the_summary_reads_every_file_labels_the_bad_ones_and_shows_where_the_class_is
         ran.stdout,
         format!(
             "\
-student  done  01    02a  02b   03  04  05  06  07  08  09
-alice    0/10  --    --   --    --  --  --  --  --  --  --
-bob      1/10  done  --   1/10  CE  --  --  --  --  --  --
-carol    1/10  done  --   1/10  CE  --  --  --  --  --  --
-Erin     1/10  done  --   1/10  CE  --  --  --  --  --  --
+student  done  01    02a  02b   03  04  05  06  07  08  09  10
+alice    0/11  --    --   --    --  --  --  --  --  --  --  --
+bob      1/11  done  --   1/10  CE  --  --  --  --  --  --  --
+carol    1/11  done  --   1/10  CE  --  --  --  --  --  --  --
+Erin     1/11  done  --   1/10  CE  --  --  --  --  --  --  --
 
 done: every check passes; 3/12: 3 of 12 checks pass; --: not started (the stub);
 CE: does not compile; NB: not built (cargo failed); .: not in the file
@@ -216,7 +217,7 @@ fn the_summary_of_a_class_that_has_not_started_exits_with_success() {
     assert_eq!(ran.status.code(), Some(0), "{}", ran.all());
     assert!(
         ran.stdout
-            .contains("alice    0/10  --  --   --   --  --  --  --  --  --  --"),
+            .contains("alice    0/11  --  --   --   --  --  --  --  --  --  --  --"),
         "{}",
         ran.all()
     );
