@@ -369,12 +369,29 @@ fn hold_until_closed(stream: &TcpStream, n: usize, board: &Board) {
     }
 }
 
-/// A local port nobody listens on: 1 (tcpmux), which no machine serves
-/// today. Not a port that was free a moment ago: checks run at the same
-/// time, with their servers and proxies on port 0, and the system may hand
-/// that port to one of them, whose server would then answer.
-fn nobody_listening() -> Result<SocketAddr, String> {
-    Ok(SocketAddr::from(([127, 0, 0, 1], 1)))
+/// A local address nobody listens on, and what keeps it so: the local end
+/// of a connection the check makes to itself. While that connection is
+/// open, its port is taken (no one else can bind it, so no listener can
+/// appear there) and nothing listens on it, so a connection request is
+/// refused. Not a fixed port (port 1 was: on a shared machine another
+/// program listened there), and not a port that was free a moment ago
+/// (checks run at the same time, and the system may hand that port to one
+/// of their servers).
+fn nobody_listening() -> Result<(SocketAddr, Vec<TcpStream>), String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("the check could not bind 127.0.0.1:0: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("the check could not read its port: {e}"))?;
+    let ours = TcpStream::connect_timeout(&addr, WAIT)
+        .map_err(|e| format!("the check could not connect to itself: {e}"))?;
+    let (theirs, _) = listener
+        .accept()
+        .map_err(|e| format!("the check could not accept its own connection: {e}"))?;
+    let down = ours
+        .local_addr()
+        .map_err(|e| format!("the check could not read its port: {e}"))?;
+    Ok((down, vec![ours, theirs]))
 }
 
 /// A listener that never accepts, with its queue of connections waiting to
@@ -452,6 +469,8 @@ fn ask_with(
     let mut addrs = Vec::new();
     // Full listeners and their connections, kept until `ask_all` is over.
     let mut full = Vec::new();
+    // Connections that keep the addresses of servers that are down so.
+    let mut down = Vec::new();
     for (i, b) in servers.iter().enumerate() {
         addrs.push(match b {
             Some(Behaviour::NeverAccepts) => {
@@ -461,7 +480,11 @@ fn ask_with(
                 addr
             }
             Some(b) => server(i + 1, servers.len(), *b, &board)?,
-            None => nobody_listening()?,
+            None => {
+                let (addr, held) = nobody_listening()?;
+                down.push(held);
+                addr
+            }
         });
     }
     let started = Instant::now();
@@ -483,6 +506,7 @@ fn ask_with(
     let took = started.elapsed();
     board.update(|s| s.over = true); // let every server go
     drop(full);
+    drop(down);
     match outcome {
         Ok(answers) => Ok(Asked {
             answers,
