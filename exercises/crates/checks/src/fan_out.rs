@@ -55,6 +55,8 @@ struct State {
     /// The servers that had sent their whole answer when `ask_all`
     /// returned.
     answered_when_returned: Vec<usize>,
+    /// The servers whose client closed the connection before they answered.
+    abandoned: Vec<usize>,
     /// The late server sent the first piece of its answer before
     /// `ask_all` returned.
     first_piece_sent: bool,
@@ -150,7 +152,7 @@ const LATE: Duration = Duration::from_millis(300);
 /// its own, 100 ms "to be quick") misses every answer, whatever the load,
 /// instead of only on a busy machine. A client that uses its timeout
 /// (1 s or more in every check) never notices it.
-const MIN_ANSWER: Duration = Duration::from_millis(150);
+const MIN_ANSWER: Duration = Duration::from_millis(300);
 
 /// How long the late server waits between the two pieces of its answer
 /// for a client that took the first piece for the whole answer to close
@@ -300,6 +302,11 @@ fn server(
         if !soonest.is_zero() && board.wait_until(soonest, over) {
             return;
         }
+        if has_closed(&stream) {
+            // The client gave up on this server before it could answer.
+            board.update(|s| s.abandoned.push(n));
+            return;
+        }
         let answer = match behaviour {
             Behaviour::Says(line) => line.to_string(),
             _ => answer,
@@ -358,6 +365,25 @@ fn closed_within(stream: &TcpStream, within: Duration, board: &Board) -> bool {
             Err(_) => return true,
         }
     }
+}
+
+/// Whether the client has closed the connection (or it failed), without
+/// waiting: a read that would block says it is open.
+fn has_closed(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 256];
+    let closed = loop {
+        match (&*stream).read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => {} // more than the question: not this check's concern
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break e.kind() != io::ErrorKind::WouldBlock,
+        }
+    };
+    let _ = stream.set_nonblocking(false);
+    closed
 }
 
 /// Holds the connection open after the answer, as a real server does,
@@ -613,10 +639,13 @@ impl Asked {
     fn gave_up_early(&self, expected: &[Option<usize>], situation: &str) -> Result<(), String> {
         let state = lock(&self.board.state);
         let answers = &self.answers;
+        // Either event says it: the server had not answered when ask_all
+        // returned, or its client closed the connection before it answered.
         let gave_up = expected.iter().enumerate().find(|(slot, e)| {
             e.is_some()
                 && answers[*slot].is_err()
-                && !state.answered_when_returned.contains(&(slot + 1))
+                && (!state.answered_when_returned.contains(&(slot + 1))
+                    || state.abandoned.contains(&(slot + 1)))
         });
         if let Some((slot, _)) = gave_up
             && self.took < self.timeout
