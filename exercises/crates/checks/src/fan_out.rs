@@ -1,9 +1,11 @@
 //! Checks of exercise 06, `ask_all`: the check runs several small servers
-//! on 127.0.0.1 (each on port 0) that answer at once or late, in one piece
-//! or two, stay silent, close, trickle one byte at a time, or are not there
-//! at all. Like real servers, the ones that answer stay connected after
-//! answering. Each server records what it received, so that the check can
-//! tell what `ask_all` did from what it returned.
+//! on 127.0.0.1 (each on port 0) that answer soon (never before
+//! [`MIN_ANSWER`]) or late, in one piece or two, in reverse order, stay
+//! silent, close, trickle one byte at a time, or are not there at all. Like
+//! real servers, the ones that answer stay connected after answering, until
+//! the client closes. Each server records what it received and when its
+//! client closed, so that the check can tell what `ask_all` did from events,
+//! not from how long things took on the machine.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -103,7 +105,7 @@ impl Board {
 /// What one of the check's servers does with its one client.
 #[derive(Clone, Copy)]
 enum Behaviour {
-    /// Answers `answer from N` at once.
+    /// Answers `answer from N` soon: after [`MIN_ANSWER`].
     Answer,
     /// Answers only once every server has received the question.
     AnswerWhenAllAsked,
