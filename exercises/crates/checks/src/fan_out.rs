@@ -1,6 +1,6 @@
 //! Checks of exercise 06, `ask_all`: the check runs several small servers
 //! on 127.0.0.1 (each on port 0) that answer soon (never before
-//! [`MIN_ANSWER`]) or late, in one piece or two, in reverse order, stay
+//! `MIN_ANSWER`) or late, in one piece or two, in reverse order, stay
 //! silent, close, trickle one byte at a time, or are not there at all. Like
 //! real servers, the ones that answer stay connected after answering, until
 //! the client closes. Each server records what it received and when its
