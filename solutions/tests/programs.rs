@@ -307,3 +307,232 @@ fn the_proxy_refuses_a_server_address_that_cannot_work_in_one_line() {
          number from 0 to 65535\n"
     );
 }
+
+/// Issue 25, class 6: an accept that fails for the server's own reasons
+/// (out of file descriptors, `EMFILE`) must not end the server. Produced
+/// for real: the server runs with a low descriptor limit (`ulimit -n`, set
+/// by `sh` before it `exec`s the program, so no unsafe code is needed),
+/// and more clients connect than it has descriptors for. This is a test of
+/// the programs, not a student check: the checks run the student's
+/// function on a thread of the checks' own process, whose limit they must
+/// not lower.
+#[cfg(unix)]
+mod out_of_descriptors {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc;
+    use std::thread;
+
+    use super::DEADLINE;
+
+    /// The server's descriptor limit: its standard streams, its listener
+    /// and the runtime's own take a few; clients take the rest.
+    const LIMIT: usize = 32;
+    /// Clients that connect at once: more than the server has room for.
+    const CLIENTS: usize = 3 * LIMIT;
+
+    /// What the server's output said, line by line, or that it ended.
+    enum Said {
+        Line(String),
+        Ended,
+    }
+
+    /// A server program under `ulimit -n LIMIT`, killed at the end.
+    struct Limited {
+        child: Child,
+        said: mpsc::Receiver<Said>,
+        addr: SocketAddr,
+    }
+
+    impl Limited {
+        fn start(program: &str, args: &[&str], wrong: Option<&str>) -> Limited {
+            let mut command = Command::new("sh");
+            command
+                .arg("-c")
+                .arg(format!("ulimit -n {LIMIT} && exec \"$0\" \"$@\""))
+                .arg(program)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            if let Some(wrong) = wrong {
+                command.env(WRONG, wrong);
+            }
+            let mut child = command.spawn().expect("start sh");
+            let (tx, said) = mpsc::channel();
+            // Both streams, line by line, on one channel; the end of
+            // stdout is the program's end (nothing else holds the pipe).
+            let out = child.stdout.take().expect("stdout is piped");
+            let err = child.stderr.take().expect("stderr is piped");
+            let tx_err = tx.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    let _ = tx_err.send(Said::Line(line));
+                }
+            });
+            thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(Said::Line(line));
+                }
+                let _ = tx.send(Said::Ended);
+            });
+            let mut limited = Limited {
+                child,
+                said,
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            };
+            // (Inside a line: the test harness starts the line first.)
+            let first = limited
+                .wait_for(|line| line.contains("listening on "))
+                .expect("the server announces its port");
+            limited.addr = first
+                .split("listening on ")
+                .nth(1)
+                .and_then(|addr| addr.trim().parse().ok())
+                .expect("listening on IP:PORT");
+            limited
+        }
+
+        /// The first line that `wanted` accepts, or `Err` with everything
+        /// said if the program ended first (or said nothing more within
+        /// the deadline).
+        fn wait_for(&self, wanted: impl Fn(&str) -> bool) -> Result<String, String> {
+            let mut seen = Vec::new();
+            loop {
+                match self.said.recv_timeout(DEADLINE) {
+                    Ok(Said::Line(line)) if wanted(&line) => return Ok(line),
+                    Ok(Said::Line(line)) => seen.push(line),
+                    Ok(Said::Ended) => {
+                        return Err(format!("the server ended; it said:\n{}", seen.join("\n")));
+                    }
+                    Err(_) => {
+                        return Err(format!(
+                            "nothing more within {DEADLINE:?}; the server said:\n{}",
+                            seen.join("\n")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    impl Drop for Limited {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// Runs the server, makes its accepts fail with "too many open files",
+    /// frees the descriptors, and asks whether a new client is served.
+    fn serves_after_running_out(
+        program: &str,
+        args: &[&str],
+        wrong: Option<&str>,
+    ) -> Result<(), String> {
+        let server = Limited::start(program, args, wrong);
+        let mut clients = Vec::new();
+        for _ in 0..CLIENTS {
+            // The system completes a connection before the server accepts
+            // it, so every connect succeeds, whatever the server does.
+            let client = TcpStream::connect_timeout(&server.addr, DEADLINE)
+                .map_err(|e| format!("connect: {e}"))?;
+            let _ = (&client).write_all(b"hi\n");
+            clients.push(client);
+        }
+        // The event that proves the limit was reached: the error logged
+        // (by a server that survives it) or printed (by one that does not).
+        server
+            .wait_for(|line| line.to_lowercase().contains("too many open files"))
+            .map_err(|e| format!("the server never ran out of descriptors: {e}"))?;
+        drop(clients);
+        // Whatever fails from here on, the server's state says why: it
+        // ended (its output closed), or it runs and said nothing more.
+        let why = |what: String| format!("{what}; {}", server.wait_for(|_| false).unwrap_err());
+        let client = TcpStream::connect_timeout(&server.addr, DEADLINE)
+            .map_err(|e| why(format!("after running out of descriptors, connect: {e}")))?;
+        client
+            .set_read_timeout(Some(DEADLINE))
+            .map_err(|e| e.to_string())?;
+        (&client)
+            .write_all(b"still there?\n")
+            .map_err(|e| why(format!("after running out of descriptors, send: {e}")))?;
+        let mut back = [0u8; 13];
+        (&client)
+            .read_exact(&mut back)
+            .map_err(|e| why(format!("after running out of descriptors, no echo ({e})")))?;
+        if &back != b"still there?\n" {
+            return Err(format!("got {:?} back", String::from_utf8_lossy(&back)));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_echo_server_survives_an_accept_that_fails_for_want_of_descriptors() {
+        serves_after_running_out(
+            env!("CARGO_BIN_EXE_echo_server"),
+            &["--addr", "127.0.0.1:0"],
+            None,
+        )
+        .unwrap();
+    }
+
+    /// The variable that makes this test program a wrong echo server (see
+    /// [`a_wrong_echo_server_when_asked_to_be_one`]).
+    const WRONG: &str = "SOLUTIONS_WRONG_ECHO_SERVER";
+
+    #[test]
+    fn an_accept_loop_that_ends_at_the_first_failed_accept_is_caught() {
+        let me = std::env::current_exe().expect("the test program's path");
+        let me = me.to_str().expect("a path in UTF-8");
+        let args = [
+            "--exact",
+            "out_of_descriptors::a_wrong_echo_server_when_asked_to_be_one",
+            "--nocapture",
+            "--test-threads=1",
+        ];
+        for shape in [
+            "incoming_with_question_mark",
+            "accept_in_a_loop_with_question_mark",
+        ] {
+            let outcome = serves_after_running_out(me, &args, Some(shape));
+            let Err(why) = outcome else {
+                panic!("{shape}: the server survived, though it ends at the first failed accept");
+            };
+            assert!(why.contains("the server ended"), "{shape}: {why}");
+        }
+    }
+
+    /// Not a test of its own: when [`WRONG`] is set, this test program,
+    /// run by the test above, becomes a wrong echo server of that shape.
+    /// Otherwise it does nothing.
+    #[test]
+    fn a_wrong_echo_server_when_asked_to_be_one() {
+        let Ok(shape) = std::env::var(WRONG) else {
+            return;
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        println!("listening on {}", listener.local_addr().expect("address"));
+        let echo = |stream: TcpStream| {
+            thread::spawn(move || std::io::copy(&mut &stream, &mut &stream));
+        };
+        let result: std::io::Result<()> = (|| {
+            if shape == "incoming_with_question_mark" {
+                for stream in listener.incoming() {
+                    echo(stream?);
+                }
+            } else {
+                loop {
+                    let (stream, _) = listener.accept()?;
+                    echo(stream);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -162,6 +162,11 @@ pub fn cases() -> Vec<Case> {
             checks(room::<{ Mistake::EmptyTextForToN as usize }, _>),
             &[(USAGE, "a /to with a number but no text")],
         ),
+        case(
+            "splits_at_the_first_space_if_there_is_one",
+            checks(room::<{ Mistake::SplitsAtTheSpaceIfAny as usize }, _>),
+            &[(USAGE, "a /to with a number but no text")],
+        ),
     ]
 }
 
@@ -203,11 +208,15 @@ enum Mistake {
     NoErrorPrefix,
     /// `/to 2` (no text) sends client #2 an empty message.
     EmptyTextForToN,
+    /// N ends at the first space, or at the end of the line if there is
+    /// none (`split_at(find(' ').unwrap_or(len))`): `/to 2` is N = 2 with
+    /// an empty text, the same class of mistake in another shape.
+    SplitsAtTheSpaceIfAny,
 }
 
 /// Every mistake, in the order of their declaration (so that `ALL[m as
 /// usize]` is `m`).
-const ALL: [Mistake; 17] = {
+const ALL: [Mistake; 18] = {
     use Mistake::*;
     [
         StopsOnAFailedWrite,
@@ -227,6 +236,7 @@ const ALL: [Mistake; 17] = {
         UnwrapsSplit,
         NoErrorPrefix,
         EmptyTextForToN,
+        SplitsAtTheSpaceIfAny,
     ]
 };
 
@@ -288,6 +298,10 @@ fn run_room<W: Write>(events: Receiver<Event>, console: W, mistake: Mistake) -> 
                         id.parse::<u64>().ok().map(|id| (id, text))
                     } else if mistake == EmptyTextForToN {
                         let (id, text) = rest.split_once(' ').unwrap_or((rest, ""));
+                        id.parse::<u64>().ok().map(|id| (id, text))
+                    } else if mistake == SplitsAtTheSpaceIfAny {
+                        let (id, text) = rest.split_at(rest.find(' ').unwrap_or(rest.len()));
+                        let text = text.strip_prefix(' ').unwrap_or(text);
                         id.parse::<u64>().ok().map(|id| (id, text))
                     } else if mistake == OneDigit {
                         let id = rest.get(..1).and_then(|d| d.parse::<u64>().ok());

@@ -61,8 +61,7 @@ pub fn cases() -> Vec<Case> {
                 (TWO, "each client's bytes must go back to that client only"),
                 (CLOSES, "your server still held the connection open"),
             ],
-        )
-        .or_maybe(&[(SIXTEEN, "got")]),
+        ),
         case(
             "writes_the_whole_buffer",
             checks(writes_the_whole_buffer),
@@ -83,9 +82,9 @@ pub fn cases() -> Vec<Case> {
             &[
                 (CUT, "your server holds back or drops a read"),
                 (ONE, "got it back only once a \\n followed"),
+                (MIB, "the client sent 1 MiB"),
             ],
-        )
-        .or_maybe(&[(MIB, "the client sent 1 MiB")]),
+        ),
         case(
             "drops_the_line_end",
             checks(drops_the_line_end),
@@ -135,9 +134,9 @@ pub fn cases() -> Vec<Case> {
                 (CUT, "in 1 piece"),
                 (ONE, "it stops after one read"),
                 (TWO, "it stops after one read"),
+                (MIB, "the client sent 1 MiB"),
             ],
-        )
-        .or_maybe(&[(MIB, "the client sent 1 MiB")]),
+        ),
         case(
             "reads_everything_before_echoing",
             checks(reads_everything_before_echoing),
@@ -382,15 +381,16 @@ fn drops_the_line_end(listener: TcpListener) -> io::Result<()> {
 }
 
 /// Takes `read` returning 0 for "nothing yet" and tries again. (It gives up
-/// after 3 s, so that the test run does not spin a core for ever.)
+/// after 30 s, so that the test run does not spin for ever: long after
+/// every check has judged it, however busy the machine.)
 fn ignores_the_end_of_the_stream(listener: TcpListener) -> io::Result<()> {
     threads(listener, |mut stream| {
         let started = Instant::now();
         let mut buf = [0u8; 4096];
-        while started.elapsed() < Duration::from_secs(3) {
+        while started.elapsed() < Duration::from_secs(30) {
             let n = stream.read(&mut buf)?;
             if n == 0 {
-                thread::sleep(Duration::from_millis(1));
+                thread::sleep(Duration::from_millis(10));
                 continue;
             }
             stream.write_all(&buf[..n])?;

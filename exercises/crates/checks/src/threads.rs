@@ -5,6 +5,7 @@
 //! The numbers are not sorted, and one appears twice, so that sorting the
 //! results, or collecting them by value, shows.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
@@ -35,29 +36,33 @@ struct Call {
     ended: Option<Instant>,
 }
 
-/// What the calls wait for before they return. Whatever the stage, a
-/// call returns [`GAP`] after the call it waits for, so that the order in
-/// which the results reach the code under test is the order the check
-/// recorded.
+/// What the calls wait for before they return. Whatever the stage, a call
+/// returns only once the calls it waits for have *handed over* their
+/// results (see [`Recorder::handed_over`]), so that the order in which the
+/// results reach the code under test is the order the check recorded, on
+/// an idle machine or a busy one.
 #[derive(Clone, Copy)]
 enum Stage {
-    /// Each call returns after every call that started before it; with
-    /// `Some(n)`, only once `n` calls have been running at the same time.
-    InTurn(Option<usize>),
-    /// The calls end in this order of their numbers: number `order[k]`
-    /// returns only after `order[..k]` have.
-    FinishOrder(&'static [i64]),
+    /// Each call returns after every call that started before it.
+    InTurn,
+    /// The calls end in this order of their numbers (a number given twice
+    /// is there twice): the call in place `k` returns only after those in
+    /// places `..k` have. With `all_in`, not before every call has been
+    /// running at the same time.
+    FinishOrder { order: &'static [i64], all_in: bool },
 }
-
-const GAP: Duration = Duration::from_millis(25);
 
 #[derive(Default)]
 struct Record {
     calls: Vec<Call>,
+    /// For each call, its place in a `FinishOrder`.
+    places: Vec<usize>,
     running: usize,
     most_at_once: usize,
     /// The thread that called `map_on_threads`.
     caller: Option<ThreadId>,
+    /// The threads that called `f` and have ended since.
+    exited: Vec<ThreadId>,
     /// Set when a call ran out of patience: the calls after it do not wait.
     gave_up: bool,
     /// The number of a thread spawned when the first call gave up waiting:
@@ -73,11 +78,92 @@ struct Recorder {
     changed: Condvar,
 }
 
+thread_local! {
+    /// Tells the recorders a thread called `f` for when it ends.
+    static ON_EXIT: RefCell<ExitNotice> = RefCell::new(ExitNotice {
+        thread: thread::current().id(),
+        recorders: Vec::new(),
+    });
+}
+
+struct ExitNotice {
+    thread: ThreadId,
+    recorders: Vec<Arc<Recorder>>,
+}
+
+impl Drop for ExitNotice {
+    /// Runs when the thread ends, after the closure it ran has returned:
+    /// whatever the thread did with `f`'s result (returned it to `join`,
+    /// sent it on a channel, pushed it into a Vec), it has been done.
+    fn drop(&mut self) {
+        for recorder in self.recorders.drain(..) {
+            lock(&recorder.record).exited.push(self.thread);
+            recorder.changed.notify_all();
+        }
+    }
+}
+
+impl Record {
+    /// Whether what the code under test did with the result of `call`
+    /// is done: the call has ended and its thread has moved on, to
+    /// another call of `f` or to its end. On the thread `me` itself, a
+    /// call that ended has been dealt with before this one started.
+    fn handed_over(&self, call: usize, me: ThreadId) -> bool {
+        let c = &self.calls[call];
+        c.ended.is_some()
+            && (c.thread == me
+                || self.exited.contains(&c.thread)
+                || self.calls[call + 1..].iter().any(|l| l.thread == c.thread))
+    }
+
+    /// Whether call `me` may return now.
+    fn ready(&self, me: usize, stage: Stage) -> bool {
+        let thread = self.calls[me].thread;
+        match stage {
+            Stage::InTurn => (0..me).all(|k| self.handed_over(k, thread)),
+            Stage::FinishOrder { order, all_in } => {
+                if all_in && self.most_at_once < order.len() {
+                    return false;
+                }
+                let place = self.places[me];
+                // A call of a number the order does not have (the index,
+                // say), or one call too many, waits for no other.
+                place >= order.len()
+                    || (0..place).all(|p| {
+                        self.places
+                            .iter()
+                            .position(|&q| q == p)
+                            .is_some_and(|k| self.handed_over(k, thread))
+                    })
+            }
+        }
+    }
+
+    /// The place in `order` of a new call of `n`: the first place of `n`
+    /// not yet taken.
+    fn place(&self, n: i64, stage: Stage) -> usize {
+        let Stage::FinishOrder { order, .. } = stage else {
+            return self.calls.len();
+        };
+        (0..order.len())
+            .find(|p| order[*p] == n && !self.places.contains(p))
+            .unwrap_or(order.len())
+    }
+}
+
 impl Recorder {
-    fn call(&self, n: i64, stage: Stage) -> i64 {
+    fn call(self: &Arc<Self>, n: i64, stage: Stage) -> i64 {
+        ON_EXIT.with(|notice| {
+            let mut notice = notice.borrow_mut();
+            if !notice.recorders.iter().any(|r| Arc::ptr_eq(r, self)) {
+                notice.recorders.push(Arc::clone(self));
+            }
+        });
         let deadline = Instant::now() + PATIENCE;
         let mut record = lock(&self.record);
         let me = record.calls.len();
+        let place = record.place(n, stage);
+        record.places.push(place);
         record.calls.push(Call {
             n,
             thread: thread::current().id(),
@@ -88,45 +174,18 @@ impl Recorder {
         record.most_at_once = record.most_at_once.max(record.running);
         self.changed.notify_all();
         loop {
-            let all_in = match stage {
-                Stage::InTurn(Some(everyone)) => record.most_at_once >= everyone,
-                _ => true,
-            };
-            // The calls this one returns after: `None` while one of them
-            // has not even started.
-            let before: Option<Vec<&Call>> = match stage {
-                Stage::InTurn(_) => Some(record.calls[..me].iter().collect()),
-                Stage::FinishOrder(order) => {
-                    let place = order.iter().position(|&m| m == n).unwrap_or(0);
-                    order[..place]
-                        .iter()
-                        .map(|m| record.calls.iter().find(|c| c.n == *m))
-                        .collect()
-                }
-            };
-            let ready_at = match before {
-                Some(before) if all_in && before.iter().all(|c| c.ended.is_some()) => Some(
-                    before
-                        .iter()
-                        .filter_map(|c| c.ended)
-                        .max()
-                        .map_or(Instant::now(), |last| last + GAP),
-                ),
-                _ => None,
-            };
-            let now = Instant::now();
-            if record.gave_up || ready_at.is_some_and(|at| at <= now) {
+            if record.gave_up || record.ready(me, stage) {
                 break;
             }
+            let now = Instant::now();
             if now >= deadline {
                 record.gave_up = true;
                 record.spawned_before_giving_up = thread_number_now();
                 break;
             }
-            let until = ready_at.map_or(deadline, |at| at.min(deadline));
             record = self
                 .changed
-                .wait_timeout(record, until - now)
+                .wait_timeout(record, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
@@ -188,14 +247,14 @@ impl Run {
         self.numbers.iter().map(|&n| f(n)).collect()
     }
 
-    /// Whether the calls ran on threads of their own, all at once. Only
-    /// judged where the calls had to wait for each other (`everyone`).
+    /// Whether the calls ran on threads of their own (judged from the
+    /// threads the calls ran on, whatever the timing), all at once (judged
+    /// where the calls had to wait for all `everyone` to be running).
     fn overlapped(&self, everyone: usize) -> Result<(), String> {
         let record = lock(&self.recorder.record);
         let calls = &record.calls;
-        if calls.is_empty() || !record.gave_up {
-            // No call had to give up waiting: they met as they should (and
-            // if not all were called, the results say so).
+        if calls.is_empty() {
+            // If not all were called, the results say so.
             return Ok(());
         }
         if calls.iter().all(|c| Some(c.thread) == record.caller) {
@@ -209,7 +268,9 @@ impl Run {
         let mut threads: Vec<ThreadId> = calls.iter().map(|c| c.thread).collect();
         threads.sort_by_key(|t| format!("{t:?}"));
         threads.dedup();
-        if threads.len() < calls.len() {
+        // (With more calls than numbers, the other checks say so; the
+        // threads are not to blame.)
+        if calls.len() == everyone && threads.len() < calls.len() {
             return Err(format!(
                 "the {} calls of f ran on only {}: some threads called f for several \
                  numbers, one after the other.\nStart one thread per number.",
@@ -217,7 +278,8 @@ impl Run {
                 plural(threads.len(), "thread", "threads")
             ));
         }
-        if record.most_at_once >= everyone {
+        if !record.gave_up || record.most_at_once >= everyone {
+            // No call had to give up waiting: they met as they should.
             return Ok(());
         }
         let most = record.most_at_once;
@@ -338,10 +400,18 @@ impl Run {
 pub fn returns_each_result_in_the_order_of_the_numbers(
     subject: MapOnThreads,
 ) -> Result<(), String> {
-    // Not sorted, with a negative number, a zero and a number given twice.
-    let run = run(subject, &[5, -3, 12, 0, 7, 3, 3], Stage::InTurn(None))?;
+    // Not sorted, with a negative number, a zero and a number given twice;
+    // the calls end in an order that is none of the orders the wrong
+    // answers produce (the numbers', sorted, reversed), so that results
+    // kept in the order they arrive show, whatever the machine's load.
+    const FINISH: &[i64] = &[12, 3, 0, 5, 3, 7, -3];
+    let order = Stage::FinishOrder {
+        order: FINISH,
+        all_in: false,
+    };
+    let run = run(subject, &[5, -3, 12, 0, 7, 3, 3], order)?;
     run.in_order()?;
-    let empty = self::run(subject, &[], Stage::InTurn(None))?;
+    let empty = self::run(subject, &[], Stage::InTurn)?;
     if !empty.results.is_empty() {
         return Err(format!(
             "map_on_threads(&[], f) should return no results; it returned {:?}",
@@ -352,9 +422,15 @@ pub fn returns_each_result_in_the_order_of_the_numbers(
 }
 
 pub fn runs_every_call_at_the_same_time(subject: MapOnThreads) -> Result<(), String> {
-    let numbers = [40, 10, 30, 20];
-    let run = run(subject, &numbers, Stage::InTurn(Some(numbers.len())))?;
-    run.overlapped(numbers.len())?;
+    // Once all are running, the calls end in the order of the numbers:
+    // this check is about the calls meeting, not about the order.
+    const NUMBERS: &[i64] = &[40, 10, 30, 20];
+    let all_in = Stage::FinishOrder {
+        order: NUMBERS,
+        all_in: true,
+    };
+    let run = run(subject, NUMBERS, all_in)?;
+    run.overlapped(NUMBERS.len())?;
     run.in_order()
 }
 
@@ -365,8 +441,14 @@ pub fn keeps_the_order_when_the_threads_finish_last_to_first(
     // numbers, nor its reverse, nor sorted.
     const FINISH: &[i64] = &[30, 40, 20, 10];
     let numbers = [40, 10, 30, 20];
-    let run = run(subject, &numbers, Stage::FinishOrder(FINISH))?;
-    run.overlapped(2)?;
+    // Every call waits for all to be running first, so that threads that
+    // take turns fail here whatever order they happen to take turns in.
+    let order = Stage::FinishOrder {
+        order: FINISH,
+        all_in: true,
+    };
+    let run = run(subject, &numbers, order)?;
+    run.overlapped(numbers.len())?;
     run.in_order()
 }
 
@@ -382,7 +464,7 @@ pub fn calls_f_once_for_every_number_even_a_repeated_one(
 ) -> Result<(), String> {
     let edges: [&[i64]; 4] = [&[4, 4, -1, 4, -1], &[9], &[0, 0], &[-1, 1, -1, 1]];
     for numbers in edges {
-        let run = run(subject, numbers, Stage::InTurn(None))?;
+        let run = run(subject, numbers, Stage::InTurn)?;
         let record = lock(&run.recorder.record);
         let mut called: Vec<i64> = record.calls.iter().map(|c| c.n).collect();
         let mut wanted = numbers.to_vec();
