@@ -589,7 +589,7 @@ fn lesson_05_session_matches_the_book() {
     s.types(t1, &mut server, "/list");
     s.out(t1, &server, 3);
     s.types(t1, &mut server, "/help");
-    s.out(t1, &server, 9); // the commands, then the rule for slow clients
+    s.out(t1, &server, 10); // the commands, /name, then the rule for slow clients
     s.types(t1, &mut server, "/to 2 only #2 reads this");
     s.out(t3, &two, 1);
     s.types(t1, &mut server, "/to 3 anyone?");
