@@ -392,8 +392,11 @@ struct Client {
     task: Task<Ending>,
     /// How the loop's thread ended, once the check has seen it.
     outcome: Option<Result<Ending, String>>,
-    /// The loop did not settle once: it hangs in a call; stop waiting.
+    /// The loop did not settle once: it hangs in a call, or leaves bytes
+    /// unread for good; stop waiting.
     unsettled: bool,
+    /// Bytes the client has sent.
+    sent: usize,
 }
 
 impl Drop for Client {
@@ -427,6 +430,7 @@ impl Client {
             task,
             outcome: None,
             unsettled: false,
+            sent: 0,
         })
     }
 
@@ -523,9 +527,12 @@ impl Client {
             return;
         }
         let shared = Arc::clone(&self.shared);
+        let sent = self.sent;
+        // Settled after reading every byte sent so far: a flag set before
+        // the client's last bytes came would be stale.
         let settled = shared.bell.wait_until(WAIT, || {
             let seen = lock(&shared.seen);
-            seen.settled || seen.ended.is_some()
+            (seen.settled && seen.bytes_read >= sent) || seen.ended.is_some()
         });
         self.unsettled = !settled;
     }
@@ -542,7 +549,10 @@ impl Client {
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.settle();
         match (&self.stream).write_all(bytes) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.sent += bytes.len();
+                Ok(())
+            }
             Err(e) => Err(self.fail(format!("the check could not send: {e}"))),
         }
     }
@@ -567,11 +577,23 @@ impl Client {
     }
 
     /// Reads until a whole line has arrived (or the peer closed, or [`WAIT`]
-    /// passed); returns the raw bytes, line end included, and how it ended.
+    /// passed with no byte coming); returns the raw bytes, line end
+    /// included, and how it ended. The wait is for silence, not for the
+    /// whole reply: a long reply that trickles in a byte at a time over a
+    /// wire, on a busy machine, takes longer than any fixed bound.
     fn raw_reply(&mut self) -> (Vec<u8>, Ended) {
-        let ended = collect(&self.stream, &mut self.pending, WAIT, |b| {
-            b.contains(&b'\n')
-        });
+        // Only code that drips bytes for ever reaches this bound.
+        let most = std::time::Instant::now() + 10 * WAIT;
+        let ended = loop {
+            let before = self.pending.len();
+            let ended = collect(&self.stream, &mut self.pending, WAIT, |b| {
+                b.contains(&b'\n')
+            });
+            let progressed = self.pending.len() > before;
+            if !(ended == Ended::TimedOut && progressed) || std::time::Instant::now() > most {
+                break ended;
+            }
+        };
         let take = self
             .pending
             .iter()
