@@ -454,11 +454,12 @@ fn the_original_reverse_server_fails_for_taking_one_read_for_one_line() {
 #[case::merging_what_arrives_within_20_ms(&["--merge", "20"])]
 fn the_course_proxy_passes_grade_when_grade_starts_it(#[case] toxics: &[&str]) {
     let exe = example_path("09_proxy");
-    let run = format!(
-        "\"{}\" --listen 127.0.0.1:{{port}} --to 127.0.0.1:{{upstream}} {}",
-        exe.display(),
-        toxics.join(" ")
-    );
+    let args = ["--listen 127.0.0.1:{port} --to 127.0.0.1:{upstream}"]
+        .into_iter()
+        .chain(toxics.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let run = format!("\"{}\" {args}", exe.display());
     let graded = grade(&["proxy", "--run", &run, "--seed", "1"]);
     assert!(
         graded.success,
@@ -483,6 +484,20 @@ fn the_course_proxy_passes_grade_when_grade_starts_it(#[case] toxics: &[&str]) {
         "grade proxy against 09_proxy {toxics:?}: {:.1} s",
         graded.seconds
     );
+    if toxics.is_empty() {
+        let printed = graded.stdout.replace(
+            &format!("\"{}\"", exe.display()),
+            "cargo run -q --example 09_proxy --",
+        );
+        same_as_the_book(
+            "session-proxy.txt",
+            &format!(
+                "cargo run -q -p exercises -- grade proxy --seed 1 --run 'cargo run -q \
+                 --example 09_proxy -- {args}'"
+            ),
+            &printed,
+        );
+    }
 }
 
 #[test]
@@ -619,7 +634,8 @@ fn a_broken_proxy_fails_with_its_check(
 #[test]
 fn the_course_room_server_passes_grade_when_grade_starts_it() {
     let exe = example_path("05_multi_server");
-    let run = format!("\"{}\" --addr 127.0.0.1:{{port}}", exe.display());
+    let args = "--addr 127.0.0.1:{port}";
+    let run = format!("\"{}\" {args}", exe.display());
     let graded = grade(&["room", "--run", &run, "--seed", "1"]);
     assert!(
         graded.success,
@@ -636,6 +652,18 @@ fn the_course_room_server_passes_grade_when_grade_starts_it() {
     println!(
         "grade room against 05_multi_server: {:.1} s",
         graded.seconds
+    );
+    let printed = graded.stdout.replace(
+        &format!("\"{}\"", exe.display()),
+        "cargo run -q --example 05_multi_server --",
+    );
+    same_as_the_book(
+        "session-room.txt",
+        &format!(
+            "cargo run -q -p exercises -- grade room --seed 1 --run 'cargo run -q --example \
+             05_multi_server -- {args}'"
+        ),
+        &printed,
     );
 }
 

@@ -268,6 +268,7 @@ fn joined(run: u64, number: usize) -> String {
     format!("client {number} is here (room check {run})")
 }
 
+// ANCHOR: announce
 /// How often a newcomer says its line again while the clients already in
 /// the room have not all received it. No event says "you are in the
 /// room now": a room registers a client when it likes, so a line sent
@@ -316,6 +317,8 @@ fn announce(
         }
     }
 }
+
+// ANCHOR_END: announce
 
 /// Lets `n` clients join one at a time: each says [`joined`] (again, see
 /// [`announce`]) until every client already in the room has received it,
