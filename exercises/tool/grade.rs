@@ -164,8 +164,8 @@ struct Target {
 }
 
 /// Checks whose premise is not a server's behaviour over a network, with
-/// why they are skipped. (Every check of echo and reverse talks to its
-/// subject over sockets only.)
+/// why they are skipped. (Every check of echo, reverse and room talks to
+/// its subject over sockets only.)
 const SKIPPED: &[(&str, &str, &str)] = &[(
     "proxy",
     "an_error_on_one_side_closes_the_other_side_too",
