@@ -277,41 +277,33 @@ fn joined(run: u64, number: usize) -> String {
 const AGAIN: Duration = Duration::from_millis(200);
 
 /// The newcomer `send`s `line` until each of `members` has received it,
-/// every [`AGAIN`], for [`WAIT`] in all; `Err` names the first member that
-/// had not, with what it received.
+/// every [`AGAIN`], for [`WAIT`] in all; if one had not, the message is
+/// `say(that member, what it was missing)`.
 fn announce(
     send: impl Fn(&[u8]) -> Result<(), String>,
     line: &str,
     members: &[&Client],
-) -> Result<(), (String, Missing)> {
+    say: impl Fn(&str, &Missing) -> String,
+) -> Result<(), String> {
     let deadline = Instant::now() + WAIT;
     let wanted = [line.to_string()];
     loop {
-        send(format!("{line}\n").as_bytes()).map_err(|e| {
-            (
-                e.clone(),
-                Missing {
-                    missing: Vec::new(),
-                    received: e,
-                    ended: None,
-                },
-            )
-        })?;
+        send(format!("{line}\n").as_bytes())?;
         let round = Instant::now() + AGAIN;
         let mut late = None;
         for member in members {
             let left = round
                 .min(deadline)
                 .saturating_duration_since(Instant::now());
-            if let Err(m) = member.wait_for(&wanted, left) {
-                late = Some((member.name(), m));
+            if let Err(missing) = member.wait_for(&wanted, left) {
+                late = Some((member, missing));
                 break;
             }
         }
         match late {
             None => return Ok(()),
-            Some(late) if Instant::now() >= deadline || late.1.ended.is_some() => {
-                return Err(late);
+            Some((member, missing)) if Instant::now() >= deadline || missing.ended.is_some() => {
+                return Err(say(&member.name(), &missing));
             }
             Some(_) => {}
         }
@@ -329,18 +321,23 @@ fn join(room: SocketAddr, run: u64, n: usize) -> Result<Vec<Client>, String> {
         let client = Client::connect(room, number)?;
         let line = joined(run, number);
         let members: Vec<&Client> = clients.iter().collect();
-        announce(|b| client.send(b), &line, &members).map_err(|(who, m)| {
-            format!(
-                "{number} of {n} clients are connected, one at a time, each saying a line \
-                 when it joins (again every {AGAIN:?} until the others have it). {who}, \
-                 already in the room, never received the line of {}: {}. Every line a client \
-                 sends goes to every other client. (If your server serves one client at a \
-                 time, until it leaves, this is what the next client sees: serve each client \
-                 on a thread of its own.)",
-                client.name(),
-                m.say(&who, WAIT)
-            )
-        })?;
+        announce(
+            |b| client.send(b),
+            &line,
+            &members,
+            |who, m| {
+                format!(
+                    "{number} of {n} clients are connected, one at a time, each saying a line \
+                     when it joins (again every {AGAIN:?} until the others have it). {who}, \
+                     already in the room, never received the line of {}: {}. Every line a client \
+                     sends goes to every other client. (If your server serves one client at a \
+                     time, until it leaves, this is what the next client sees: serve each client \
+                     on a thread of its own.)",
+                    client.name(),
+                    m.say(who, WAIT)
+                )
+            },
+        )?;
         clients.push(client);
     }
     Ok(clients)
@@ -490,19 +487,24 @@ pub fn a_client_that_never_reads_does_not_stop_the_others(room: SocketAddr) -> R
             .write_all(b)
             .map_err(|e| format!("client 2 could not send: {e}"))
     };
-    announce(deaf_send, &joined(run, 2), &[&listener]).map_err(|(who, m)| {
+    announce(deaf_send, &joined(run, 2), &[&listener], |who, m| {
         format!(
             "client 2 joined the room and said its line. {}",
-            m.say(&who, WAIT)
+            m.say(who, WAIT)
         )
     })?;
     let sender = Client::connect(room, 3)?;
-    announce(|b| sender.send(b), &joined(run, 3), &[&listener]).map_err(|(who, m)| {
-        format!(
-            "client 3 joined the room and said its line. {}",
-            m.say(&who, WAIT)
-        )
-    })?;
+    announce(
+        |b| sender.send(b),
+        &joined(run, 3),
+        &[&listener],
+        |who, m| {
+            format!(
+                "client 3 joined the room and said its line. {}",
+                m.say(who, WAIT)
+            )
+        },
+    )?;
     // The sender floods the room from a thread of its own, while the
     // listener reads; the deaf client's buffers fill up.
     let lines = BULK / BULK_LINE;
@@ -573,15 +575,20 @@ pub fn a_line_that_is_not_utf8_does_not_stop_the_room(room: SocketAddr) -> Resul
     // client is served and heard.
     let newcomer = Client::connect(room, 3)?;
     let line = joined(run, 3);
-    announce(|b| newcomer.send(b), &line, &[&clients[1]]).map_err(|(who, m)| {
-        format!(
-            "client 1 sent {}, bytes that are not UTF-8; then client 3 connected and said {}. \
-             {} A line that is not text may end its sender's connection (with an error line, \
-             say), never the server or anyone else's.",
-            show(bad),
-            show(line.as_bytes()),
-            m.say(&who, WAIT)
-        )
-    })?;
+    announce(
+        |b| newcomer.send(b),
+        &line,
+        &[&clients[1]],
+        |who, m| {
+            format!(
+                "client 1 sent {}, bytes that are not UTF-8; then client 3 connected and said {}. \
+                 {} A line that is not text may end its sender's connection (with an error line, \
+                 say), never the server or anyone else's.",
+                show(bad),
+                show(line.as_bytes()),
+                m.say(who, WAIT)
+            )
+        },
+    )?;
     Ok(())
 }
