@@ -583,6 +583,66 @@ fn proxy_taking_turns(client: TcpStream, server: TcpStream) {
     }
 }
 
+/// Both directions on threads of their own, each writing its whole
+/// buffer instead of the bytes read.
+fn proxy_writing_whole_buffers(client: TcpStream, server: TcpStream) {
+    let pump = |from: TcpStream, to: TcpStream| {
+        let mut buf = [0u8; 64];
+        loop {
+            match (&from).read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if (&to).write_all(&buf).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    };
+    let (c2, s2) = match (client.try_clone(), server.try_clone()) {
+        (Ok(c), Ok(s)) => (c, s),
+        _ => return,
+    };
+    thread::spawn(move || pump(s2, c2));
+    pump(client, server);
+}
+
+#[test]
+fn a_proxy_s_transcript_shows_both_sides_and_a_caret_under_the_first_difference() {
+    let upstream = free_port();
+    let addr = spawn_proxy(upstream, proxy_writing_whole_buffers);
+    let graded = grade(&[
+        "proxy",
+        "--addr",
+        &addr,
+        "--upstream-port",
+        &upstream.to_string(),
+        "--seed",
+        "7",
+    ]);
+    assert!(!graded.success, "{}", graded.stdout);
+    // The first failure of seed 7's order, which has the transcript.
+    let block = check_block(
+        &graded.stdout,
+        "a_half_close_from_the_client_reaches_the_server_and_the_late_reply_still_arrives",
+    );
+    for line in [
+        "client sent      \"LIST\\nSIZE\\n\"",
+        "server received  \"LIST\\nSIZE\\n\" + ",
+        "first difference at byte 10 of what the server received (more came than was sent):",
+        "expected  \"LIST\\nSIZE\\n\"",
+        "expected  4c 49 53 54 0a 53 49 5a 45 0a",
+        "^",
+    ] {
+        assert!(
+            block.lines().any(|l| l.trim_start() == line
+                || line.ends_with("+ ") && l.trim_start().starts_with(line)),
+            "the transcript should have a line {line:?}:\n{block}"
+        );
+    }
+}
+
 #[rstest]
 #[case::no_half_close(
     proxy_closing_both_at_the_first_end,
