@@ -90,9 +90,9 @@ enum Protocol {
     /// - It never comes back to its sender.
     /// - Many clients (twenty here) are served at the same time.
     /// - A line may arrive cut into pieces: it is relayed once, whole.
-    /// - A client that never reads may hold the others back for a few
-    ///   seconds at most: after that, drop it or queue for it, but the
-    ///   others' lines flow again.
+    /// - A client that never reads may hold the others back for 12 seconds
+    ///   at most (while another sends 12 MiB): drop it, or queue for it,
+    ///   but the others' lines flow again.
     /// - A line that is not UTF-8 ends at most its sender's connection:
     ///   the others go on, and new clients are still served.
     /// - The checks never send a line that starts with `/`.
@@ -110,7 +110,7 @@ enum Protocol {
     /// Rules, for a proxy in any language:
     ///
     /// - For each client that connects, the proxy connects to the upstream
-    ///   server (at once or on the first byte), and forwards every byte
+    ///   server at once (within 5 s), and forwards every byte
     ///   each side sends to the other, unchanged, as it comes, in both
     ///   directions at once. Nothing is added: no greeting.
     /// - When one side half-closes (finishes sending), the proxy passes
@@ -127,9 +127,9 @@ enum Protocol {
 struct ProxyTarget {
     #[command(flatten)]
     target: Target,
-    /// With --addr: the port on 127.0.0.1 where your proxy connects
-    /// upstream, on which grade listens (with --run, grade picks one and
-    /// puts it where `{upstream}` is).
+    /// The port on 127.0.0.1 where your proxy connects upstream, on which
+    /// grade listens: needed with --addr; with --run, grade picks one
+    /// unless given, and puts it where `{upstream}` is.
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     upstream_port: Option<u16>,
 }
@@ -393,12 +393,12 @@ fn proxy(p: &ProxyTarget) -> Result<bool, String> {
                  upstream connections on a port it picks, and puts it there (got {run:?})"
             ));
         }
-        (Some(_), _) => listen_upstream(0)?,
+        (Some(_), port) => listen_upstream(port.unwrap_or(0))?,
         (None, Some(port)) => listen_upstream(port)?,
         (None, None) => {
             return Err(
                 "with --addr, give --upstream-port PORT: the port on 127.0.0.1 your \
-                        proxy forwards to, where grade plays the server"
+                 proxy forwards to, where grade plays the server"
                     .to_string(),
             );
         }
