@@ -13,7 +13,7 @@ use rstest::rstest;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -445,6 +445,406 @@ fn the_original_reverse_server_fails_for_taking_one_read_for_one_line() {
 }
 
 // ---------------------------------------------------------------------
+// Proxies: grade plays the client and the upstream server, the proxy
+// under grade sits between them.
+// ---------------------------------------------------------------------
+
+#[rstest]
+#[case::forwarding_as_it_comes(&[])]
+#[case::merging_what_arrives_within_20_ms(&["--merge", "20"])]
+fn the_course_proxy_passes_grade_when_grade_starts_it(#[case] toxics: &[&str]) {
+    let exe = example_path("09_proxy");
+    let args = ["--listen 127.0.0.1:{port} --to 127.0.0.1:{upstream}"]
+        .into_iter()
+        .chain(toxics.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let run = format!("\"{}\" {args}", exe.display());
+    let graded = grade(&["proxy", "--run", &run, "--seed", "1"]);
+    assert!(
+        graded.success,
+        "grade failed:\n{}\n{}",
+        graded.stdout, graded.stderr
+    );
+    assert!(
+        graded
+            .stdout
+            .contains("ok: 7 passed, 0 failed, 1 skipped (seed 1;"),
+        "{}",
+        graded.stdout
+    );
+    assert!(
+        graded
+            .stdout
+            .contains("skipped  an_error_on_one_side_closes_the_other_side_too: its premise"),
+        "{}",
+        graded.stdout
+    );
+    println!(
+        "grade proxy against 09_proxy {toxics:?}: {:.1} s",
+        graded.seconds
+    );
+    if toxics.is_empty() {
+        let printed = graded.stdout.replace(
+            &format!("\"{}\"", exe.display()),
+            "cargo run -q --example 09_proxy --",
+        );
+        same_as_the_book(
+            "session-proxy.txt",
+            &format!(
+                "cargo run -q -p exercises -- grade proxy --seed 1 --run 'cargo run -q \
+                 --example 09_proxy -- {args}'"
+            ),
+            &printed,
+        );
+    }
+}
+
+#[test]
+fn a_proxy_run_without_its_upstream_port_is_refused_in_one_line() {
+    let graded = grade(&["proxy", "--run", "./proxy {port}"]);
+    assert!(!graded.success);
+    assert!(
+        graded
+            .stderr
+            .starts_with("grade: the --run command has no {upstream}"),
+        "{}",
+        graded.stderr
+    );
+    let graded = grade(&["proxy", "--addr", "127.0.0.1:1"]);
+    assert!(!graded.success);
+    assert!(
+        graded
+            .stderr
+            .starts_with("grade: with --addr, give --upstream-port"),
+        "{}",
+        graded.stderr
+    );
+}
+
+/// A port that was free a moment ago, for grade's upstream listener (the
+/// proxies below connect to it only when a client comes, by which time
+/// grade listens there).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A proxy on 127.0.0.1:0 to 127.0.0.1:`upstream`, each connection served
+/// by `serve(client, server)` on a thread of its own; returns its address.
+fn spawn_proxy(upstream: u16, serve: fn(TcpStream, TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr").to_string();
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            thread::spawn(move || {
+                if let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) {
+                    serve(client, server);
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Both directions on threads of their own, but the first end of stream
+/// closes both connections (`shutdown(Both)`): no half-close.
+fn proxy_closing_both_at_the_first_end(client: TcpStream, server: TcpStream) {
+    let pump = |mut from: TcpStream, mut to: TcpStream| {
+        let _ = io::copy(&mut from, &mut to);
+        let _ = from.shutdown(Shutdown::Both);
+        let _ = to.shutdown(Shutdown::Both);
+    };
+    let (c2, s2) = match (client.try_clone(), server.try_clone()) {
+        (Ok(c), Ok(s)) => (c, s),
+        _ => return,
+    };
+    thread::spawn(move || pump(s2, c2));
+    pump(client, server);
+}
+
+/// One thread that takes turns: a read from the client, a read from the
+/// server, and so on.
+fn proxy_taking_turns(client: TcpStream, server: TcpStream) {
+    let mut buf = [0u8; 8192];
+    loop {
+        for (mut from, mut to) in [(&client, &server), (&server, &client)] {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Both directions on threads of their own, each writing its whole
+/// buffer instead of the bytes read.
+fn proxy_writing_whole_buffers(client: TcpStream, server: TcpStream) {
+    let pump = |from: TcpStream, to: TcpStream| {
+        let mut buf = [0u8; 64];
+        loop {
+            match (&from).read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if (&to).write_all(&buf).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    };
+    let (c2, s2) = match (client.try_clone(), server.try_clone()) {
+        (Ok(c), Ok(s)) => (c, s),
+        _ => return,
+    };
+    thread::spawn(move || pump(s2, c2));
+    pump(client, server);
+}
+
+#[test]
+fn a_proxy_s_transcript_shows_both_sides_and_a_caret_under_the_first_difference() {
+    let upstream = free_port();
+    let addr = spawn_proxy(upstream, proxy_writing_whole_buffers);
+    let graded = grade(&[
+        "proxy",
+        "--addr",
+        &addr,
+        "--upstream-port",
+        &upstream.to_string(),
+        "--seed",
+        "7",
+    ]);
+    assert!(!graded.success, "{}", graded.stdout);
+    // The first failure of seed 7's order, which has the transcript.
+    let block = check_block(
+        &graded.stdout,
+        "a_half_close_from_the_client_reaches_the_server_and_the_late_reply_still_arrives",
+    );
+    for line in [
+        "client sent      \"LIST\\nSIZE\\n\"",
+        "server received  \"LIST\\nSIZE\\n\" + ",
+        "first difference at byte 10 of what the server received (more came than was sent):",
+        "expected  \"LIST\\nSIZE\\n\"",
+        "expected  4c 49 53 54 0a 53 49 5a 45 0a",
+        "^",
+    ] {
+        assert!(
+            block.lines().any(|l| l.trim_start() == line
+                || line.ends_with("+ ") && l.trim_start().starts_with(line)),
+            "the transcript should have a line {line:?}:\n{block}"
+        );
+    }
+}
+
+#[rstest]
+#[case::no_half_close(
+    proxy_closing_both_at_the_first_end,
+    "a_half_close_from_the_client_reaches_the_server_and_the_late_reply_still_arrives",
+    "the proxy had closed more than the direction that ended"
+)]
+#[case::one_thread_taking_turns(
+    proxy_taking_turns,
+    "what_each_side_sends_arrives_unchanged_in_both_directions",
+    "a thread that takes turns"
+)]
+fn a_broken_proxy_fails_with_its_check(
+    #[case] serve: fn(TcpStream, TcpStream),
+    #[case] check: &str,
+    #[case] words: &str,
+) {
+    let upstream = free_port();
+    let addr = spawn_proxy(upstream, serve);
+    let graded = grade(&[
+        "proxy",
+        "--addr",
+        &addr,
+        "--upstream-port",
+        &upstream.to_string(),
+        "--seed",
+        "7",
+    ]);
+    assert!(
+        !graded.success,
+        "grade passed a broken proxy:\n{}",
+        graded.stdout
+    );
+    let block = check_block(&graded.stdout, check);
+    assert!(
+        block.starts_with(&format!("FAILED   {check}")),
+        "{check} should fail:\n{}",
+        graded.stdout
+    );
+    assert!(
+        block.contains(words),
+        "{check} should say {words:?}:\n{block}"
+    );
+}
+
+// ---------------------------------------------------------------------
+// Rooms: a line from one client reaches every other.
+// ---------------------------------------------------------------------
+
+#[test]
+fn the_course_room_server_passes_grade_when_grade_starts_it() {
+    let exe = example_path("05_multi_server");
+    let args = "--addr 127.0.0.1:{port}";
+    let run = format!("\"{}\" {args}", exe.display());
+    let graded = grade(&["room", "--run", &run, "--seed", "1"]);
+    assert!(
+        graded.success,
+        "grade failed:\n{}\n{}",
+        graded.stdout, graded.stderr
+    );
+    assert!(
+        graded
+            .stdout
+            .contains("ok: 5 passed, 0 failed, 0 skipped (seed 1;"),
+        "{}",
+        graded.stdout
+    );
+    println!(
+        "grade room against 05_multi_server: {:.1} s",
+        graded.seconds
+    );
+    let printed = graded.stdout.replace(
+        &format!("\"{}\"", exe.display()),
+        "cargo run -q --example 05_multi_server --",
+    );
+    same_as_the_book(
+        "session-room.txt",
+        &format!(
+            "cargo run -q -p exercises -- grade room --seed 1 --run 'cargo run -q --example \
+             05_multi_server -- {args}'"
+        ),
+        &printed,
+    );
+}
+
+/// What is wrong with a room written here.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RoomBug {
+    /// Each line goes to every client, its sender too.
+    EchoesToTheSender,
+    /// The accept loop serves each client until it leaves.
+    OneClientAtATime,
+    /// One read is taken for one line: a read without its `\n` is dropped.
+    DropsALineSplitAcrossReads,
+    /// Each line is written to every client from its sender's thread,
+    /// under the one lock of the room, and a write waits as long as it
+    /// takes. (The others give up on a write after 200 ms, and drop that
+    /// client.)
+    WaitsForEveryWrite,
+}
+
+type Members = Arc<Mutex<Vec<(usize, TcpStream)>>>;
+
+/// A room on 127.0.0.1:0 with `bug`; returns its address.
+fn spawn_room(bug: RoomBug) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr").to_string();
+    let members: Members = Arc::default();
+    thread::spawn(move || {
+        for (id, stream) in (1..).zip(listener.incoming().flatten()) {
+            let Ok(writer) = stream.try_clone() else {
+                continue;
+            };
+            if bug != RoomBug::WaitsForEveryWrite {
+                let _ = writer.set_write_timeout(Some(Duration::from_millis(200)));
+            }
+            members
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((id, writer));
+            let members = Arc::clone(&members);
+            if bug == RoomBug::OneClientAtATime {
+                serve_room_client(bug, id, stream, &members);
+            } else {
+                thread::spawn(move || serve_room_client(bug, id, stream, &members));
+            }
+        }
+    });
+    addr
+}
+
+fn serve_room_client(bug: RoomBug, id: usize, stream: TcpStream, members: &Members) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = Vec::new();
+        if bug == RoomBug::DropsALineSplitAcrossReads {
+            let mut buf = [0u8; 8192];
+            match reader.get_mut().read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) if buf[..n].ends_with(b"\n") => line.extend_from_slice(&buf[..n]),
+                Ok(_) => continue,
+            }
+        } else {
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        let message = [format!("[#{id}] ").as_bytes(), &line].concat();
+        let mut all = members.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gone = Vec::new();
+        for (other, socket) in all.iter() {
+            if *other == id && bug != RoomBug::EchoesToTheSender {
+                continue;
+            }
+            if (&*socket).write_all(&message).is_err() {
+                gone.push(*other);
+            }
+        }
+        all.retain(|(other, socket)| {
+            let keep = !gone.contains(other);
+            if !keep {
+                let _ = socket.shutdown(Shutdown::Both);
+            }
+            keep
+        });
+    }
+    members
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|(other, _)| *other != id);
+}
+
+#[rstest]
+#[case::echoes_to_the_sender(
+    RoomBug::EchoesToTheSender,
+    "a_line_from_one_client_reaches_every_other_and_never_its_sender",
+    "and received it back"
+)]
+#[case::one_client_at_a_time(
+    RoomBug::OneClientAtATime,
+    "a_line_from_one_client_reaches_every_other_and_never_its_sender",
+    "serves one client at a time"
+)]
+#[case::drops_a_line_split_across_reads(
+    RoomBug::DropsALineSplitAcrossReads,
+    "a_line_cut_into_pieces_arrives_whole",
+    "the pieces were lost"
+)]
+#[case::waits_for_every_write(
+    RoomBug::WaitsForEveryWrite,
+    "a_client_that_never_reads_does_not_stop_the_others",
+    "a client that never reads stopped the room"
+)]
+fn a_broken_room_fails_with_its_check(
+    #[case] bug: RoomBug,
+    #[case] check: &str,
+    #[case] words: &str,
+) {
+    expect_failure("room", &spawn_room(bug), check, words);
+}
+
+// ---------------------------------------------------------------------
 // What a failure shows, and the reports.
 // ---------------------------------------------------------------------
 
@@ -661,7 +1061,7 @@ fn a_server_that_dies_is_restarted_and_its_stderr_kept() {
 fn grade_help_lists_the_protocols_and_each_states_its_rules() {
     let graded = grade(&["--help"]);
     assert!(graded.success);
-    for protocol in ["echo", "reverse"] {
+    for protocol in ["echo", "reverse", "room", "proxy"] {
         assert!(
             graded
                 .stdout
@@ -674,6 +1074,15 @@ fn grade_help_lists_the_protocols_and_each_states_its_rules() {
     let reverse = grade(&["reverse", "--help"]);
     assert!(reverse.stdout.contains("1024 bytes"), "{}", reverse.stdout);
     assert!(reverse.stdout.contains("error:"), "{}", reverse.stdout);
+    let room = grade(&["room", "--help"]);
+    assert!(
+        room.stdout.contains("never comes back to its sender"),
+        "{}",
+        room.stdout
+    );
+    let proxy = grade(&["proxy", "--help"]);
+    assert!(proxy.stdout.contains("{upstream}"), "{}", proxy.stdout);
+    assert!(proxy.stdout.contains("--upstream-port"), "{}", proxy.stdout);
 }
 
 // ---------------------------------------------------------------------

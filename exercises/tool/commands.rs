@@ -98,7 +98,7 @@ enum Command {
     },
     /// Check any server, in any language, with the exercises' checks over
     /// the network: `grade echo --addr 127.0.0.1:7000`, or `--run 'COMMAND
-    /// {port}'`. Protocols: echo, reverse.
+    /// {port}'`. Protocols: echo, reverse, room, proxy.
     Grade(crate::grade::Args),
 }
 

@@ -15,13 +15,15 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use checks::Check;
 use clap::{ArgGroup, Subcommand};
-use lessons::proxy::Proxy;
+use lessons::proxy::{Heard, Proxy, Tap};
 
 use crate::json::quote;
 
@@ -76,8 +78,61 @@ enum Protocol {
     /// - When the client closes its sending side, the server closes the
     ///   connection. Many clients are served at the same time.
     Reverse(Target),
+    #[command(verbatim_doc_comment)]
+    /// Lesson 05's room: a line from one client reaches every other client.
+    ///
+    /// Rules, for a server in any language:
+    ///
+    /// - A line ends with `\n`. A line one client sends reaches every other
+    ///   connected client as a line that contains it: a prefix before it
+    ///   (`[#3] `, a name) is fine, and so is a greeting or a notice when
+    ///   someone joins or leaves (any line that does not contain the text).
+    /// - It never comes back to its sender.
+    /// - Many clients (twenty here) are served at the same time.
+    /// - A line may arrive cut into pieces: it is relayed once, whole.
+    /// - A client that never reads may hold the others back for 12 seconds
+    ///   at most (while another sends 12 MiB): drop it, or queue for it,
+    ///   but the others' lines flow again.
+    /// - A line that is not UTF-8 ends at most its sender's connection:
+    ///   the others go on, and new clients are still served.
+    /// - The checks never send a line that starts with `/`.
+    Room(Target),
+    #[command(verbatim_doc_comment)]
+    /// Exercise 09's proxy: every byte both ways, the half-close passed on.
+    ///
+    /// grade plays the client and the upstream server. It listens for your
+    /// proxy's upstream connections on 127.0.0.1: on a port of its own
+    /// choosing, which it puts where `{upstream}` is in the --run command
+    /// (e.g. --run './proxy --listen 127.0.0.1:{port} --to
+    /// 127.0.0.1:{upstream}'), or on --upstream-port with --addr (start
+    /// your proxy forwarding there).
+    ///
+    /// Rules, for a proxy in any language:
+    ///
+    /// - For each client that connects, the proxy connects to the upstream
+    ///   server at once (within 5 s), and forwards every byte
+    ///   each side sends to the other, unchanged, as it comes, in both
+    ///   directions at once. Nothing is added: no greeting.
+    /// - When one side half-closes (finishes sending), the proxy passes
+    ///   that on as a half-close, and keeps forwarding the other direction
+    ///   until it ends too; then it closes both connections.
+    /// - Any bytes, not only text; megabytes both ways at once.
+    Proxy(ProxyTarget),
 }
 // ANCHOR_END: protocols
+
+/// A proxy under grade: where it is, and where grade listens for its
+/// upstream connections.
+#[derive(clap::Args)]
+struct ProxyTarget {
+    #[command(flatten)]
+    target: Target,
+    /// The port on 127.0.0.1 where your proxy connects upstream, on which
+    /// grade listens: needed with --addr; with --run, grade picks one
+    /// unless given, and puts it where `{upstream}` is.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    upstream_port: Option<u16>,
+}
 
 /// Where the server under grade is, and how to report.
 #[derive(clap::Args)]
@@ -109,9 +164,16 @@ struct Target {
 }
 
 /// Checks whose premise is not a server's behaviour over a network, with
-/// why they are skipped. (None so far: every check of echo and reverse
-/// talks to its subject over sockets only.)
-const SKIPPED: &[(&str, &str, &str)] = &[];
+/// why they are skipped. (Every check of echo, reverse and room talks to
+/// its subject over sockets only.)
+const SKIPPED: &[(&str, &str, &str)] = &[(
+    "proxy",
+    "an_error_on_one_side_closes_the_other_side_too",
+    "its premise is an error (a reset) on one side of your proxy, and grade's relay can \
+     only close its connection cleanly (std cannot send a reset on demand): your proxy sees \
+     a half-close, which the half-close checks cover; and what `forward` returns is the \
+     exercise's function, not your program",
+)];
 
 /// Words of the checks that name the exercise's function, where grade runs
 /// a relay in its place: the relay ends when the server closes the
@@ -148,7 +210,127 @@ fn relay_all(listener: TcpListener) -> io::Result<()> {
 fn relay_one(client: TcpStream) -> io::Result<()> {
     Proxy::new(&target()).forward_one(client, Some(transcript::tap()))
 }
+
+/// Proxy's subject: the check's client and server, with the proxy under
+/// grade between them. The client's side is relayed to the proxy, and the
+/// proxy's upstream connection, accepted on grade's listener, to the
+/// server; both relays pass the half-close on. `Err` if either relay's
+/// connection failed.
+fn relay_proxied(client: TcpStream, server: TcpStream) -> io::Result<()> {
+    let Some(upstream) = UPSTREAM.get() else {
+        return Err(io::Error::other("grade has no upstream listener"));
+    };
+    let failed = Arc::new(AtomicBool::new(false));
+    let (front, back) = transcript::tap_pair();
+    let (front, back) = (
+        noting_failure(front, &failed),
+        noting_failure(back, &failed),
+    );
+    let to = target();
+    thread::scope(|s| {
+        // Connections that arrived while no check waited (the start's
+        // probe, an earlier check's late one) are not this client's.
+        let accepted = lock(&upstream.accepted);
+        while accepted.try_recv().is_ok() {}
+        let proxy = to.clone();
+        let front = s.spawn(move || Proxy::new(&proxy).forward_one(client, Some(front)));
+        let connected = accepted.recv_timeout(UPSTREAM_WAIT);
+        drop(accepted);
+        match connected {
+            Ok(conn) => {
+                let _ = Proxy::new(&to).forward_between(conn, server, Some(back));
+            }
+            Err(_) => {
+                note(format!(
+                    "grade's relay: your proxy did not connect to the upstream server \
+                     (127.0.0.1:{}) within {UPSTREAM_WAIT:?} of the client's connection",
+                    upstream.port
+                ));
+                failed.store(true, Ordering::SeqCst);
+                drop(server);
+            }
+        }
+        let _ = front.join();
+    });
+    if failed.load(Ordering::SeqCst) {
+        return Err(io::Error::other("a relayed connection failed"));
+    }
+    Ok(())
+}
 // ANCHOR_END: relays
+
+/// `tap`, which also sets `failed` when a direction fails.
+fn noting_failure(tap: Tap, failed: &Arc<AtomicBool>) -> Tap {
+    let failed = Arc::clone(failed);
+    Arc::new(move |id, dir, heard| {
+        if matches!(heard, Heard::Failed(_)) {
+            failed.store(true, Ordering::SeqCst);
+        }
+        tap(id, dir, heard);
+    })
+}
+
+/// How long the proxy under grade may take to connect upstream once a
+/// client has connected to it.
+const UPSTREAM_WAIT: Duration = Duration::from_secs(5);
+
+/// Where grade listens for the upstream connections of a proxy under
+/// grade, and the connections accepted there.
+struct Upstream {
+    port: u16,
+    accepted: Mutex<Receiver<TcpStream>>,
+}
+
+static UPSTREAM: OnceLock<Upstream> = OnceLock::new();
+
+/// Listens on 127.0.0.1:`port` (0: any free port) for the proxy's upstream
+/// connections; returns the port.
+fn listen_upstream(port: u16) -> Result<u16, String> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+        format!("cannot listen for the upstream connections on 127.0.0.1:{port}: {e}")
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the upstream listener's port: {e}"))?
+        .port();
+    let (sender, receiver) = mpsc::channel();
+    thread::Builder::new()
+        .name("upstream accept".into())
+        .spawn(move || {
+            for conn in listener.incoming().flatten() {
+                if sender.send(conn).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    let _ = UPSTREAM.set(Upstream {
+        port,
+        accepted: Mutex::new(receiver),
+    });
+    Ok(port)
+}
+
+/// After the start's probe (a connection made and closed to see that the
+/// proxy listens), the proxy's upstream connection for it, if it makes
+/// one: waited for a moment and closed, so that no check takes it for its
+/// own.
+fn drop_the_probe_s_upstream() {
+    if let Some(upstream) = UPSTREAM.get() {
+        let _ = lock(&upstream.accepted).recv_timeout(Duration::from_secs(1));
+    }
+}
+
+/// What grade's relays noticed during the current check, for its message.
+static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn note(text: String) {
+    lock(&NOTES).push(text);
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// How one check turned out.
 enum Outcome {
@@ -167,11 +349,32 @@ struct CheckResult {
 }
 
 pub fn main(args: Args) -> ExitCode {
-    let (name, target, checks) = match args.protocol {
-        Protocol::Echo(t) => ("echo", t, checks::echo_server::checks(relay_all)),
-        Protocol::Reverse(t) => ("reverse", t, checks::reverse::checks(relay_one)),
+    let graded = match args.protocol {
+        Protocol::Echo(t) => grade("echo", &t, Vec::new(), || {
+            Ok(checks::echo_server::checks(relay_all))
+        }),
+        Protocol::Reverse(t) => grade("reverse", &t, Vec::new(), || {
+            Ok(checks::reverse::checks(relay_one))
+        }),
+        // The room's checks are clients of an address: a relay's, in front
+        // of the server under grade, so that the transcript has the bytes.
+        Protocol::Room(t) => grade("room", &t, Vec::new(), || {
+            let listener = TcpListener::bind("127.0.0.1:0")
+                .map_err(|e| format!("cannot listen for the relay: {e}"))?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| format!("cannot read the relay's port: {e}"))?;
+            thread::Builder::new()
+                .name("room relay".into())
+                .spawn(move || {
+                    Proxy::new(&target()).serve_tapped(&listener, transcript::lasting_tap())
+                })
+                .map_err(|e| format!("cannot start a thread: {e}"))?;
+            Ok(checks::room::checks(addr))
+        }),
+        Protocol::Proxy(p) => proxy(&p),
     };
-    match grade(name, &target, checks) {
+    match graded {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -181,8 +384,45 @@ pub fn main(args: Args) -> ExitCode {
     }
 }
 
-/// Runs `checks` against the server `target` names; true if all passed.
-fn grade(protocol: &str, target: &Target, checks: Vec<Check>) -> Result<bool, String> {
+/// Grades a proxy: grade's upstream listener first, its port in `--run`.
+fn proxy(p: &ProxyTarget) -> Result<bool, String> {
+    let port = match (&p.target.run, p.upstream_port) {
+        (Some(run), _) if !run.contains("{upstream}") => {
+            return Err(format!(
+                "the --run command has no {{upstream}}: grade listens for your proxy's \
+                 upstream connections on a port it picks, and puts it there (got {run:?})"
+            ));
+        }
+        (Some(_), port) => listen_upstream(port.unwrap_or(0))?,
+        (None, Some(port)) => listen_upstream(port)?,
+        (None, None) => {
+            return Err(
+                "with --addr, give --upstream-port PORT: the port on 127.0.0.1 your \
+                 proxy forwards to, where grade plays the server"
+                    .to_string(),
+            );
+        }
+    };
+    grade(
+        "proxy",
+        &p.target,
+        vec![("{upstream}", port.to_string())],
+        || {
+            drop_the_probe_s_upstream();
+            Ok(checks::proxy::checks(relay_proxied))
+        },
+    )
+}
+
+/// Runs the checks `make` returns once the server is up against the server
+/// `target` names (`{name}`s of --run replaced as `fill` says); true if all
+/// passed.
+fn grade(
+    protocol: &str,
+    target: &Target,
+    fill: Vec<(&'static str, String)>,
+    make: impl FnOnce() -> Result<Vec<Check>, String>,
+) -> Result<bool, String> {
     let seed = target.seed.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -190,12 +430,12 @@ fn grade(protocol: &str, target: &Target, checks: Vec<Check>) -> Result<bool, St
     });
     let mut server = match (&target.addr, &target.run) {
         (Some(addr), _) => Server::Addr(addr.clone()),
-        (None, Some(command)) => Server::Run(Runner::new(command, target.start_timeout)?),
+        (None, Some(command)) => Server::Run(Runner::new(command, target.start_timeout, fill)?),
         (None, None) => return Err("give --addr HOST:PORT or --run COMMAND".to_string()),
     };
     let addr = server.start()?;
     let _ = TARGET.set(addr);
-    let order = shuffled(checks, seed);
+    let order = shuffled(make()?, seed);
     let described = server.describe();
     let mut out = Report::new(target.json);
     out.line(&format!("grade {protocol}: {described} (seed {seed})"));
@@ -206,6 +446,7 @@ fn grade(protocol: &str, target: &Target, checks: Vec<Check>) -> Result<bool, St
             .find(|(p, c, _)| *p == protocol && *c == check.name);
         let started = Instant::now();
         transcript::start();
+        lock(&NOTES).clear();
         let outcome = if let Some((_, _, why)) = skipped {
             Outcome::Skipped(why)
         } else if let Err(e) = server.ensure_up(check.name) {
@@ -213,7 +454,13 @@ fn grade(protocol: &str, target: &Target, checks: Vec<Check>) -> Result<bool, St
         } else {
             match checks::run(check) {
                 Ok(()) => Outcome::Passed,
-                Err(message) => Outcome::Failed(server.annotate(reword(&message))),
+                Err(message) => {
+                    let mut message = reword(&message);
+                    for note in lock(&NOTES).iter() {
+                        message = format!("{message}\n({note}.)");
+                    }
+                    Outcome::Failed(server.annotate(message))
+                }
             }
         };
         let first_failure = matches!(outcome, Outcome::Failed(_))
@@ -574,6 +821,8 @@ impl Server {
 /// A server started by `--run`.
 struct Runner {
     command: String,
+    /// Other `{name}`s of the command, and what goes there.
+    fill: Vec<(&'static str, String)>,
     port: u16,
     start_timeout: Duration,
     child: Option<Child>,
@@ -584,7 +833,11 @@ struct Runner {
 }
 
 impl Runner {
-    fn new(command: &str, start_timeout: Duration) -> Result<Runner, String> {
+    fn new(
+        command: &str,
+        start_timeout: Duration,
+        fill: Vec<(&'static str, String)>,
+    ) -> Result<Runner, String> {
         if !command.contains("{port}") {
             return Err(format!(
                 "the --run command has no {{port}}: grade picks the port and puts it there \
@@ -600,6 +853,7 @@ impl Runner {
             .port();
         Ok(Runner {
             command: command.to_string(),
+            fill,
             port,
             start_timeout,
             child: None,
@@ -614,7 +868,10 @@ impl Runner {
 
     /// Starts the command and waits until its port accepts a connection.
     fn spawn(&mut self) -> Result<(), String> {
-        let line = self.command.replace("{port}", &self.port.to_string());
+        let line = self.fill.iter().fold(
+            self.command.replace("{port}", &self.port.to_string()),
+            |l, (name, value)| l.replace(name, value),
+        );
         let mut command = shell(&line);
         command
             .stdin(Stdio::null())

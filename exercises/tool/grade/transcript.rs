@@ -43,6 +43,9 @@ struct Recording {
     /// Relays numbered below this one belong to earlier checks: what their
     /// last connections do while closing is not this check's.
     first_relay: u64,
+    /// Connections of a [`lasting_tap`] numbered below this one belong to
+    /// earlier checks.
+    first_lasting: u64,
     events: Vec<Event>,
     kept: HashMap<((u64, u64), bool), usize>,
 }
@@ -59,6 +62,7 @@ fn recording() -> MutexGuard<'static, Recording> {
             Mutex::new(Recording {
                 started: Instant::now(),
                 first_relay: 0,
+                first_lasting: 0,
                 events: Vec::new(),
                 kept: HashMap::new(),
             })
@@ -72,6 +76,7 @@ pub fn start() {
     let mut r = recording();
     r.started = Instant::now();
     r.first_relay = RELAYS.load(Ordering::SeqCst);
+    r.first_lasting = LASTING_SEEN.load(Ordering::SeqCst) + 1;
     r.events.clear();
     r.kept.clear();
 }
@@ -83,13 +88,45 @@ pub fn take() -> Vec<Event> {
 
 /// A tap for a new relay.
 pub fn tap() -> Tap {
+    tap_as(RELAYS.fetch_add(1, Ordering::SeqCst), None)
+}
+
+/// Two taps for the two relays of one proxied connection, heard as one
+/// relay's connections 1 (the client's side: the check's client to the
+/// proxy under grade) and 2 (the server's side: the proxy's upstream
+/// connection to the check's server), whatever their own numbers.
+pub fn tap_pair() -> (Tap, Tap) {
+    let relay = RELAYS.fetch_add(1, Ordering::SeqCst);
+    (tap_as(relay, Some(1)), tap_as(relay, Some(2)))
+}
+
+/// A tap for a relay that serves every check (the room's): a connection
+/// is heard only if the relay accepted it during the current check.
+pub fn lasting_tap() -> Tap {
     let relay = RELAYS.fetch_add(1, Ordering::SeqCst);
     Arc::new(move |id, dir, heard| {
-        let mut r = recording();
-        if relay < r.first_relay {
+        LASTING_SEEN.fetch_max(id, Ordering::SeqCst);
+        if id < recording().first_lasting {
             return;
         }
-        let key = (relay, id);
+        tap_as_lasting(relay, None, true)(id, dir, heard);
+    })
+}
+
+/// The highest connection number a [`lasting_tap`] has heard.
+static LASTING_SEEN: AtomicU64 = AtomicU64::new(0);
+
+fn tap_as(relay: u64, connection: Option<u64>) -> Tap {
+    tap_as_lasting(relay, connection, false)
+}
+
+fn tap_as_lasting(relay: u64, connection: Option<u64>, lasting: bool) -> Tap {
+    Arc::new(move |id, dir, heard| {
+        let mut r = recording();
+        if relay < r.first_relay && !lasting {
+            return;
+        }
+        let key = (relay, connection.unwrap_or(id));
         let what = match heard {
             Heard::Bytes(bytes) => {
                 let kept = r.kept.entry((key, dir == Direction::Up)).or_insert(0);
@@ -139,6 +176,8 @@ pub fn settle(within: Duration) {
 /// One connection, put together from its events.
 pub struct Connection {
     pub number: usize,
+    /// The relay and its connection number.
+    key: (u64, u64),
     pub up: Vec<u8>,
     pub down: Vec<u8>,
     pub up_end: Option<String>,
@@ -158,6 +197,7 @@ pub fn connections(events: &[Event]) -> (Vec<Connection>, Vec<usize>) {
                 keys.push(e.key);
                 conns.push(Connection {
                     number: keys.len(),
+                    key: e.key,
                     up: Vec::new(),
                     down: Vec::new(),
                     up_end: None,
@@ -355,6 +395,12 @@ pub fn caret(want: &[u8], got: &[u8], at: usize, indent: &str) -> String {
 /// protocol's, the bytes and a caret under the first difference. Nothing
 /// in it depends on the clock.
 pub fn describe(protocol: &str, events: &[Event]) -> String {
+    if protocol == "proxy" {
+        return describe_proxy(events);
+    }
+    if protocol == "room" {
+        return describe_room(events);
+    }
     let (conns, _) = connections(events);
     let mut out = String::new();
     let _ = writeln!(
@@ -417,6 +463,132 @@ pub fn describe(protocol: &str, events: &[Event]) -> String {
             out,
             "  (every reply has the bytes the protocol expects: what failed is when they \
              came, or how a connection ended, as the message says)"
+        );
+    }
+    out.trim_end().to_string()
+}
+
+/// The transcript of a failed check of a proxy: each proxied connection
+/// as its two sides (the client's, to your proxy; the server's, from your
+/// proxy's upstream connection), and for the first direction where what
+/// arrived differs from what was sent, the bytes and a caret.
+fn describe_proxy(events: &[Event]) -> String {
+    let (conns, _) = connections(events);
+    let mut out = String::new();
+    let fronts: Vec<&Connection> = conns.iter().filter(|c| c.key.1 == 1).collect();
+    let _ = writeln!(
+        out,
+        "transcript ({} through your proxy; client side: the check's client and your proxy, \
+         server side: your proxy's upstream connection and the check's server):",
+        plural(fronts.len(), "connection", "connections")
+    );
+    let mut shown_difference = false;
+    let mut as_expected = 0;
+    for front in &fronts {
+        let back = conns.iter().find(|c| c.key == (front.key.0, 2));
+        let Some(back) = back else {
+            let _ = writeln!(
+                out,
+                "  connection {}: your proxy never connected to the upstream server; the client \
+                 sent {}",
+                front.number,
+                show(&front.up)
+            );
+            shown_difference = true;
+            continue;
+        };
+        let ends = format!(
+            "the client {}; the server {}; your proxy {} towards the server and {} towards \
+             the client",
+            front.up_end.as_deref().unwrap_or("kept its side open"),
+            back.down_end.as_deref().unwrap_or("kept its side open"),
+            back.up_end.as_deref().unwrap_or("kept its side open"),
+            front.down_end.as_deref().unwrap_or("kept its side open"),
+        );
+        let up = first_difference(&[Part::Exact(front.up.clone())], &back.up);
+        let down = first_difference(&[Part::Exact(back.down.clone())], &front.down);
+        if up.is_none() && down.is_none() {
+            as_expected += 1;
+            continue;
+        }
+        if shown_difference {
+            let _ = writeln!(out, "  connection {}: not as sent; {ends}", front.number);
+            continue;
+        }
+        shown_difference = true;
+        let _ = writeln!(out, "  connection {}: {ends}", front.number);
+        let _ = writeln!(out, "    client sent      {}", show(&front.up));
+        let _ = writeln!(out, "    server received  {}", show(&back.up));
+        let _ = writeln!(out, "    server sent      {}", show(&back.down));
+        let _ = writeln!(out, "    client received  {}", show(&front.down));
+        for (name, difference, got) in [
+            ("the server received", up, &back.up),
+            ("the client received", down, &front.down),
+        ] {
+            if let Some((want, at)) = difference {
+                let why = if at >= got.len() {
+                    "it stops short"
+                } else if at >= want.len() {
+                    "more came than was sent"
+                } else {
+                    "they differ"
+                };
+                let _ = writeln!(
+                    out,
+                    "    first difference at byte {at} of what {name} ({why}):"
+                );
+                let _ = writeln!(out, "{}", caret(&want, got, at, "      "));
+            }
+        }
+    }
+    if as_expected > 0 {
+        let _ = writeln!(
+            out,
+            "  {} carried exactly what was sent",
+            plural(as_expected, "connection", "connections")
+        );
+    }
+    if !shown_difference {
+        let _ = writeln!(
+            out,
+            "  (every byte sent arrived unchanged: what failed is when they came, or how a \
+             connection ended, as the message says)"
+        );
+    }
+    out.trim_end().to_string()
+}
+
+/// The transcript of a failed check of a room: each client's connection,
+/// what it sent and what it received. A room's replies are judged by
+/// their lines (any prefix, any greeting), not byte for byte: the check's
+/// message says which line was missing or came back.
+fn describe_room(events: &[Event]) -> String {
+    /// The connections shown with their bytes; the rest are counted.
+    const SHOWN: usize = 6;
+    let (conns, _) = connections(events);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "transcript ({} through the relay; up: sent by the check's client, down: by your \
+         server):",
+        plural(conns.len(), "connection", "connections")
+    );
+    for c in conns.iter().take(SHOWN) {
+        let _ = writeln!(
+            out,
+            "  connection {}: the client {}; your server {}",
+            c.number,
+            c.up_end.as_deref().unwrap_or("kept its side open"),
+            c.down_end.as_deref().unwrap_or("kept its side open")
+        );
+        let _ = writeln!(out, "    up        {}", show(&c.up));
+        let _ = writeln!(out, "    down      {}", show(&c.down));
+    }
+    if conns.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "  and {} more (--json has every chunk)",
+            plural(conns.len() - SHOWN, "connection", "connections")
         );
     }
     out.trim_end().to_string()

@@ -328,6 +328,21 @@ pub(super) fn connection(admitted: Admitted, id: u64, client: TcpStream, started
             return;
         }
     };
+    link(admitted, id, client, server, started);
+}
+
+/// Forwards between a client and a server already connected, both
+/// directions at once, until both have ended.
+pub(super) fn link(
+    admitted: Admitted,
+    id: u64,
+    client: TcpStream,
+    server: TcpStream,
+    started: Instant,
+) {
+    let shared = Arc::clone(&admitted.0);
+    let proxy = &shared.proxy;
+    let log = proxy.log;
     if let Err(e) = prepare(&client, &server) {
         if log != Log::Quiet {
             crate::log_line!("#{id} {}; closing both sides", cli::describe(&e));

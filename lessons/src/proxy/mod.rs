@@ -239,6 +239,33 @@ impl Proxy {
         forward::connection(Admitted(Arc::clone(&shared)), 1, client, Instant::now());
         Ok(())
     }
+
+    /// Forwards between two sockets already connected, on this thread,
+    /// returning once both directions have ended: [`Proxy::forward_one`]
+    /// where the server's connection was made elsewhere (a grader accepts
+    /// the upstream connection of a proxy under grade, and relays it to a
+    /// check's server). [`Proxy::to`] is not used.
+    pub fn forward_between(
+        self,
+        client: TcpStream,
+        server: TcpStream,
+        tap: Option<Tap>,
+    ) -> io::Result<()> {
+        self.up.check()?;
+        self.down.check()?;
+        let shared = Arc::new(Shared::tapped(self, tap));
+        if !shared.registry.admit(1) {
+            return Err(io::Error::other("the proxy could not admit the connection"));
+        }
+        forward::link(
+            Admitted(Arc::clone(&shared)),
+            1,
+            client,
+            server,
+            Instant::now(),
+        );
+        Ok(())
+    }
 }
 
 /// What a [`Tap`] hears of one direction of a connection.
