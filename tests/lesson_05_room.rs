@@ -107,6 +107,9 @@ fn a_name_that_is_not_one_short_word_is_refused_and_the_client_stays(#[case] lin
         "error: usage: /name NAME (one word of letters, digits, - and _, at most 20 characters)"
     );
     a.say("still here");
+    // The hub has relayed it once it logs it; only then the marker, which
+    // comes from another thread (the console's).
+    server.program.expect_stdout("] still here");
     let seen = lines_before_marker(&mut server, &mut [&mut a, &mut b]);
     assert_eq!(seen, vec![vec![], vec!["[#1] still here".to_string()]]);
 }
