@@ -532,8 +532,9 @@ fn the_classroom_workflow_gives_the_reference_answers_every_point_and_the_stubs_
             .current_dir(&repo.root)
             .env("COURSE_COMMIT", &pinned)
             // Never used: the commit is in the history, and the test proves
-            // that no network is needed.
-            .env("COURSE_REPO", "https://invalid.invalid/no-network")
+            // that no network is needed. A local path that does not exist,
+            // so that even a fetch by mistake looks nothing up.
+            .env("COURSE_REPO", repo.root.with_file_name("no-such-course"))
             .env("CARGO_NET_OFFLINE", "true")
             .env("RUNNER_TEMP", &temp)
             .env("GITHUB_OUTPUT", output)
