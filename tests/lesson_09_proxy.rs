@@ -695,6 +695,32 @@ fn beyond_max_connections_a_client_is_closed_and_the_others_are_served() {
 }
 
 #[test]
+fn a_servers_last_words_before_a_reset_still_reach_the_client() {
+    // The down direction holds what it reads for a second, so the up
+    // direction's failure comes while the last words are still on their
+    // way. Once, that failure closed the client's side at once and the
+    // words were lost; a huge line through the plain proxy lost its error
+    // line the same way, now and then, on a busy machine.
+    let peer = Peer::new();
+    let proxy = proxy(peer.addr(), &["--down", "--delay", "1000"]);
+    let (client, server) = through(&proxy, &peer);
+    (&client).write_all(b"unread").expect("send up");
+    server
+        .peek(&mut [0u8; 1])
+        .expect("the client's bytes arrive");
+    (&server)
+        .write_all(b"error: last words\n")
+        .expect("send down");
+    // A close with unread bytes: an RST follows the last words.
+    drop(server);
+    // The proxy learns of the reset when it writes to the server again.
+    (&client).write_all(b"more").expect("send up");
+    proxy.program.expect_stdout("closing both sides");
+    let (got, _) = end_of(&client);
+    assert_eq!(String::from_utf8_lossy(&got), "error: last words\n");
+}
+
+#[test]
 fn a_huge_line_reaches_the_server_which_refuses_it_and_the_proxy_goes_on() {
     let server = reverse_server(&[]);
     let proxy = proxy(server.addr, &[]);

@@ -28,14 +28,25 @@ pub(super) const STACK: usize = 128 * 1024;
 pub(super) enum State {
     /// Both directions forward.
     Open,
+    /// An error in one direction: its receiver was shut down, and the other
+    /// direction forwards what it still holds until its own end.
+    Failed,
     /// `--close-after`: both sides were sent a FIN; what still arrives is
     /// read and dropped until each side closes too.
     Closing,
     /// `--reset-after`: the sender's connection is about to be closed with
     /// its bytes unread, which makes the system send an RST.
     Resetting,
-    /// An error, or the proxy stopping: both sides are shut down.
+    /// A second error, or the proxy stopping: both sides are shut down.
     Closed,
+}
+
+impl State {
+    /// Whether the directions still forward what they read: after a failure
+    /// in one direction, the other still delivers what it holds.
+    fn forwards(self) -> bool {
+        matches!(self, State::Open | State::Failed)
+    }
 }
 
 /// The two sockets of one connection, shared by its two threads.
@@ -91,14 +102,14 @@ impl Link {
         true
     }
 
-    /// Waits until `until`, or less if the connection stops being open.
-    /// True if it is still open.
+    /// Waits until `until`, or less if the connection stops forwarding.
+    /// True if it still forwards.
     pub(super) fn pause_until(&self, until: Instant) -> bool {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             let left = until.saturating_duration_since(Instant::now());
-            if *state != State::Open || left.is_zero() {
-                return *state == State::Open;
+            if !state.forwards() || left.is_zero() {
+                return state.forwards();
             }
             state = self
                 .changed
@@ -114,18 +125,40 @@ impl Link {
     }
 
     // ANCHOR: close
-    /// An error on one side closes both sides: `shutdown(Both)` sends each
-    /// peer a FIN. On Linux it also makes the other thread's blocked `read`
-    /// return at once; elsewhere (Windows) that read returns when its peer
-    /// answers the FIN by closing, as peers do, so nothing here relies on
-    /// the wake-up: it only makes the end come sooner.
+    /// An error in one direction (a reset, a write to a peer that has gone)
+    /// ends the connection, but not before the other direction has passed
+    /// on what it already holds. A server that says "error: ..." and then
+    /// resets us has its last words in our receive buffer, in order, before
+    /// the reset: they must still reach the client.
+    ///
+    /// So the receiver of the failed direction is shut down both ways: a
+    /// FIN tells that peer the connection is over, and on Linux the other
+    /// thread's blocked `read` of it returns at once (it gets what is
+    /// queued, then the end). Elsewhere (Windows) that read returns when
+    /// the peer answers the FIN by closing, as peers do, so nothing relies
+    /// on the wake-up. The sender is only shut for reading: the other
+    /// direction may still have to write to it.
+    pub(super) fn fail(&self, dir: Direction) {
+        if self.enter(State::Failed) {
+            let (sender, receiver) = self.sockets(dir);
+            let _ = receiver.shutdown(Shutdown::Both);
+            let _ = sender.shutdown(Shutdown::Read);
+        } else {
+            // A second failure, or one while closing on purpose: nothing
+            // is left to deliver.
+            self.close();
+        }
+    }
+    // ANCHOR_END: close
+
+    /// The proxy is stopping: both sides are shut down at once, and each
+    /// peer is sent a FIN.
     pub(super) fn close(&self) {
         if self.enter(State::Closed) {
             let _ = self.client.shutdown(Shutdown::Both);
             let _ = self.server.shutdown(Shutdown::Both);
         }
     }
-    // ANCHOR_END: close
 
     /// `--close-after`: a FIN to both sides, as a program that hangs up does.
     fn close_early(&self) {
@@ -204,7 +237,7 @@ fn pump(
                         cli::describe(&e)
                     );
                 }
-                link.close();
+                link.fail(dir);
             }
             return done;
         }
@@ -240,7 +273,7 @@ fn pump(
                 ));
                 link.reset(dir);
             }
-            Err(_) => link.close(),
+            Err(_) => link.fail(dir),
         },
         Some(Limit::Close) => {
             event("closing both sides (--close-after)");
@@ -277,7 +310,7 @@ impl io::Write for Tapped<'_> {
 /// half-close, `shutdown(Write)`. The other direction goes on: the receiver
 /// may still be sending, and its bytes must still arrive.
 fn end_of_stream(link: &Link, dir: Direction, to: &TcpStream, log: Log, offset: u64) {
-    if link.state() != State::Open {
+    if !link.state().forwards() {
         return; // the end came from the proxy itself; nothing to pass on
     }
     // Say it before doing it. Once the half-close is out, the receiver may
@@ -298,7 +331,7 @@ fn end_of_stream(link: &Link, dir: Direction, to: &TcpStream, log: Log, offset: 
                 dir.receiver()
             );
         }
-        link.close();
+        link.fail(dir);
     }
 }
 // ANCHOR_END: end_of_stream

@@ -292,7 +292,9 @@ impl Write for Sink<'_> {
     /// this again for the rest, so each piece is a `write` of its own.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.link.state() {
-            State::Open => {}
+            // After a failure in the other direction, what this one holds
+            // is still delivered: it left its sender before the failure.
+            State::Open | State::Failed => {}
             // `--close-after`: both sides have been told the end; what
             // still comes is read (so the close stays clean) and dropped.
             State::Closing => {
