@@ -117,8 +117,8 @@ fn a_type_error_in_one_exercise_hides_no_other_exercise() {
         out.contains("not done yet: exercise 06"),
         "fan_out was not checked:\n{out}"
     );
-    // threads (4 checks) and echo_server (10) are done.
-    assert!(out.contains("test result: FAILED. 14 passed;"), "{out}");
+    // threads (4 checks) and echo_server (11) are done.
+    assert!(out.contains("test result: FAILED. 15 passed;"), "{out}");
 
     // One exercise, by name, as the README says.
     let one = copy.cargo(&["test", "-p", "exercises", "threads"]);
@@ -174,9 +174,9 @@ fn watch_rechecks_a_saved_file_and_shows_each_check_up_to_the_first_failing_one(
     // that fails ends the run, and its message is shown.
     copy.write("exercises/src/echo_server.rs", ONE_CLIENT_AT_A_TIME);
     watch.expect_stdout_within("saved exercises/src/echo_server.rs", BUILD_DEADLINE);
-    let first = watch.expect_stdout_within("echo_server: check 1 of 10,", BUILD_DEADLINE);
+    let first = watch.expect_stdout_within("echo_server: check 1 of 11,", BUILD_DEADLINE);
     assert!(
-        first.contains("check 1 of 10, echoes_what_one_client_sends (at most 10s) ..."),
+        first.contains("check 1 of 11, echoes_what_one_client_sends (at most 10s) ..."),
         "{first}"
     );
     let mut shown = vec![first];
@@ -189,24 +189,24 @@ fn watch_rechecks_a_saved_file_and_shows_each_check_up_to_the_first_failing_one(
     let shown = shown.join("\n");
     assert!(
         shown.contains(
-            "echo_server: check 2 of 10, a_second_client_is_served_while_the_first_stays_connected \
+            "echo_server: check 2 of 11, a_second_client_is_served_while_the_first_stays_connected \
              (at most 10s) ..."
         ),
         "{shown}"
     );
     assert!(
-        !shown.contains("check 3 of 10"),
+        !shown.contains("check 3 of 11"),
         "the checks after the failing one do not run:\n{shown}"
     );
     assert!(
         shown
             .lines()
-            .any(|l| l.contains(" echo_server ") && l.contains("fails check 2 of 10")),
+            .any(|l| l.contains(" echo_server ") && l.contains("fails check 2 of 11")),
         "{shown}"
     );
     assert!(
         shown.contains(
-            "echo_server: check 2 of 10 fails, \
+            "echo_server: check 2 of 11 fails, \
              a_second_client_is_served_while_the_first_stays_connected:"
         ) && shown.contains("The check before it passes. The 8 after it run once it passes;"),
         "{shown}"
@@ -319,7 +319,7 @@ fn list_json_and_check_show_every_state() {
     assert!(row("threads").contains("done"), "{}", list.all());
     // Its first check passes, its second fails, and the rest wait for it.
     assert!(
-        row("echo_server").contains("fails check 2 of 10"),
+        row("echo_server").contains("fails check 2 of 11"),
         "{}",
         list.all()
     );
@@ -352,7 +352,7 @@ fn list_json_and_check_show_every_state() {
     let echo = json_of(json, "echo_server");
     assert!(
         echo.contains(
-            "\"state\":\"in_progress\",\"label\":\"fails check 2 of 10\",\"passed\":1,\"ran\":2,\
+            "\"state\":\"in_progress\",\"label\":\"fails check 2 of 11\",\"passed\":1,\"ran\":2,\
              \"checks\":10"
         ),
         "{echo}"

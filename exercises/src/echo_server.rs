@@ -19,6 +19,9 @@
 //!   both `Read` and `Write`);
 //! - a client that vanishes mid-way (its connection reset) ends that client
 //!   only: the server goes on serving the others.
+//! - a failed `accept` ends nothing: on Linux and macOS, one check runs your
+//!   server in a process of its own with every file descriptor in use while
+//!   a client waits, then frees them; the server must go on, and serve.
 //! - the checks also run again through lesson 09's proxy, once with every
 //!   byte arriving on its own (`--slice 1`) and once with separate messages
 //!   merged into one write (`--merge`). Code that takes one `read`

@@ -164,16 +164,24 @@ struct Target {
 }
 
 /// Checks whose premise is not a server's behaviour over a network, with
-/// why they are skipped. (Every check of echo, reverse and room talks to
+/// why they are skipped. (Every other check of echo, reverse and room talks to
 /// its subject over sockets only.)
-const SKIPPED: &[(&str, &str, &str)] = &[(
-    "proxy",
-    "an_error_on_one_side_closes_the_other_side_too",
-    "its premise is an error (a reset) on one side of your proxy, and grade's relay can \
+const SKIPPED: &[(&str, &str, &str)] = &[
+    (
+        "echo",
+        checks::echo_server::OUT_OF_DESCRIPTORS,
+        "it runs the exercise's function in a process of its own with every file descriptor \
+         in use; grade cannot do that to a server it reaches over the network",
+    ),
+    (
+        "proxy",
+        "an_error_on_one_side_closes_the_other_side_too",
+        "its premise is an error (a reset) on one side of your proxy, and grade's relay can \
      only close its connection cleanly (std cannot send a reset on demand): your proxy sees \
      a half-close, which the half-close checks cover; and what `forward` returns is the \
      exercise's function, not your program",
-)];
+    ),
+];
 
 /// Words of the checks that name the exercise's function, where grade runs
 /// a relay in its place: the relay ends when the server closes the

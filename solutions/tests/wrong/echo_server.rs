@@ -18,11 +18,13 @@ const VANISH: &str = "a_client_that_vanishes_does_not_stop_the_server";
 const TWO: &str = "two_clients_each_get_only_their_own_bytes";
 const CLOSES: &str = "closes_the_connection_when_the_client_has_finished";
 const CUT: &str = "a_character_cut_between_two_reads_comes_back_unchanged";
+const ACCEPT: &str = "a_failed_accept_does_not_end_the_server";
 
 pub fn cases() -> Vec<Case> {
     const ONE_AFTER_THE_OTHER: &str = "your server serves one client after the other";
     const READ_EXACT: &str = "bytes had arrived; then it sent back";
     const BUFFERED: &str = "bytes had arrived; then it sent back";
+    const ENDS_AT_A_FAILED_ACCEPT: &str = "your serve_all returned Err(";
     const NOT_ACCEPTED: &str = "no connection was accepted within 2s: is `accept` called?";
     vec![
         case(
@@ -47,12 +49,16 @@ pub fn cases() -> Vec<Case> {
                 (SECOND, ONE_AFTER_THE_OTHER),
                 (SIXTEEN, ONE_AFTER_THE_OTHER),
                 (TWO, ONE_AFTER_THE_OTHER),
+                (ACCEPT, ENDS_AT_A_FAILED_ACCEPT),
             ],
         ),
         case(
             "threads_but_one_error_stops_all",
             checks(threads_but_one_error_stops_all),
-            &[(VANISH, "must end only that client")],
+            &[
+                (VANISH, "must end only that client"),
+                (ACCEPT, ENDS_AT_A_FAILED_ACCEPT),
+            ],
         ),
         case(
             "sends_to_every_client",
@@ -60,6 +66,7 @@ pub fn cases() -> Vec<Case> {
             &[
                 (TWO, "each client's bytes must go back to that client only"),
                 (CLOSES, "your server still held the connection open"),
+                (ACCEPT, ENDS_AT_A_FAILED_ACCEPT),
             ],
         ),
         case(
@@ -107,7 +114,10 @@ pub fn cases() -> Vec<Case> {
         case(
             "keeps_a_clone_of_every_client",
             checks(keeps_a_clone_of_every_client),
-            &[(CLOSES, "your server still held the connection open")],
+            &[
+                (CLOSES, "your server still held the connection open"),
+                (ACCEPT, ENDS_AT_A_FAILED_ACCEPT),
+            ],
         ),
         case(
             "one_thread_per_client_but_one_lock_for_all",
@@ -204,6 +214,16 @@ pub fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "incoming_with_question_mark",
+            checks(incoming_with_question_mark),
+            &[(ACCEPT, ENDS_AT_A_FAILED_ACCEPT)],
+        ),
+        case(
+            "accept_expect_in_a_loop",
+            checks(accept_expect_in_a_loop),
+            &[(ACCEPT, "your serve_all panicked")],
+        ),
+        case(
             "never_accepts",
             checks(never_accepts),
             &[
@@ -223,6 +243,25 @@ pub fn cases() -> Vec<Case> {
 fn echo_with_copy(stream: TcpStream) -> io::Result<u64> {
     let mut reader = stream.try_clone()?;
     io::copy(&mut reader, &mut &stream)
+}
+
+/// A thread per client, but `?` on each item of `incoming()`: the first
+/// failed accept (the process out of file descriptors, say) ends the
+/// server, and every client after it is refused.
+fn incoming_with_question_mark(listener: TcpListener) -> io::Result<()> {
+    for stream in listener.incoming() {
+        let stream = stream?;
+        thread::spawn(move || echo_with_copy(stream));
+    }
+    Ok(())
+}
+
+/// `accept().expect(..)` in a loop: the first failed accept panics.
+fn accept_expect_in_a_loop(listener: TcpListener) -> io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().expect("accept");
+        thread::spawn(move || io::copy(&mut &stream, &mut &stream));
+    }
 }
 
 /// The accept loop was never written: the server waits for connections on

@@ -28,6 +28,7 @@ pub fn checks(subject: ServeAll) -> Vec<super::Check> {
         a_character_cut_between_two_reads_comes_back_unchanged,
         works_when_every_byte_arrives_on_its_own,
         works_when_separate_messages_arrive_merged,
+        a_failed_accept_does_not_end_the_server,
     )
 }
 
@@ -661,3 +662,161 @@ over_the_wire!(bytes ServeAll =>
     two_clients_each_get_only_their_own_bytes,
     closes_the_connection_when_the_client_has_finished,
 );
+
+/// How long, with every descriptor in use and a client waiting, the check
+/// waits for a sign that `accept` has failed (the server's end, or a line
+/// it printed about it) before it frees the descriptors. A server that
+/// says nothing and goes on is right, and only costs this wait; a server
+/// that ends does so at its first failed accept, within microseconds of
+/// the client's arrival.
+const SHORT_OF_DESCRIPTORS: Duration = Duration::from_secs(2);
+
+/// The words of "too many open files" (EMFILE) as Rust prints them on
+/// Linux and macOS, and as the course's `lessons::cli::clients` logs it.
+const EMFILE_WORDS: [&str; 2] = ["too many open files", "os error 24"];
+
+/// The check's name, for its longer deadline (`checks::deadline_of`).
+pub const OUT_OF_DESCRIPTORS: &str = "a_failed_accept_does_not_end_the_server";
+
+/// `accept` fails with "too many open files" when the server's process has
+/// no descriptor left. The check makes that happen, in a process of its
+/// own (`checks::child`): with every descriptor in use and a client
+/// waiting, then with descriptors free again. The server must neither end
+/// nor stop accepting.
+pub fn a_failed_accept_does_not_end_the_server(subject: ServeAll) -> Result<(), String> {
+    use super::child::{Said, Server as Child, Waited, role, serve};
+    if let Some(role) = role() {
+        // This is the child: be the server.
+        serve(&role, subject as usize, |listener| {
+            match subject(listener) {
+                Ok(()) => "Ok(())".to_string(),
+                Err(e) => format!("Err(\"{e}\")"),
+            }
+        });
+        return Ok(());
+    }
+    if !cfg!(unix) {
+        // Windows has no per-process limit on sockets to run short of.
+        eprintln!("skipped {OUT_OF_DESCRIPTORS}: it needs `ulimit -n`, which Windows lacks");
+        return Ok(());
+    }
+    let mut server = match Child::start(OUT_OF_DESCRIPTORS, subject as usize, CERTAIN) {
+        Ok(server) => server,
+        Err(why) => {
+            eprintln!("skipped {OUT_OF_DESCRIPTORS}: cannot run your server on its own: {why}");
+            return Ok(());
+        }
+    };
+    let ended = |how: Option<String>, when: &str| {
+        let how = match how.as_deref() {
+            Some(how) if how.starts_with("panicked") => format!("your serve_all {how}"),
+            Some(how) => format!("your serve_all returned {how}"),
+            None => "your server's process ended".to_string(),
+        };
+        format!(
+            "{how} {when}: `accept` failed with \"too many open files\" (the check ran your \
+             server in a process of its own, with every file descriptor in use and a client \
+             waiting to be accepted), and the server ended there, so every client after it \
+             is refused.\nA failed accept must not end the server: it is about one client \
+             that gave up (skip it) or about the server running short for a moment (pause, \
+             then try again). `?`, `unwrap()` or `expect()` on the result of `accept()`, or \
+             on each item of `listener.incoming()`, ends the loop at the first failure: \
+             match the error instead, or take the clients from \
+             `lessons::cli::clients(&listener)`, which does both."
+        )
+    };
+    // Once descriptors ran short, anything that goes wrong may be the
+    // server's end: if it is, that is what the student is told.
+    let or_ended = |server: &mut Child, what: String| match server.wait_for(WAIT, |_| false) {
+        Err(Waited::Ended(how)) => ended(how, "when it ran out of file descriptors"),
+        _ => what,
+    };
+    let connect = |server: &mut Child| {
+        TcpStream::connect_timeout(&server.addr, CERTAIN).map_err(|e| format!("connect: {e}"))
+    };
+    let echo_of = |client: &TcpStream, bytes: &[u8]| {
+        let _ = (&*client).write_all(bytes);
+        let mut back = Vec::new();
+        let how = collect(client, &mut back, CERTAIN, |b| b.len() >= bytes.len());
+        (back, how)
+    };
+    // Can the check see an echo at all? If not, it can still see the
+    // server end, but not whether it accepts: the other checks say why.
+    let first = connect(&mut server)?;
+    let echoes = echo_of(&first, b"hello\n").0 == b"hello\n";
+    // The first client leaves, and the check waits for the server to close
+    // its side: the descriptors that connection held are free before the
+    // check uses up the rest, and a server that serves one client at a time
+    // is back at `accept`.
+    let _ = first.shutdown(Shutdown::Write);
+    collect(&first, &mut Vec::new(), CERTAIN, |_| false);
+    drop(first);
+    // Every descriptor of the server's process in use: `accept` has nowhere
+    // to put a connection, and fails with "too many open files".
+    server.tell("exhaust")?;
+    let exhausted = server
+        .wait_for(CERTAIN, |line| line.starts_with("exhausted "))
+        .map_err(|e| format!("the check could not use up the descriptors: {e:?}"))?;
+    if !EMFILE_WORDS
+        .iter()
+        .any(|w| exhausted.to_lowercase().contains(w))
+    {
+        eprintln!("skipped {OUT_OF_DESCRIPTORS}: no shortage of descriptors ({exhausted})");
+        return Ok(());
+    }
+    // The system completes the connection by itself; it waits in the
+    // listener's queue for an `accept`, which now fails.
+    let waiting = connect(&mut server)?;
+    let signs = server.wait_until(SHORT_OF_DESCRIPTORS, |said| match said {
+        Said::Other(line) => {
+            let line = line.to_lowercase();
+            EMFILE_WORDS.iter().any(|w| line.contains(w))
+        }
+        _ => false,
+    });
+    if let Err(Waited::Ended(how)) = signs {
+        return Err(ended(how, "when it ran out of file descriptors"));
+    }
+    server.tell("free")?;
+    if let Err(e) = server.wait_for(CERTAIN, |line| line == "freed") {
+        return Err(match e {
+            Waited::Ended(how) => ended(how, "when it ran out of file descriptors"),
+            Waited::TimedOut => "the check could not free the descriptors it used up".into(),
+        });
+    }
+    if !echoes {
+        return Ok(());
+    }
+    // Descriptors are free again. The waiting client is served once the
+    // server tries `accept` again (lessons::cli::clients waits at most 1 s).
+    const LINE: &[u8] = b"still there?\n";
+    let (back, how) = echo_of(&waiting, LINE);
+    if back == LINE {
+        return Ok(());
+    }
+    // It may have been taken and let go: a server whose handler needs a
+    // descriptor of its own (a `try_clone`) may have failed there, and
+    // closed it. That is the handler's business. Is a new client served?
+    if how == Ended::TimedOut {
+        let _ = waiting.shutdown(Shutdown::Write);
+    }
+    drop(waiting);
+    let next = connect(&mut server).map_err(|e| or_ended(&mut server, e))?;
+    let (back, _) = echo_of(&next, LINE);
+    if back == LINE {
+        return Ok(());
+    }
+    Err(or_ended(
+        &mut server,
+        format!(
+            "your server ran out of file descriptors (every one in use, and a client waiting \
+             to be accepted); once descriptors were free again, neither that client nor a new \
+             one was served: the new one got {} back for its {} within {CERTAIN:?}. The server \
+             no longer accepts.\nAfter a failed accept, try again: at once if the failure was \
+             about the one client, after a short pause if it was about the server (out of \
+             descriptors or memory); `lessons::cli::clients(&listener)` does both.",
+            show(&back),
+            show(LINE),
+        ),
+    ))
+}
