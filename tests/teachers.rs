@@ -148,9 +148,9 @@ fn the_summary_reads_every_file_labels_the_bad_ones_and_shows_where_the_class_is
             "\
 student  done  01    02a  02b   03  04  05  06  07  08  09  10
 alice    0/11  --    --   --    --  --  --  --  --  --  --  --
-bob      1/11  done  --   1/10  CE  --  --  --  --  --  --  --
-carol    1/11  done  --   1/10  CE  --  --  --  --  --  --  --
-Erin     1/11  done  --   1/10  CE  --  --  --  --  --  --  --
+bob      1/11  done  --   1/11  CE  --  --  --  --  --  --  --
+carol    1/11  done  --   1/11  CE  --  --  --  --  --  --  --
+Erin     1/11  done  --   1/11  CE  --  --  --  --  --  --  --
 
 done: every check passes; 3/12: 3 of 12 checks pass; --: not started (the stub);
 CE: does not compile; NB: not built (cargo failed); .: not in the file
