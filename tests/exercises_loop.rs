@@ -208,7 +208,7 @@ fn watch_rechecks_a_saved_file_and_shows_each_check_up_to_the_first_failing_one(
         shown.contains(
             "echo_server: check 2 of 11 fails, \
              a_second_client_is_served_while_the_first_stays_connected:"
-        ) && shown.contains("The check before it passes. The 8 after it run once it passes;"),
+        ) && shown.contains("The check before it passes. The 9 after it run once it passes;"),
         "{shown}"
     );
     watch.type_in("q\n");
@@ -353,7 +353,7 @@ fn list_json_and_check_show_every_state() {
     assert!(
         echo.contains(
             "\"state\":\"in_progress\",\"label\":\"fails check 2 of 11\",\"passed\":1,\"ran\":2,\
-             \"checks\":10"
+             \"checks\":11"
         ),
         "{echo}"
     );
