@@ -447,6 +447,79 @@ fn the_original_reverse_server_fails_for_taking_one_read_for_one_line() {
 // ---------------------------------------------------------------------
 // Proxies: grade plays the client and the upstream server, the proxy
 // under grade sits between them.
+/// The seeds the course's servers are graded under by
+/// [`the_course_servers_pass_grade_under_every_seed`]: seeds 1 to N with
+/// `GRADE_SEEDS=N` (the proof that they pass under 100 seeds is
+/// `GRADE_SEEDS=100 cargo test -p end-to-end --test grade under_every_seed`,
+/// about half an hour); by default, seeds 1 and 2, to keep `cargo test`
+/// short.
+fn seeds() -> Vec<u64> {
+    let last = match std::env::var("GRADE_SEEDS") {
+        Ok(n) => n
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .unwrap_or_else(|| {
+                panic!("GRADE_SEEDS must be a whole number from 1 to 10000, not {n:?}")
+            }),
+        Err(_) => 2,
+    };
+    (1..=last).collect()
+}
+
+/// The seed decides the order of the checks: a check that leaves something
+/// behind for the next one (a client still connected, a server still busy)
+/// shows up under some orders only. The course's servers pass under all.
+#[rstest]
+#[case::echo("echo")]
+#[case::reverse("reverse")]
+#[case::room("room")]
+#[case::proxy("proxy")]
+fn the_course_servers_pass_grade_under_every_seed(#[case] protocol: &str) {
+    // echo: the exercise's reference shape (a thread per client, io::copy).
+    let echo_addr = (protocol == "echo").then(|| spawn_server(echo));
+    let example = |name: &str| format!("\"{}\"", example_path(name).display());
+    let run = match protocol {
+        "reverse" => format!(
+            "{} --max-line {MAX_LINE} --addr 127.0.0.1:{{port}}",
+            example("03_reverse_server")
+        ),
+        "room" => format!("{} --addr 127.0.0.1:{{port}}", example("05_multi_server")),
+        "proxy" => format!(
+            "{} --listen 127.0.0.1:{{port}} --to 127.0.0.1:{{upstream}}",
+            example("09_proxy")
+        ),
+        _ => String::new(),
+    };
+    let mut failed = Vec::new();
+    let seeds = seeds();
+    for seed in &seeds {
+        let seed = seed.to_string();
+        let graded = match &echo_addr {
+            Some(addr) => grade(&[protocol, "--addr", addr, "--seed", &seed]),
+            None => grade(&[protocol, "--run", &run, "--seed", &seed]),
+        };
+        if !graded.success || !graded.stdout.contains(" 0 failed") {
+            failed.push(format!(
+                "seed {seed}:\n{}\n{}",
+                graded.stdout, graded.stderr
+            ));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "grade {protocol} failed the course's server under {} of {} seeds:\n{}",
+        failed.len(),
+        seeds.len(),
+        failed.join("\n\n")
+    );
+    println!(
+        "grade {protocol}: the course's server passed under seeds 1 to {}",
+        seeds.len()
+    );
+}
+
 // ---------------------------------------------------------------------
 
 #[rstest]
