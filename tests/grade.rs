@@ -445,8 +445,9 @@ fn the_original_reverse_server_fails_for_taking_one_read_for_one_line() {
 }
 
 // ---------------------------------------------------------------------
-// Proxies: grade plays the client and the upstream server, the proxy
-// under grade sits between them.
+// The course's servers, under many seeds.
+// ---------------------------------------------------------------------
+
 /// The seeds the course's servers are graded under by
 /// [`the_course_servers_pass_grade_under_every_seed`]: seeds 1 to N with
 /// `GRADE_SEEDS=N` (the proof that they pass under 100 seeds is
@@ -520,6 +521,9 @@ fn the_course_servers_pass_grade_under_every_seed(#[case] protocol: &str) {
     );
 }
 
+// ---------------------------------------------------------------------
+// Proxies: grade plays the client and the upstream server, the proxy
+// under grade sits between them.
 // ---------------------------------------------------------------------
 
 #[rstest]
