@@ -39,6 +39,9 @@ const MARK: &str = "check-child: ";
 /// clients, few enough to use up in a moment.
 const LIMIT: u32 = 64;
 
+/// How many of the last lines the code under test printed are kept.
+const PRINTED_KEPT: usize = 100;
+
 /// What a child is to do: the check that runs, and the function it serves.
 pub struct Role {
     pub check: String,
@@ -154,7 +157,7 @@ pub struct Server {
     stdin: ChildStdin,
     said: Receiver<Said>,
     pub addr: SocketAddr,
-    /// Everything the code under test printed so far, for a message.
+    /// The last lines the code under test printed, for a message.
     pub printed: Vec<String>,
     /// How the code under test ended, once the child has said so.
     ended_how: Option<String>,
@@ -264,7 +267,15 @@ impl Server {
                         self.ended_how = Some(how.to_string());
                     }
                 }
-                Said::Other(line) => self.printed.push(line.clone()),
+                Said::Other(line) => {
+                    // The last lines are enough for a message, and a server
+                    // that logs every failed accept without a pause prints
+                    // a great many.
+                    if self.printed.len() == PRINTED_KEPT {
+                        self.printed.remove(0);
+                    }
+                    self.printed.push(line.clone());
+                }
                 Said::Ended => {}
             }
             if wanted(&said) {
