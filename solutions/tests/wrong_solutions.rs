@@ -87,7 +87,12 @@ fn failures(all: &[Check]) -> Vec<(&'static str, String)> {
     thread::scope(|s| {
         let running: Vec<_> = all
             .iter()
-            .map(|check| (check.name, s.spawn(move || checks::run(check))))
+            .map(|check| {
+                // A check that starts this program again (checks::child)
+                // reruns only the test it runs in.
+                let run = checks::child::carried(move || checks::run(check));
+                (check.name, s.spawn(run))
+            })
             .collect();
         running
             .into_iter()
@@ -215,7 +220,7 @@ fn reject_all(exercise: &str, cases: Vec<Case>) {
             .iter()
             .map(|case| {
                 let slots = &slots;
-                s.spawn(move || {
+                s.spawn(checks::child::carried(move || {
                     let mut free = slots.0.lock().unwrap();
                     while *free == 0 {
                         free = slots.1.wait(free).unwrap();
@@ -226,7 +231,7 @@ fn reject_all(exercise: &str, cases: Vec<Case>) {
                     *slots.0.lock().unwrap() += 1;
                     slots.1.notify_one();
                     outcome
-                })
+                }))
             })
             .collect();
         running

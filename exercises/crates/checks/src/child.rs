@@ -48,6 +48,33 @@ pub struct Role {
     subject: usize,
 }
 
+thread_local! {
+    /// The test of libtest this check runs in, if it runs in one.
+    static CALLER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The name of the libtest test that runs the code here: libtest names each
+/// test's thread after it, and [`carried`] hands the name on to the
+/// threads that run checks. `None` in the course's own runner, whose threads are
+/// `main` or unnamed.
+pub fn caller() -> Option<String> {
+    CALLER.with(|c| c.borrow().clone()).or_else(|| {
+        let here = thread::current();
+        let name = here.name()?;
+        (name != "main" && !name.starts_with("checking ")).then(|| name.to_string())
+    })
+}
+
+/// `f`, made to run on another thread as part of the same test as the
+/// code here: [`caller`] there is what it is here.
+pub fn carried<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    let name = caller();
+    move || {
+        CALLER.with(|c| *c.borrow_mut() = name);
+        f()
+    }
+}
+
 /// This program's role, if it is a child.
 pub fn role() -> Option<Role> {
     let value = std::env::var(ROLE).ok()?;
@@ -151,6 +178,18 @@ pub enum Said {
     Ended,
 }
 
+/// The arguments that make this program run the check again. Under
+/// libtest, only the test that runs it: the others would run beside it in
+/// the child, short of descriptors, for nothing. Under the course's own
+/// runner, the same arguments: in the child, [`crate::run`] skips every
+/// check but this one anyway.
+fn rerun_args() -> Vec<std::ffi::OsString> {
+    match caller() {
+        Some(test) => vec![test.into(), "--exact".into()],
+        None => std::env::args_os().skip(1).collect(),
+    }
+}
+
 /// A child serving the code under test, killed when dropped.
 pub struct Server {
     child: Child,
@@ -175,10 +214,13 @@ impl Server {
             .arg("-c")
             .arg(format!("ulimit -n {LIMIT} && exec \"$0\" \"$@\""))
             .arg(me)
-            .args(std::env::args_os().skip(1))
+            .args(rerun_args())
             .env(ROLE, format!("{check} {}", identity(subject)))
             // libtest shows what a test prints only with this.
             .env("RUST_TEST_NOCAPTURE", "1")
+            // A backtrace needs files opened, slowly, where none can be:
+            // the panic's message is enough, and must come at once.
+            .env("RUST_BACKTRACE", "0")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

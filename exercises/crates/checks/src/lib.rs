@@ -353,7 +353,7 @@ pub fn run(check: &Check) -> Result<(), String> {
         };
     }
     let run = Arc::clone(&check.run);
-    let task = harness::spawn("the check", move || run());
+    let task = harness::spawn("the check", child::carried(move || run()));
     let deadline = deadline_of(check.name);
     match task.wait(deadline) {
         Ok(result) => result,

@@ -447,7 +447,10 @@ pub fn failures(all: Vec<Check>) -> Vec<(&'static str, String)> {
     thread::scope(|s| {
         let running: Vec<_> = all
             .iter()
-            .map(|check| (check.name, s.spawn(move || crate::run(check))))
+            .map(|check| {
+                let run = crate::child::carried(move || crate::run(check));
+                (check.name, s.spawn(run))
+            })
             .collect();
         running
             .into_iter()
