@@ -1,8 +1,8 @@
 //! `cargo run -p exercises -- grade`: the exercises' checks run against real
 //! servers over real sockets. The course's own servers pass; a zoo of
-//! broken servers (written here, a few lines each, and two of the course's
-//! own originals) each fail with the check and the words that name their
-//! bug; the reports are the same bytes for the same seed, and the JUnit
+//! broken servers (written here, a few lines each, two of the course's own
+//! originals, and in Python under tests/zoo/) each fail with the check and
+//! the words that name their bug; the reports are the same bytes for the same seed, and the JUnit
 //! file is well-formed XML with one test case per check.
 
 mod common;

@@ -38,7 +38,9 @@ def main():
     listener.listen()
     while True:
         client, _ = listener.accept()
-        threading.Thread(target=handle, args=(client, upstream_port), daemon=True).start()
+        threading.Thread(
+            target=handle, args=(client, upstream_port), daemon=True
+        ).start()
 
 
 main()
