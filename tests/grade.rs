@@ -1,8 +1,8 @@
 //! `cargo run -p exercises -- grade`: the exercises' checks run against real
 //! servers over real sockets. The course's own servers pass; a zoo of
-//! broken servers (written here, a few lines each, and two of the course's
-//! own originals) each fail with the check and the words that name their
-//! bug; the reports are the same bytes for the same seed, and the JUnit
+//! broken servers (written here, a few lines each, two of the course's own
+//! originals, and in Python under tests/zoo/) each fail with the check and
+//! the words that name their bug; the reports are the same bytes for the same seed, and the JUnit
 //! file is well-formed XML with one test case per check.
 
 mod common;
@@ -332,14 +332,27 @@ fn a_right_echo_server_passes_grade() {
 // The zoo: each broken server fails with its check and its words.
 // ---------------------------------------------------------------------
 
-/// Grades the server at `addr` and expects `check` to fail with `words`
-/// in its message, and grade to exit with a failure.
-fn expect_failure(protocol: &str, addr: &str, check: &str, words: &str) {
-    let graded = grade(&[protocol, "--addr", addr, "--seed", "7"]);
+/// Grades the server that `server` names (`--addr` and an address, or
+/// `--run` and a command) and expects `check` to fail with `words` in its
+/// message, and grade to exit with a failure.
+fn expect_failure(protocol: &str, server: &[&str], check: &str, words: &str) {
+    let args: Vec<&str> = [protocol]
+        .into_iter()
+        .chain(server.iter().copied())
+        .chain(["--seed", "7"])
+        .collect();
+    let graded = grade(&args);
     assert!(
         !graded.success,
         "grade passed a broken server:\n{}",
         graded.stdout
+    );
+    // A grade that could not start the server prints no report, only why.
+    assert!(
+        graded.stdout.contains(check),
+        "the report has no line for {check}:\n{}\ngrade's stderr:\n{}",
+        graded.stdout,
+        graded.stderr
     );
     let block = check_block(&graded.stdout, check);
     assert!(
@@ -385,7 +398,7 @@ fn a_broken_echo_server_fails_with_its_check(
     #[case] check: &str,
     #[case] words: &str,
 ) {
-    expect_failure("echo", &spawn_server(serve), check, words);
+    expect_failure("echo", &["--addr", &spawn_server(serve)], check, words);
 }
 
 #[rstest]
@@ -419,7 +432,7 @@ fn a_broken_reverse_server_fails_with_its_check(
     #[case] check: &str,
     #[case] words: &str,
 ) {
-    expect_failure("reverse", &spawn_server(serve), check, words);
+    expect_failure("reverse", &["--addr", &spawn_server(serve)], check, words);
 }
 
 #[test]
@@ -427,7 +440,7 @@ fn the_original_echo_server_fails_for_serving_one_client_at_a_time() {
     let server = Server::start("02_echo_server", &[]);
     expect_failure(
         "echo",
-        &server.addr_arg(),
+        &["--addr", &server.addr_arg()],
         "a_second_client_is_served_while_the_first_stays_connected",
         "serves one client after the other",
     );
@@ -438,7 +451,7 @@ fn the_original_reverse_server_fails_for_taking_one_read_for_one_line() {
     let server = Server::start("03_reverse_server", &["--raw", "--max-line", MAX_LINE]);
     expect_failure(
         "reverse",
-        &server.addr_arg(),
+        &["--addr", &server.addr_arg()],
         "a_line_sent_in_two_pieces_gets_one_reply",
         "answered the first piece on its own",
     );
@@ -738,29 +751,12 @@ fn a_broken_proxy_fails_with_its_check(
 ) {
     let upstream = free_port();
     let addr = spawn_proxy(upstream, serve);
-    let graded = grade(&[
+    let upstream = upstream.to_string();
+    expect_failure(
         "proxy",
-        "--addr",
-        &addr,
-        "--upstream-port",
-        &upstream.to_string(),
-        "--seed",
-        "7",
-    ]);
-    assert!(
-        !graded.success,
-        "grade passed a broken proxy:\n{}",
-        graded.stdout
-    );
-    let block = check_block(&graded.stdout, check);
-    assert!(
-        block.starts_with(&format!("FAILED   {check}")),
-        "{check} should fail:\n{}",
-        graded.stdout
-    );
-    assert!(
-        block.contains(words),
-        "{check} should say {words:?}:\n{block}"
+        &["--addr", &addr, "--upstream-port", &upstream],
+        check,
+        words,
     );
 }
 
@@ -918,7 +914,198 @@ fn a_broken_room_fails_with_its_check(
     #[case] check: &str,
     #[case] words: &str,
 ) {
-    expect_failure("room", &spawn_room(bug), check, words);
+    expect_failure("room", &["--addr", &spawn_room(bug)], check, words);
+}
+
+// ---------------------------------------------------------------------
+// The zoo in Python (tests/zoo/): servers in the originals' style, with
+// socket and threading, each with one bug a learner writes. They prove
+// that grade judges a server in another language by what it does on the
+// wire; the right ones (with a greeting and a prefix, for the room) pass.
+// ---------------------------------------------------------------------
+
+/// The `--run` command that starts `path` (relative to the course's root)
+/// with python3, on grade's port, and its upstream's for a proxy.
+fn python_run(path: &str, protocol: &str) -> String {
+    let upstream = if protocol == "proxy" {
+        " {upstream}"
+    } else {
+        ""
+    };
+    format!("python3 {path} {{port}}{upstream}")
+}
+
+/// How long grade waits for a Python server to listen. python3 may be a
+/// version manager's shell script that starts an interpreter, which on a
+/// busy machine took more than grade's 10 s (seen under `.ci/under-load`
+/// beside other test runs): this bounds a server that never listens, it
+/// is not a speed test.
+const PYTHON_START_SECS: &str = "60";
+
+#[rstest]
+#[case::echo("tests/zoo/echo.py", "echo", "ok: 10 passed, 0 failed, 1 skipped")]
+#[case::reverse(
+    "book/src/grade/reverse_server.py",
+    "reverse",
+    "ok: 15 passed, 0 failed"
+)]
+#[case::room_with_a_greeting_and_a_prefix("tests/zoo/room.py", "room", "ok: 5 passed, 0 failed")]
+#[case::proxy("tests/zoo/proxy.py", "proxy", "ok: 7 passed, 0 failed, 1 skipped")]
+fn a_right_python_server_passes_grade(
+    #[case] path: &str,
+    #[case] protocol: &str,
+    #[case] counts: &str,
+) {
+    if !common::tools_installed(&["python3"]) {
+        return;
+    }
+    let run = python_run(path, protocol);
+    let graded = grade(&[
+        protocol,
+        "--run",
+        &run,
+        "--start-timeout",
+        PYTHON_START_SECS,
+        "--seed",
+        "7",
+    ]);
+    assert!(
+        graded.success,
+        "grade failed {path}:\n{}\n{}",
+        graded.stdout, graded.stderr
+    );
+    assert!(graded.stdout.contains(counts), "{}", graded.stdout);
+}
+
+/// Each file's bug is named in its first lines; the same bug as a server
+/// of the Rust zoo above fails with the same check and words.
+#[rstest]
+#[case::echo_one_recv_per_client(
+    "echo_one_recv_per_client",
+    "echo",
+    "echoes_what_one_client_sends",
+    "it stops after one read"
+)]
+#[case::echo_one_client_at_a_time(
+    "echo_one_client_at_a_time",
+    "echo",
+    "a_second_client_is_served_while_the_first_stays_connected",
+    "serves one client after the other"
+)]
+#[case::echo_lock_from_accept_loop(
+    "echo_lock_from_accept_loop",
+    "echo",
+    "a_second_client_is_served_while_the_first_stays_connected",
+    "serves one client after the other"
+)]
+#[case::echo_spins_after_the_client_leaves(
+    "echo_spins_after_the_client_leaves",
+    "echo",
+    "closes_the_connection_when_the_client_has_finished",
+    "still held the connection open"
+)]
+#[case::echo_no_close_after_the_client_finishes(
+    "echo_no_close_after_the_client_finishes",
+    "echo",
+    "closes_the_connection_when_the_client_has_finished",
+    "still held the connection open"
+)]
+#[case::echo_decodes_each_recv(
+    "echo_decodes_each_recv",
+    "echo",
+    "a_character_cut_between_two_reads_comes_back_unchanged",
+    "decodes"
+)]
+#[case::echo_whole_lines_only(
+    "echo_whole_lines_only",
+    "echo",
+    "echoes_what_one_client_sends",
+    "got it back only once a \\n followed"
+)]
+#[case::reverse_one_recv_per_line(
+    "reverse_one_recv_per_line",
+    "reverse",
+    "a_line_sent_in_two_pieces_gets_one_reply",
+    "answered the first piece on its own"
+)]
+#[case::reverse_bytes_not_characters(
+    "reverse_bytes_not_characters",
+    "reverse",
+    "reverses_characters_not_bytes",
+    "has \u{fffd} in it"
+)]
+#[case::reverse_decodes_each_recv(
+    "reverse_decodes_each_recv",
+    "reverse",
+    "a_character_cut_between_two_writes_is_put_back_together",
+    "a character was decoded in two halves"
+)]
+#[case::reverse_unbounded_line(
+    "reverse_unbounded_line",
+    "reverse",
+    "a_line_that_is_too_long_gets_an_error_and_the_connection_closes",
+    "Without a limit"
+)]
+#[case::reverse_keeps_the_cr(
+    "reverse_keeps_the_cr",
+    "reverse",
+    "a_line_ending_in_crlf_is_reversed_without_the_cr",
+    "the \\r of the \\r\\n line end was reversed"
+)]
+#[case::reverse_no_close_after_the_client_finishes(
+    "reverse_no_close_after_the_client_finishes",
+    "reverse",
+    "returns_when_the_client_closes",
+    "your server still held the connection open"
+)]
+#[case::room_echoes_to_the_sender(
+    "room_echoes_to_the_sender",
+    "room",
+    "a_line_from_one_client_reaches_every_other_and_never_its_sender",
+    "and received it back"
+)]
+#[case::room_one_client_at_a_time(
+    "room_one_client_at_a_time",
+    "room",
+    "a_line_from_one_client_reaches_every_other_and_never_its_sender",
+    "serves one client at a time"
+)]
+#[case::room_one_recv_per_line(
+    "room_one_recv_per_line",
+    "room",
+    "a_line_cut_into_pieces_arrives_whole",
+    "It received a piece as a line of its own"
+)]
+#[case::room_lock_held_across_write(
+    "room_lock_held_across_write",
+    "room",
+    "a_client_that_never_reads_does_not_stop_the_others",
+    "a client that never reads stopped the room"
+)]
+#[case::proxy_no_half_close(
+    "proxy_no_half_close",
+    "proxy",
+    "a_half_close_from_the_client_reaches_the_server_and_the_late_reply_still_arrives",
+    "the proxy had closed more than the direction that ended"
+)]
+#[case::proxy_taking_turns(
+    "proxy_taking_turns",
+    "proxy",
+    "what_each_side_sends_arrives_unchanged_in_both_directions",
+    "a thread that takes turns"
+)]
+fn a_broken_python_server_fails_with_its_check(
+    #[case] file: &str,
+    #[case] protocol: &str,
+    #[case] check: &str,
+    #[case] words: &str,
+) {
+    if !common::tools_installed(&["python3"]) {
+        return;
+    }
+    let run = python_run(&format!("tests/zoo/{file}.py"), protocol);
+    let server = ["--run", &run, "--start-timeout", PYTHON_START_SECS];
+    expect_failure(protocol, &server, check, words);
 }
 
 // ---------------------------------------------------------------------

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""A correct proxy, for comparison with the broken ones here: each
+connection to 127.0.0.1:PORT is forwarded to 127.0.0.1:UPSTREAM, each
+direction on a thread of its own; the end of one direction is passed on as
+a half-close (shutdown SHUT_WR), and the connections close when both
+directions have ended.
+Run: python3 proxy.py PORT UPSTREAM
+"""
+import socket
+import sys
+import threading
+
+
+def pump(source, target):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            target.sendall(data)
+        target.shutdown(socket.SHUT_WR)
+    except OSError:
+        # one side broke: end both directions
+        for conn in (source, target):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def handle(client, upstream_port):
+    with client:
+        try:
+            server = socket.create_connection(("127.0.0.1", upstream_port))
+        except OSError:
+            return
+        with server:
+            back = threading.Thread(target=pump, args=(server, client))
+            back.start()
+            pump(client, server)
+            back.join()
+
+
+def main():
+    port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    while True:
+        client, _ = listener.accept()
+        threading.Thread(
+            target=handle, args=(client, upstream_port), daemon=True
+        ).start()
+
+
+main()
