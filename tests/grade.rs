@@ -405,7 +405,7 @@ fn a_broken_echo_server_fails_with_its_check(
 #[case::bytes_reversed_across_a_character(
     reverse_of_bytes,
     "reverses_characters_not_bytes",
-    "has \u{fffd} in it"
+    "your server reversed the bytes of the line, not its characters"
 )]
 #[case::first_line_only(
     reverse_first_line_only,
@@ -1032,7 +1032,7 @@ fn a_right_python_server_passes_grade(
     "reverse_bytes_not_characters",
     "reverse",
     "reverses_characters_not_bytes",
-    "has \u{fffd} in it"
+    "your server reversed the bytes of the line, not its characters"
 )]
 #[case::reverse_decodes_each_recv(
     "reverse_decodes_each_recv",

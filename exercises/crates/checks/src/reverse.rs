@@ -193,6 +193,19 @@ impl Client {
         }
         let mut bytes_back: Vec<u8> = format!("{line}\n").into_bytes();
         bytes_back.reverse();
+        // The same without the line end: the bytes of the line reversed,
+        // sent as they are or decoded with from_utf8_lossy.
+        let mut line_back: Vec<u8> = line.as_bytes().iter().rev().copied().collect();
+        let lossy = format!("{}\n", String::from_utf8_lossy(&line_back));
+        line_back.push(b'\n');
+        if !line.is_ascii() && (reply == line_back.as_slice() || reply == lossy.as_bytes()) {
+            return format!(
+                "your server reversed the bytes of the line, not its characters: the reply to \
+                 {to} was {got}, expected {want}.\nIn UTF-8, é is 2 bytes and 🦀 is 4: reversing \
+                 the bytes scrambles them (and a decoder shows what is left as \u{fffd}). \
+                 Decode the line, reverse line.chars(), then encode."
+            );
+        }
         if reply.starts_with(&bytes_back) && !line.is_ascii() {
             return format!(
                 "your server reversed the bytes of the line (its \\n too), not its characters: \
