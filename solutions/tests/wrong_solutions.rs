@@ -292,3 +292,15 @@ fn wrong_answers_to_fan_out_are_rejected() {
 fn wrong_answers_to_event_loop_are_rejected() {
     reject_all("event_loop", event_loop::cases());
 }
+
+/// A deadline bounds hung code; it is not a speed test. With a wait of 2 s
+/// for a reply, this right answer was told that it buffered its replies.
+#[test]
+fn a_right_answer_to_reverse_that_is_slow_to_start_passes() {
+    let first = solutions::checks::reverse::checks(reverse::slow_to_start)
+        .into_iter()
+        .filter(|c| c.name == "answers_a_line_with_its_characters_reversed")
+        .collect::<Vec<_>>();
+    assert_eq!(first.len(), 1, "the check is still there");
+    assert_eq!(failures(&first), vec![], "a right answer, 3 s late, failed");
+}

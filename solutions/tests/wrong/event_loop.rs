@@ -61,6 +61,28 @@ pub fn cases() -> Vec<Case> {
                 BUSY,
             ),
         ),
+        // The same on a machine so busy that the thousand calls take
+        // longer than one WAIT: the client waits for as long as the loop
+        // keeps calling, so the same checks fail (with a wait of 2 s, once
+        // this fixture passed most of them).
+        case(
+            "keeps_asking_for_writable_on_a_slow_machine",
+            checks(api(Mistake::KeepsAskingForWritableOnASlowMachine)),
+            all(
+                &[
+                    FIRST,
+                    SPLIT,
+                    BIG_REPLY,
+                    WRITABLE,
+                    NOT_UTF8,
+                    LAST_LINE,
+                    CLOSES,
+                    BYTE_AT_A_TIME,
+                    MERGED,
+                ],
+                BUSY,
+            ),
+        ),
         case(
             "drops_the_rest_of_a_partial_write",
             checks(api(Mistake::DropsTheRestOfAPartialWrite)),
@@ -108,6 +130,9 @@ enum Mistake {
     ReadsOncePerEvent,
     /// Always READABLE | WRITABLE: "the loop will tell me when I can write".
     KeepsAskingForWritable,
+    /// The same, each call taking 3 ms: a busy machine, where a thousand
+    /// calls take longer than the checks' WAIT.
+    KeepsAskingForWritableOnASlowMachine,
     /// One write per writable event, and the queue cleared: a write taken
     /// for a whole one.
     DropsTheRestOfAPartialWrite,
@@ -138,6 +163,9 @@ fn api(mistake: Mistake) -> Api<Wrong> {
     let new: fn(usize) -> Wrong = match mistake {
         Mistake::ReadsOncePerEvent => |m| Wrong::new(m, Mistake::ReadsOncePerEvent),
         Mistake::KeepsAskingForWritable => |m| Wrong::new(m, Mistake::KeepsAskingForWritable),
+        Mistake::KeepsAskingForWritableOnASlowMachine => {
+            |m| Wrong::new(m, Mistake::KeepsAskingForWritableOnASlowMachine)
+        }
         Mistake::DropsTheRestOfAPartialWrite => {
             |m| Wrong::new(m, Mistake::DropsTheRestOfAPartialWrite)
         }
@@ -204,6 +232,11 @@ impl Wrong {
     }
 
     fn on_writable(&mut self, socket: &mut impl Write) -> io::Result<Option<Interest>> {
+        if self.mistake == Mistake::KeepsAskingForWritableOnASlowMachine
+            && self.written == self.unsent.len()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(3));
+        }
         match self.mistake {
             Mistake::DropsTheRestOfAPartialWrite => {
                 match socket.write(&self.unsent) {
@@ -242,7 +275,11 @@ impl Wrong {
     }
 
     fn interest(&self) -> Option<Interest> {
-        if self.mistake == Mistake::KeepsAskingForWritable && !self.finishing {
+        let busy = matches!(
+            self.mistake,
+            Mistake::KeepsAskingForWritable | Mistake::KeepsAskingForWritableOnASlowMachine
+        );
+        if busy && !self.finishing {
             return Some(Interest::READABLE | Interest::WRITABLE);
         }
         let read = (!self.finishing).then_some(Interest::READABLE);

@@ -630,3 +630,10 @@ fn returns_an_error_at_the_end_of_the_stream(client: TcpStream) -> io::Result<()
         }
     }
 }
+
+/// The reference answer on a machine so busy that its thread first runs 3 s
+/// after the connection came: right, only slow. It must pass.
+pub fn slow_to_start(client: TcpStream) -> io::Result<()> {
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    solutions::reverse::reverse_lines(client)
+}

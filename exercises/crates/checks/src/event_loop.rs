@@ -520,21 +520,44 @@ impl Client {
     /// Waits until the check's loop has handled everything so far and waits
     /// for the next event (or has ended), so that the client's next move
     /// comes after it, on a busy machine as on an idle one. A busy loop never
-    /// settles: it spins until [`BUSY`] ends it. Code that hangs in a call
-    /// costs this wait once; later moves do not wait for it again.
+    /// settles: it spins until [`BUSY`] ends it, and the wait goes on for
+    /// as long as the loop keeps calling the Connection (on a busy machine
+    /// a thousand calls may take longer than [`WAIT`]). Code that hangs in
+    /// a call costs [`WAIT`] once; later moves do not wait for it again.
     fn settle(&mut self) {
         if self.unsettled {
             return;
         }
-        let shared = Arc::clone(&self.shared);
         let sent = self.sent;
         // Settled after reading every byte sent so far: a flag set before
         // the client's last bytes came would be stale.
-        let settled = shared.bell.wait_until(WAIT, || {
-            let seen = lock(&shared.seen);
+        let settled = self.wait_while_called(|seen| {
             (seen.settled && seen.bytes_read >= sent) || seen.ended.is_some()
         });
         self.unsettled = !settled;
+    }
+
+    /// Waits until `done` holds, for [`WAIT`] after the check's loop last
+    /// called the Connection: a busy loop is called a thousand times before
+    /// [`BUSY`] ends it, and on a busy machine that takes longer than one
+    /// [`WAIT`]. Only a loop called for ever without `done` nor [`BUSY`]
+    /// meets the overall bound.
+    fn wait_while_called(&self, done: impl Fn(&Seen) -> bool) -> bool {
+        let shared = Arc::clone(&self.shared);
+        let calls = || {
+            let seen = lock(&shared.seen);
+            seen.readable_calls + seen.writable_calls
+        };
+        let most = std::time::Instant::now() + 10 * WAIT;
+        loop {
+            let before = calls();
+            if shared.bell.wait_until(WAIT, || done(&lock(&shared.seen))) {
+                return true;
+            }
+            if calls() == before || std::time::Instant::now() > most {
+                return false;
+            }
+        }
     }
 
     /// Closes the check's sending side: the end of the stream.
@@ -912,9 +935,7 @@ pub fn asks_for_writable_only_while_replies_wait<C: 'static>(
         let to = show_str(&format!("{line}\n"));
         client.expect_reversed(&to, line)?;
         // Once the reply is out, the connection waits for the client only.
-        let shared = Arc::clone(&client.shared);
-        let settled = shared.bell.wait_until(WAIT, || {
-            let seen = lock(&shared.seen);
+        let settled = client.wait_while_called(|seen| {
             seen.interest == Some(Interest::READABLE) || seen.ended.is_some()
         });
         let seen = client.seen();

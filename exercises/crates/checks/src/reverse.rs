@@ -14,6 +14,13 @@ use super::harness::{
 };
 use super::shared::reverse::MAX_LINE;
 
+/// How long a check waits for a reply before it looks for why none came.
+/// A reply is an event, and this bounds only code that never sends one: on
+/// a busy machine (load 14 on two cores) the reference answer once took
+/// more than [`WAIT`] to answer a connection's first line, and was told it
+/// buffered its replies.
+const REPLY: Duration = Duration::from_secs(5);
+
 /// The function under test.
 pub type ReverseLines = fn(TcpStream) -> io::Result<()>;
 
@@ -133,12 +140,12 @@ impl Client {
         Ok(early)
     }
 
-    /// Reads until a whole line has arrived (or the peer closed, or [`WAIT`]
-    /// passed); returns the raw bytes, line end included, and how it ended.
+    /// Reads until a whole line has arrived (or the peer closed, or
+    /// [`REPLY`] passed); returns the raw bytes, line end included, and how it ended.
     /// An empty first line is followed by a look at what comes right
     /// after it, which tells a reversed line end apart.
     fn raw_reply(&mut self) -> (Vec<u8>, Ended) {
-        let mut ended = collect(&self.stream, &mut self.pending, WAIT, |b| {
+        let mut ended = collect(&self.stream, &mut self.pending, REPLY, |b| {
             b.contains(&b'\n')
         });
         if self.pending.first() == Some(&b'\n') {
@@ -225,7 +232,7 @@ impl Client {
         }
         if !reply.contains(&b'\n') && reply.starts_with(rev.as_bytes()) {
             return self.fail(format!(
-                "the reply to {to} has no \\n at its end: {got}, then nothing for {WAIT:?}.\nEnd \
+                "the reply to {to} has no \\n at its end: {got}, then nothing for {REPLY:?}.\nEnd \
                  each reply with \\n: the client reads lines."
             ));
         }
@@ -276,7 +283,7 @@ impl Client {
             // a direct connection, which then gives the diagnosis: 9 KiB at
             // a byte a millisecond would only cost time here.
             return self.fail(format!(
-                "no reply (no whole line ending in \\n) to {to} within {WAIT:?}."
+                "no reply (no whole line ending in \\n) to {to} within {REPLY:?}."
             ));
         }
         // 9 lines of 1000 characters: more than a BufWriter holds (8 KiB).
@@ -321,7 +328,7 @@ impl Client {
             );
         }
         self.fail(format!(
-            "no reply (no whole line ending in \\n) to {to} within {WAIT:?}, nor when more lines \
+            "no reply (no whole line ending in \\n) to {to} within {REPLY:?}, nor when more lines \
              came, nor when the client closed its side."
         ))
     }
@@ -365,7 +372,7 @@ impl Client {
                     self.fail(format!("the connection closed without a reply to {to}."))
                 }
                 _ => self.fail(format!(
-                    "no reply to {to} within {WAIT:?}: it should get a reply starting with \
+                    "no reply to {to} within {REPLY:?}: it should get a reply starting with \
                      \"error:\"."
                 )),
             });
@@ -631,7 +638,7 @@ pub fn a_line_over_the_limit_gets_an_error_even_before_its_newline(
     let (reply, ended) = client.raw_reply();
     if reply.is_empty() && ended == Ended::TimedOut {
         return Err(client.fail(format!(
-            "no reply {WAIT:?} after MAX_LINE + 1 = {} bytes without a \\n: your server is still \
+            "no reply {REPLY:?} after MAX_LINE + 1 = {} bytes without a \\n: your server is still \
              waiting for the end of the line, so a client that never sends \\n makes it buffer \
              without end.\nStop reading after MAX_LINE + 1 bytes (Read::take, or \
              lessons::framing::read_line): the line is too long by then.",
