@@ -242,6 +242,29 @@ fn reverse_first_line_only(stream: TcpStream) -> io::Result<()> {
     writer.write_all(&reversed(&line))
 }
 
+/// Right in every reply, but it reads one byte at a time and hangs up at
+/// once after the error for a line that is too long: the rest of that line
+/// is still unread, so closing the socket resets the connection.
+fn reverse_closing_with_bytes_unread(stream: TcpStream) -> io::Result<()> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        if (&stream).read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        if byte[0] == b'\n' {
+            (&stream).write_all(&reversed(&line))?;
+            line.clear();
+            continue;
+        }
+        line.push(byte[0]);
+        if line.len() > 1024 {
+            (&stream).write_all(b"error: line too long\n")?;
+            return Ok(());
+        }
+    }
+}
+
 fn reverse_unbounded(stream: TcpStream) -> io::Result<()> {
     reverse_with(stream, false, reversed, true)
 }
@@ -364,6 +387,14 @@ fn expect_failure(protocol: &str, server: &[&str], check: &str, words: &str) {
         block.contains(words),
         "{check} should say {words:?}:\n{block}"
     );
+    // grade relays to a program: the exercise's function is not there.
+    for function in ["`forward`", "reverse_lines", "serve_all"] {
+        assert!(
+            !block.contains(function),
+            "{check}'s message names the exercise's {function}, which grade replaces with a \
+             relay to the program:\n{block}"
+        );
+    }
 }
 
 #[rstest]
@@ -421,6 +452,11 @@ fn a_broken_echo_server_fails_with_its_check(
     reverse_keeping_cr,
     "a_line_ending_in_crlf_is_reversed_without_the_cr",
     "the \\r of the \\r\\n line end was reversed"
+)]
+#[case::closing_with_bytes_unread(
+    reverse_closing_with_bytes_unread,
+    "a_line_that_is_too_long_gets_an_error_and_the_connection_closes",
+    "(an RST, not a FIN) after its last bytes, \"error: line too long\\n\""
 )]
 #[case::no_close_after_the_client_closes(
     reverse_without_close,
@@ -1045,6 +1081,12 @@ fn a_right_python_server_passes_grade(
     "reverse",
     "a_line_that_is_too_long_gets_an_error_and_the_connection_closes",
     "Without a limit"
+)]
+#[case::reverse_closes_with_unread_data(
+    "reverse_closes_with_unread_data",
+    "reverse",
+    "a_line_that_is_too_long_gets_an_error_and_the_connection_closes",
+    "(an RST, not a FIN) after its last bytes, \"error: line too long\\n\""
 )]
 #[case::reverse_keeps_the_cr(
     "reverse_keeps_the_cr",

@@ -58,6 +58,8 @@ enum Protocol {
     /// - When a client closes its sending side (a half-close), the server
     ///   sends what is left and closes the connection.
     /// - A client that vanishes (a reset) ends only its own connection.
+    /// - The server closes a connection cleanly (a FIN), never with bytes
+    ///   from the client unread: that close is a reset (an RST).
     Echo(Target),
     #[command(verbatim_doc_comment)]
     /// Exercise 03's reverse server: each line back reversed by characters.
@@ -74,7 +76,10 @@ enum Protocol {
     ///   the connection goes on.
     /// - A line may hold up to 1024 bytes before its line end. A longer
     ///   one gets a reply starting with `error:` as soon as 1025 bytes have
-    ///   come without a `\n`, and then the server closes the connection.
+    ///   come without a `\n`, and then the server closes the connection,
+    ///   cleanly: a close with bytes from the client still unread is a
+    ///   reset (an RST), which can destroy the error line. Shut down the
+    ///   sending side and read the rest for a moment first.
     /// - When the client closes its sending side, the server closes the
     ///   connection. Many clients are served at the same time.
     Reverse(Target),
@@ -197,7 +202,74 @@ const REWORDED: &[(&str, &str)] = &[
         "reverse_lines was still running",
         "your server still held the connection open",
     ),
+    // Exercise 09's `forward` is grade's relays, through your proxy: they
+    // end when your proxy closes its connections, and fail with them.
+    (
+        "`forward` had already returned Ok(()): it must forward until both directions have \
+         ended, and only then return.",
+        "your proxy had already closed both its connections: it must forward until both \
+         directions have ended, and only then close them.",
+    ),
+    (
+        "`forward` had already returned Ok(()).",
+        "your proxy had already closed both its connections.",
+    ),
+    (
+        "`forward` had already returned Err(a relayed connection failed): it must forward \
+         until both directions have ended, and only then return.",
+        "a connection through your proxy had already failed or been reset: it must forward \
+         until both directions have ended, and only then close its connections.",
+    ),
+    (
+        "`forward` had already returned Err(",
+        "a connection through your proxy had already failed (",
+    ),
+    (
+        "later `forward` had not returned. Once both directions have ended, return Ok(()): join \
+         both threads (thread::scope does it for you).",
+        "later your proxy still held a connection open. Once both directions have ended, close \
+         both connections.",
+    ),
+    (
+        "and `forward` returned Err(a relayed connection failed)",
+        "and a connection through your proxy failed or was reset",
+    ),
+    (
+        "and `forward` returned Err(",
+        "and a connection through your proxy failed (",
+    ),
+    (
+        "that is how a connection ends normally, so return Ok(()).",
+        "that is how a connection ends normally, so close both connections cleanly.",
+    ),
 ];
+
+/// A check passed, but the server reset a connection on the way: it
+/// closed its socket with bytes from the client unread, and the kernel
+/// sent an RST instead of a FIN. The relay had read the replies already;
+/// a client often has not. Echo and reverse only: a room may drop a client
+/// that does not read, and a proxy passes its sides' resets on.
+fn reset_by_the_server(protocol: &str) -> Option<String> {
+    if !matches!(protocol, "echo" | "reverse") {
+        return None;
+    }
+    let (connection, last) = transcript::reset_by_the_server()?;
+    let after = if last.is_empty() {
+        "before it sent anything".to_string()
+    } else {
+        format!("after its last bytes, {}", checks::harness::show(&last))
+    };
+    Some(format!(
+        "your server reset connection {connection} (an RST, not a FIN) {after}: it closed \
+         its socket while bytes from the client were still unread, and the kernel then \
+         resets the connection. A reset can destroy replies the client has not read yet \
+         (Windows discards them; anywhere, a reply still on its way is lost), so the \
+         client may never see them. (grade's relay read them before the reset, and they \
+         were right.)\nBefore closing, shut down the writing side (shutdown(Write); in \
+         Python, shutdown(socket.SHUT_WR)) and read what the client still sends for a \
+         moment (lessons::framing::say_and_close), or read to the end of the stream."
+    ))
+}
 
 /// The server under grade, as the relays reach it.
 static TARGET: OnceLock<String> = OnceLock::new();
@@ -271,7 +343,7 @@ fn relay_proxied(client: TcpStream, server: TcpStream) -> io::Result<()> {
 fn noting_failure(tap: Tap, failed: &Arc<AtomicBool>) -> Tap {
     let failed = Arc::clone(failed);
     Arc::new(move |id, dir, heard| {
-        if matches!(heard, Heard::Failed(_)) {
+        if matches!(heard, Heard::Failed(_) | Heard::Reset(_)) {
             failed.store(true, Ordering::SeqCst);
         }
         tap(id, dir, heard);
@@ -461,7 +533,10 @@ fn grade(
             Outcome::Failed(e)
         } else {
             match checks::run(check) {
-                Ok(()) => Outcome::Passed,
+                Ok(()) => match reset_by_the_server(protocol) {
+                    Some(why) => Outcome::Failed(server.annotate(why)),
+                    None => Outcome::Passed,
+                },
                 Err(message) => {
                     let mut message = reword(&message);
                     for note in lock(&NOTES).iter() {

@@ -35,6 +35,8 @@ pub struct Event {
 pub enum What {
     Bytes(Vec<u8>),
     End,
+    /// The sender reset the connection.
+    Reset(String),
     Failed(String),
 }
 
@@ -84,6 +86,40 @@ pub fn start() {
 /// The transcript so far.
 pub fn take() -> Vec<Event> {
     std::mem::take(&mut recording().events)
+}
+
+/// The first connection of the current check that the server reset (its
+/// side of a relay heard a reset, not a close): its number in the
+/// transcript, and the last bytes the server had sent on it.
+pub fn reset_by_the_server() -> Option<(usize, Vec<u8>)> {
+    let r = recording();
+    let reset = r
+        .events
+        .iter()
+        .find(|e| e.dir == Direction::Down && matches!(e.what, What::Reset(_)))?;
+    let mut keys: Vec<(u64, u64)> = Vec::new();
+    for e in &r.events {
+        if !keys.contains(&e.key) {
+            keys.push(e.key);
+        }
+    }
+    let number = keys
+        .iter()
+        .position(|k| *k == reset.key)
+        .map_or(0, |i| i + 1);
+    let mut sent: Vec<u8> = r
+        .events
+        .iter()
+        .filter(|e| e.key == reset.key && e.dir == Direction::Down)
+        .filter_map(|e| match &e.what {
+            What::Bytes(b) => Some(b.as_slice()),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect();
+    sent.drain(..sent.len().saturating_sub(40));
+    Some((number, sent))
 }
 
 /// A tap for a new relay.
@@ -139,6 +175,7 @@ fn tap_as_lasting(relay: u64, connection: Option<u64>, lasting: bool) -> Tap {
                 What::Bytes(bytes.to_vec())
             }
             Heard::End => What::End,
+            Heard::Reset(e) => What::Reset(e.to_string()),
             Heard::Failed(e) => What::Failed(e.to_string()),
         };
         let at = r.started.elapsed();
@@ -215,6 +252,7 @@ pub fn connections(events: &[Event]) -> (Vec<Connection>, Vec<usize>) {
         match &e.what {
             What::Bytes(b) => bytes.extend_from_slice(b),
             What::End => *end = Some("closed its side".to_string()),
+            What::Reset(why) => *end = Some(format!("reset ({why})")),
             What::Failed(why) => *end = Some(format!("failed ({why})")),
         }
     }
@@ -617,6 +655,9 @@ pub fn json(events: &[Event]) -> String {
                     b.len()
                 ),
                 What::End => "\"end\":\"closed\"".to_string(),
+                What::Reset(why) => {
+                    format!("\"end\":{}", crate::json::quote(&format!("reset: {why}")))
+                }
                 What::Failed(why) => format!("\"end\":{}", crate::json::quote(why)),
             };
             format!(

@@ -198,12 +198,25 @@ fn pump(
     tap: Option<&Tap>,
 ) -> Pumped {
     let (mut from, mut to) = link.sockets(dir);
+    // Whether a failure came from writing: else the sender's side failed.
+    let mut write_failed = false;
     let (copied, limit, dropped) = if plain {
         // The whole proxy, when it only forwards: std's `io::copy` reads
         // and writes until the end of the stream.
         let copied = match tap {
             None => io::copy(&mut from, &mut to),
-            Some(tap) => io::copy(&mut from, &mut Tapped { to, tap, link, dir }),
+            Some(tap) => {
+                let mut tapped = Tapped {
+                    to,
+                    tap,
+                    link,
+                    dir,
+                    failed: false,
+                };
+                let copied = io::copy(&mut from, &mut tapped);
+                write_failed = tapped.failed;
+                copied
+            }
         };
         (copied, None, 0)
     } else {
@@ -220,6 +233,9 @@ fn pump(
     if let (true, Some(tap)) = (plain, tap) {
         match &copied {
             Ok(_) => tap(link.id, dir, Heard::End),
+            Err(e) if !write_failed && e.kind() == io::ErrorKind::ConnectionReset => {
+                tap(link.id, dir, Heard::Reset(e))
+            }
             Err(e) => tap(link.id, dir, Heard::Failed(e)),
         }
     }
@@ -291,11 +307,16 @@ struct Tapped<'a> {
     tap: &'a Tap,
     link: &'a Link,
     dir: Direction,
+    /// A write failed: the failure of the copy is the receiver's.
+    failed: bool,
 }
 
 impl io::Write for Tapped<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.to.write(buf)?;
+        let n = self
+            .to
+            .write(buf)
+            .inspect_err(|e| self.failed |= e.kind() != io::ErrorKind::Interrupted)?;
         (self.tap)(self.link.id, self.dir, Heard::Bytes(&buf[..n]));
         Ok(n)
     }

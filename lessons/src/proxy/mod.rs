@@ -275,7 +275,12 @@ pub enum Heard<'a> {
     Bytes(&'a [u8]),
     /// The sender finished; passed on as a half-close.
     End,
-    /// The direction failed (a reset, say); both sides are closed.
+    /// The sender reset the connection (a read failed with a reset: its
+    /// program closed the socket with bytes unread, or crashed); the
+    /// direction ends as for [`Heard::Failed`].
+    Reset(&'a io::Error),
+    /// The direction failed otherwise (a write to a receiver that reset,
+    /// say); both sides are closed.
     Failed(&'a io::Error),
 }
 
