@@ -285,6 +285,30 @@ fn reverse_without_close(stream: TcpStream) -> io::Result<()> {
 // The course's own servers pass.
 // ---------------------------------------------------------------------
 
+/// The `--run` command that has grade start the course's own server for
+/// `protocol` (its example, built already), with the limit the checks use.
+fn course_run(protocol: &str) -> String {
+    let (exe, args) = course_server(protocol);
+    format!("{exe} {args}")
+}
+
+/// [`course_run`] in two: the example's path, quoted, and its arguments.
+fn course_server(protocol: &str) -> (String, String) {
+    let (example, args) = match protocol {
+        "reverse" => (
+            "03_reverse_server",
+            format!("--max-line {MAX_LINE} --addr 127.0.0.1:{{port}}"),
+        ),
+        "room" => ("05_multi_server", "--addr 127.0.0.1:{port}".to_string()),
+        "proxy" => (
+            "09_proxy",
+            "--listen 127.0.0.1:{port} --to 127.0.0.1:{upstream}".to_string(),
+        ),
+        other => panic!("the course has no server for {other} that grade starts itself"),
+    };
+    (format!("\"{}\"", example_path(example).display()), args)
+}
+
 #[test]
 fn the_course_reverse_server_passes_grade_given_its_address() {
     let server = Server::start("03_reverse_server", &["--max-line", MAX_LINE]);
@@ -313,12 +337,7 @@ fn the_course_reverse_server_passes_grade_given_its_address() {
 #[case::seed_3("3")]
 #[case::seed_4("4")]
 fn the_course_reverse_server_passes_grade_when_grade_starts_it(#[case] seed: &str) {
-    let exe = example_path("03_reverse_server");
-    let run = format!(
-        "\"{}\" --max-line {MAX_LINE} --addr 127.0.0.1:{{port}}",
-        exe.display()
-    );
-    let graded = grade(&["reverse", "--run", &run, "--seed", seed]);
+    let graded = grade(&["reverse", "--run", &course_run("reverse"), "--seed", seed]);
     assert!(
         graded.success,
         "grade failed:\n{}\n{}",
@@ -529,18 +548,9 @@ fn seeds() -> Vec<u64> {
 fn the_course_servers_pass_grade_under_every_seed(#[case] protocol: &str) {
     // echo: the exercise's reference shape (a thread per client, io::copy).
     let echo_addr = (protocol == "echo").then(|| spawn_server(echo));
-    let example = |name: &str| format!("\"{}\"", example_path(name).display());
     let run = match protocol {
-        "reverse" => format!(
-            "{} --max-line {MAX_LINE} --addr 127.0.0.1:{{port}}",
-            example("03_reverse_server")
-        ),
-        "room" => format!("{} --addr 127.0.0.1:{{port}}", example("05_multi_server")),
-        "proxy" => format!(
-            "{} --listen 127.0.0.1:{{port}} --to 127.0.0.1:{{upstream}}",
-            example("09_proxy")
-        ),
-        _ => String::new(),
+        "echo" => String::new(),
+        _ => course_run(protocol),
     };
     let mut failed = Vec::new();
     let seeds = seeds();
@@ -579,13 +589,12 @@ fn the_course_servers_pass_grade_under_every_seed(#[case] protocol: &str) {
 #[case::forwarding_as_it_comes(&[])]
 #[case::merging_what_arrives_within_20_ms(&["--merge", "20"])]
 fn the_course_proxy_passes_grade_when_grade_starts_it(#[case] toxics: &[&str]) {
-    let exe = example_path("09_proxy");
-    let args = ["--listen 127.0.0.1:{port} --to 127.0.0.1:{upstream}"]
+    let (exe, args) = course_server("proxy");
+    let run = [course_run("proxy").as_str()]
         .into_iter()
         .chain(toxics.iter().copied())
         .collect::<Vec<_>>()
         .join(" ");
-    let run = format!("\"{}\" {args}", exe.display());
     let graded = grade(&["proxy", "--run", &run, "--seed", "1"]);
     assert!(
         graded.success,
@@ -611,10 +620,9 @@ fn the_course_proxy_passes_grade_when_grade_starts_it(#[case] toxics: &[&str]) {
         graded.seconds
     );
     if toxics.is_empty() {
-        let printed = graded.stdout.replace(
-            &format!("\"{}\"", exe.display()),
-            "cargo run -q --example 09_proxy --",
-        );
+        let printed = graded
+            .stdout
+            .replace(&exe, "cargo run -q --example 09_proxy --");
         same_as_the_book(
             "session-proxy.txt",
             &format!(
@@ -802,10 +810,8 @@ fn a_broken_proxy_fails_with_its_check(
 
 #[test]
 fn the_course_room_server_passes_grade_when_grade_starts_it() {
-    let exe = example_path("05_multi_server");
-    let args = "--addr 127.0.0.1:{port}";
-    let run = format!("\"{}\" {args}", exe.display());
-    let graded = grade(&["room", "--run", &run, "--seed", "1"]);
+    let (exe, args) = course_server("room");
+    let graded = grade(&["room", "--run", &course_run("room"), "--seed", "1"]);
     assert!(
         graded.success,
         "grade failed:\n{}\n{}",
@@ -822,10 +828,9 @@ fn the_course_room_server_passes_grade_when_grade_starts_it() {
         "grade room against 05_multi_server: {:.1} s",
         graded.seconds
     );
-    let printed = graded.stdout.replace(
-        &format!("\"{}\"", exe.display()),
-        "cargo run -q --example 05_multi_server --",
-    );
+    let printed = graded
+        .stdout
+        .replace(&exe, "cargo run -q --example 05_multi_server --");
     same_as_the_book(
         "session-room.txt",
         &format!(
@@ -1468,12 +1473,10 @@ fn the_class_script_grades_each_listed_server_and_keeps_its_reports() {
     let broken = spawn_server(reverse_keeping_cr);
     let dir = std::env::temp_dir().join(format!("grade-class-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a folder for the class");
-    let exe = example_path("03_reverse_server");
     let list = format!(
-        "# name, then an address or a command\nalice {}\nbob {broken}\ncarol \"{}\" --max-line \
-         {MAX_LINE} --addr 127.0.0.1:{{port}}\n",
+        "# name, then an address or a command\nalice {}\nbob {broken}\ncarol {}\n",
         good.addr_arg(),
-        exe.display()
+        course_run("reverse")
     );
     std::fs::write(dir.join("class.txt"), list).expect("write the list");
     let mut command = Command::new("sh");
