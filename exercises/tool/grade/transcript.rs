@@ -97,29 +97,10 @@ pub fn reset_by_the_server() -> Option<(usize, Vec<u8>)> {
         .events
         .iter()
         .find(|e| e.dir == Direction::Down && matches!(e.what, What::Reset(_)))?;
-    let mut keys: Vec<(u64, u64)> = Vec::new();
-    for e in &r.events {
-        if !keys.contains(&e.key) {
-            keys.push(e.key);
-        }
-    }
-    let number = keys
-        .iter()
-        .position(|k| *k == reset.key)
-        .map_or(0, |i| i + 1);
-    let mut sent: Vec<u8> = r
-        .events
-        .iter()
-        .filter(|e| e.key == reset.key && e.dir == Direction::Down)
-        .filter_map(|e| match &e.what {
-            What::Bytes(b) => Some(b.as_slice()),
-            _ => None,
-        })
-        .flatten()
-        .copied()
-        .collect();
-    sent.drain(..sent.len().saturating_sub(40));
-    Some((number, sent))
+    let (conns, _) = connections(&r.events);
+    let conn = conns.into_iter().find(|c| c.key == reset.key)?;
+    let last = &conn.down[conn.down.len().saturating_sub(40)..];
+    Some((conn.number, last.to_vec()))
 }
 
 /// A tap for a new relay.

@@ -280,7 +280,8 @@ pub enum Heard<'a> {
     /// direction ends as for [`Heard::Failed`].
     Reset(&'a io::Error),
     /// The direction failed otherwise (a write to a receiver that reset,
-    /// say); both sides are closed.
+    /// say). Its receiver is shut down; the other direction passes on what
+    /// it already holds, then ends too.
     Failed(&'a io::Error),
 }
 

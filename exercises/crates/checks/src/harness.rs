@@ -29,6 +29,14 @@ pub use socket_harness::{Ended, Subject, is_timeout, read_line, show, show_str, 
 /// before it fails. Long for loopback, short enough to keep `cargo test` quick.
 pub const WAIT: Duration = Duration::from_secs(2);
 
+/// How long a check waits for a reply, or for a line to reach another
+/// client, before it looks for why none came. A reply is an event, and
+/// this bounds only code that never sends one: on a loaded two-core
+/// machine (load average 12 to 14) the reference reverse answer once took
+/// more than [`WAIT`] to answer a connection's first line, and the course's
+/// room, through grade's relay, to pass a line on.
+pub const REPLY: Duration = Duration::from_secs(5);
+
 /// How long a check listens to be sure that nothing (more) arrives.
 /// "Nothing happens" cannot be signalled, so this is the one kind of wait
 /// that always runs to its end; checks keep it short and rare.

@@ -9,17 +9,10 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use super::harness::{
-    Ended, QUIET, Task, WAIT, Waited, collect, nothing_arrives, on_a_wire, show, show_str,
+    Ended, QUIET, REPLY, Task, WAIT, Waited, collect, nothing_arrives, on_a_wire, show, show_str,
     socket_pair, spawn,
 };
 use super::shared::reverse::MAX_LINE;
-
-/// How long a check waits for a reply before it looks for why none came.
-/// A reply is an event, and this bounds only code that never sends one: on
-/// a busy machine (load 14 on two cores) the reference answer once took
-/// more than [`WAIT`] to answer a connection's first line, and was told it
-/// buffered its replies.
-const REPLY: Duration = Duration::from_secs(5);
 
 /// The function under test.
 pub type ReverseLines = fn(TcpStream) -> io::Result<()>;
@@ -141,7 +134,8 @@ impl Client {
     }
 
     /// Reads until a whole line has arrived (or the peer closed, or
-    /// [`REPLY`] passed); returns the raw bytes, line end included, and how it ended.
+    /// [`REPLY`] passed); returns the raw bytes, line end included, and how
+    /// it ended.
     /// An empty first line is followed by a look at what comes right
     /// after it, which tells a reversed line end apart.
     fn raw_reply(&mut self) -> (Vec<u8>, Ended) {

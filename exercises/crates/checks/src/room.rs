@@ -19,15 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::harness::{lock, plural, show};
-
-/// How long a line may take to reach another client, and a connection to
-/// be made: the deadline of an event, for a busy machine. A room that
-/// works never waits it out. (The other checks' `harness::WAIT` is 2 s; a
-/// line through a room goes through grade's relay twice and the room's own
-/// threads, and 2 s was too short on a loaded two-core machine: 2 of 100
-/// seeds failed the course's room at a load average of about 12.)
-const WAIT: Duration = Duration::from_secs(5);
+use super::harness::{REPLY, lock, plural, show};
 
 pub fn checks(room: SocketAddr) -> Vec<super::Check> {
     checks!(room =>
@@ -230,12 +222,12 @@ fn received(h: &Heard) -> String {
     shown.join(" ")
 }
 
-/// Connects to the room within [`WAIT`], with a write timeout.
+/// Connects to the room within [`REPLY`], with a write timeout.
 fn connect(room: SocketAddr, number: usize) -> Result<TcpStream, String> {
-    let stream = TcpStream::connect_timeout(&room, WAIT)
+    let stream = TcpStream::connect_timeout(&room, REPLY)
         .map_err(|e| format!("client {number} could not connect to the room at {room}: {e}"))?;
     stream
-        .set_write_timeout(Some(WAIT))
+        .set_write_timeout(Some(REPLY))
         .map_err(|e| format!("the check could not set a timeout: {e}"))?;
     Ok(stream)
 }
@@ -285,11 +277,11 @@ fn joined(run: u64, number: usize) -> String {
 /// the room have not all received it. No event says "you are in the
 /// room now": a room registers a client when it likes, so a line sent
 /// before every other client was registered may reach only some of them.
-/// Saying it again is no judgement; only [`WAIT`] in all is.
+/// Saying it again is no judgement; only [`REPLY`] in all is.
 const AGAIN: Duration = Duration::from_millis(200);
 
 /// The newcomer `send`s `line` until each of `members` has received it,
-/// every [`AGAIN`], for [`WAIT`] in all; if one had not, the message is
+/// every [`AGAIN`], for [`REPLY`] in all; if one had not, the message is
 /// `say(that member, what it was missing)`.
 fn announce(
     send: impl Fn(&[u8]) -> Result<(), String>,
@@ -297,7 +289,7 @@ fn announce(
     members: &[&Client],
     say: impl Fn(&str, &Missing) -> String,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + REPLY;
     let wanted = [line.to_string()];
     loop {
         send(format!("{line}\n").as_bytes())?;
@@ -346,7 +338,7 @@ fn join(room: SocketAddr, run: u64, n: usize) -> Result<Vec<Client>, String> {
                      time, until it leaves, this is what the next client sees: serve each client \
                      on a thread of its own.)",
                     client.name(),
-                    m.say(who, WAIT)
+                    m.say(who, REPLY)
                 )
             },
         )?;
@@ -389,13 +381,13 @@ pub fn a_line_from_one_client_reaches_every_other_and_never_its_sender(
             if i == from {
                 continue;
             }
-            to.wait_for(std::slice::from_ref(&text), WAIT)
+            to.wait_for(std::slice::from_ref(&text), REPLY)
                 .map_err(|m| {
                     format!(
                         "three clients are in the room; {} sent {}. {}",
                         clients[from].name(),
                         show(text.as_bytes()),
-                        m.say(&to.name(), WAIT)
+                        m.say(&to.name(), REPLY)
                     )
                 })?;
         }
@@ -423,10 +415,10 @@ pub fn twenty_clients_each_hear_every_other(room: SocketAddr) -> Result<(), Stri
             .filter(|&j| j != i)
             .map(|j| texts[j].clone())
             .collect();
-        client.wait_for(&others, WAIT).map_err(|m| {
+        client.wait_for(&others, REPLY).map_err(|m| {
             format!(
                 "twenty clients are in the room, and each sent one line at the same time. {}",
-                m.say(&client.name(), WAIT)
+                m.say(&client.name(), REPLY)
             )
         })?;
     }
@@ -460,7 +452,7 @@ pub fn a_line_cut_into_pieces_arrives_whole(room: SocketAddr) -> Result<(), Stri
     // chance to arrive.
     let after = format!("and one more line (room check {run})");
     from.send(format!("{after}\n").as_bytes())?;
-    let waited = to.wait_for(&[text.clone(), after.clone()], WAIT);
+    let waited = to.wait_for(&[text.clone(), after.clone()], REPLY);
     if let Err(m) = waited {
         let piece = pieces
             .iter()
@@ -481,7 +473,7 @@ pub fn a_line_cut_into_pieces_arrives_whole(room: SocketAddr) -> Result<(), Stri
             from.name(),
             show(text.as_bytes()),
             show(after.as_bytes()),
-            m.say(&to.name(), WAIT)
+            m.say(&to.name(), REPLY)
         ));
     }
     never_back_to_the_sender(from, &[text, after])
@@ -502,7 +494,7 @@ pub fn a_client_that_never_reads_does_not_stop_the_others(room: SocketAddr) -> R
     announce(deaf_send, &joined(run, 2), &[&listener], |who, m| {
         format!(
             "client 2 joined the room and said its line. {}",
-            m.say(who, WAIT)
+            m.say(who, REPLY)
         )
     })?;
     let sender = Client::connect(room, 3)?;
@@ -513,7 +505,7 @@ pub fn a_client_that_never_reads_does_not_stop_the_others(room: SocketAddr) -> R
         |who, m| {
             format!(
                 "client 3 joined the room and said its line. {}",
-                m.say(who, WAIT)
+                m.say(who, REPLY)
             )
         },
     )?;
@@ -615,7 +607,7 @@ pub fn a_line_that_is_not_utf8_does_not_stop_the_room(room: SocketAddr) -> Resul
                  say), never the server or anyone else's.",
                 show(bad),
                 show(line.as_bytes()),
-                m.say(who, WAIT)
+                m.say(who, REPLY)
             )
         },
     )?;
