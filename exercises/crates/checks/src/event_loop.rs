@@ -313,6 +313,15 @@ fn run_loop<C>(api: Api<C>, stream: TcpStream, mut poll: Poll, shared: &Shared) 
                     Ok(next) => next,
                     Err(e) => return failed("on_readable", e),
                 };
+                // Asking for writable anew, on a socket with room: mio
+                // reports it at the next poll, so the loop is not done yet
+                // (else a busy loop could look settled for one moment,
+                // and the client move on before it spins).
+                let newly_writable =
+                    next.is_some_and(|i| i.is_writable()) && !interest.is_writable();
+                if newly_writable && (call.refused || !call.would_block) {
+                    rearm = true;
+                }
                 if next.is_some_and(|i| i.is_readable()) {
                     match call.last_read {
                         Some(Got::Bytes) | None => seen.stopped_before_would_block += 1,
