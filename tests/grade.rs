@@ -269,6 +269,15 @@ fn reverse_unbounded(stream: TcpStream) -> io::Result<()> {
     reverse_with(stream, false, reversed, true)
 }
 
+/// A right reverse, under one lock of the whole server while it serves a
+/// client: one client at a time, whatever the threads (the original
+/// tutorial's bug, where the accept loop takes the lock).
+fn reverse_under_one_lock(stream: TcpStream) -> io::Result<()> {
+    static SERVER: Mutex<()> = Mutex::new(());
+    let _guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    reverse_with(stream, true, reversed, true)
+}
+
 fn reverse_of_bytes(stream: TcpStream) -> io::Result<()> {
     reverse_with(stream, true, reversed_bytes, true)
 }
@@ -321,7 +330,7 @@ fn the_course_reverse_server_passes_grade_given_its_address() {
     assert!(
         graded
             .stdout
-            .contains("ok: 15 passed, 0 failed, 0 skipped (seed 1;"),
+            .contains("ok: 16 passed, 0 failed, 0 skipped (seed 1;"),
         "{}",
         graded.stdout
     );
@@ -344,7 +353,7 @@ fn the_course_reverse_server_passes_grade_when_grade_starts_it(#[case] seed: &st
         graded.stdout, graded.stderr
     );
     assert!(
-        graded.stdout.contains("15 passed, 0 failed"),
+        graded.stdout.contains("16 passed, 0 failed"),
         "{}",
         graded.stdout
     );
@@ -476,6 +485,11 @@ fn a_broken_echo_server_fails_with_its_check(
     reverse_closing_with_bytes_unread,
     "a_line_that_is_too_long_gets_an_error_and_the_connection_closes",
     "(an RST, not a FIN) after its last bytes, \"error: line too long\\n\""
+)]
+#[case::one_lock_held_while_a_client_is_served(
+    reverse_under_one_lock,
+    "a_second_client_is_served_while_the_first_stays_connected",
+    "serves one client after the other"
 )]
 #[case::no_close_after_the_client_closes(
     reverse_without_close,
@@ -988,7 +1002,7 @@ const PYTHON_START_SECS: &str = "60";
 #[case::reverse(
     "book/src/grade/reverse_server.py",
     "reverse",
-    "ok: 15 passed, 0 failed"
+    "ok: 16 passed, 0 failed"
 )]
 #[case::room_with_a_greeting_and_a_prefix("tests/zoo/room.py", "room", "ok: 5 passed, 0 failed")]
 #[case::proxy("tests/zoo/proxy.py", "proxy", "ok: 7 passed, 0 failed, 1 skipped")]
@@ -1093,6 +1107,12 @@ fn a_right_python_server_passes_grade(
     "a_line_that_is_too_long_gets_an_error_and_the_connection_closes",
     "(an RST, not a FIN) after its last bytes, \"error: line too long\\n\""
 )]
+#[case::reverse_lock_from_accept_loop(
+    "reverse_lock_from_accept_loop",
+    "reverse",
+    "a_second_client_is_served_while_the_first_stays_connected",
+    "serves one client after the other"
+)]
 #[case::reverse_keeps_the_cr(
     "reverse_keeps_the_cr",
     "reverse",
@@ -1162,7 +1182,7 @@ fn a_broken_python_server_fails_with_its_check(
 #[test]
 fn the_first_failure_shows_the_bytes_with_a_caret_under_the_first_difference() {
     let addr = spawn_server(reverse_of_bytes);
-    let graded = grade(&["reverse", "--addr", &addr, "--seed", "7"]);
+    let graded = grade(&["reverse", "--addr", &addr, "--seed", "12"]);
     let block = check_block(&graded.stdout, "reverses_characters_not_bytes");
     // "héllo wörld 🦀\n" reversed by bytes starts with the crab's last byte.
     for line in [
@@ -1270,7 +1290,7 @@ fn the_junit_file_has_one_test_case_per_check_and_each_failure_s_first_line() {
     let file = std::env::temp_dir().join(format!("grade-junit-{}.xml", std::process::id()));
     let file_arg = file.to_string_lossy().to_string();
     let graded = grade(&[
-        "reverse", "--addr", &addr, "--seed", "7", "--junit", &file_arg,
+        "reverse", "--addr", &addr, "--seed", "12", "--junit", &file_arg,
     ]);
     let xml = std::fs::read_to_string(&file).expect("grade wrote the JUnit file");
     let _ = std::fs::remove_file(&file);
@@ -1281,11 +1301,11 @@ fn the_junit_file_has_one_test_case_per_check_and_each_failure_s_first_line() {
     let cases: Vec<&(String, String)> = elements.iter().filter(|(n, _)| n == "testcase").collect();
     assert_eq!(
         cases.len(),
-        15,
+        16,
         "one test case per check of reverse:\n{xml}"
     );
     let suite = &elements[1].1;
-    assert_eq!(attribute(suite, "tests").as_deref(), Some("15"));
+    assert_eq!(attribute(suite, "tests").as_deref(), Some("16"));
     let failures: Vec<&(String, String)> =
         elements.iter().filter(|(n, _)| n == "failure").collect();
     assert_eq!(
@@ -1420,7 +1440,7 @@ fn the_book_s_session_against_the_original_reverse_server_is_what_grade_prints()
     let exe = example_path("03_reverse_server");
     let args = "--raw --max-line 1024 --addr 127.0.0.1:{port}";
     let run = format!("\"{}\" {args}", exe.display());
-    let graded = grade(&["reverse", "--seed", "2", "--run", &run]);
+    let graded = grade(&["reverse", "--seed", "12", "--run", &run]);
     assert!(!graded.success);
     // The book runs the example with cargo; grade names the command it ran.
     let printed = graded.stdout.replace(
@@ -1442,7 +1462,7 @@ fn the_book_s_session_against_the_original_reverse_server_is_what_grade_prints()
     same_as_the_book(
         "session-raw.txt",
         &format!(
-            "cargo run -q -p exercises -- grade reverse --seed 2 --run 'cargo run -q \
+            "cargo run -q -p exercises -- grade reverse --seed 12 --run 'cargo run -q \
              --example 03_reverse_server -- {args}'"
         ),
         &printed,
@@ -1497,6 +1517,6 @@ fn the_class_script_grades_each_listed_server_and_keeps_its_reports() {
     );
     assert_eq!(lines[2], "carol: passed");
     let junit = std::fs::read_to_string(dir.join("grades/bob.xml")).expect("bob's JUnit file");
-    assert_eq!(junit.matches("<testcase ").count(), 15);
+    assert_eq!(junit.matches("<testcase ").count(), 16);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -81,7 +81,9 @@ enum Protocol {
     ///   reset (an RST), which can destroy the error line. Shut down the
     ///   sending side and read the rest for a moment first.
     /// - When the client closes its sending side, the server closes the
-    ///   connection. Many clients are served at the same time.
+    ///   connection.
+    /// - Many clients are served at the same time: a second client is
+    ///   answered while the first is still connected.
     Reverse(Target),
     #[command(verbatim_doc_comment)]
     /// Lesson 05's room: a line from one client reaches every other client.
@@ -423,8 +425,19 @@ pub fn main(args: Args) -> ExitCode {
         Protocol::Echo(t) => grade("echo", &t, Vec::new(), || {
             Ok(checks::echo_server::checks(relay_all))
         }),
+        // Exercise 03's checks serve one connection each; a whole server
+        // must also serve many at once.
         Protocol::Reverse(t) => grade("reverse", &t, Vec::new(), || {
-            Ok(checks::reverse::checks(relay_one))
+            let mut list = checks::reverse::checks(relay_one);
+            list.push(Check::new(
+                "a_second_client_is_served_while_the_first_stays_connected",
+                || {
+                    checks::reverse::a_second_client_is_served_while_the_first_stays_connected(
+                        relay_one,
+                    )
+                },
+            ));
+            Ok(list)
         }),
         // The room's checks are clients of an address: a relay's, in front
         // of the server under grade, so that the transcript has the bytes.

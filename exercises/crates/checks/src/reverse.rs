@@ -696,6 +696,51 @@ pub fn returns_when_the_client_closes(subject: ReverseLines) -> Result<(), Strin
     }
 }
 
+/// grade's only: two clients at once, the second answered while the first
+/// is still connected. Not one of exercise 03's checks: its function serves
+/// one connection, and serving many at once is the accept loop's job
+/// (lesson 03's `serve`). A whole server must do both.
+pub fn a_second_client_is_served_while_the_first_stays_connected(
+    subject: ReverseLines,
+) -> Result<(), String> {
+    let mut first = Client::start(subject)?;
+    first.send(b"first\n")?;
+    first.expect_reversed("the first client's \"first\\n\"", "first")?;
+    let mut second = Client::start(subject)?;
+    let to = "the second client's \"second\\n\"";
+    second.send(b"second\n")?;
+    let (reply, ended) = second.raw_reply();
+    if reply.is_empty() && ended == Ended::TimedOut {
+        // No reply while the first client is connected. The first one
+        // leaving is an event: if the reply comes then, the server was
+        // serving one client at a time.
+        first
+            .stream
+            .shutdown(Shutdown::Write)
+            .map_err(|e| format!("the check could not close the first client's side: {e}"))?;
+        let (late, _) = second.raw_reply();
+        if late == b"dnoces\n" {
+            return Err(format!(
+                "your server serves one client after the other: no reply to {to} came within \
+                 {REPLY:?} while the first client stayed connected, and it came as soon as the \
+                 first client left.\nServe each client on a thread of its own, and share \
+                 nothing that one client's thread holds while it waits in read(). (The original \
+                 tutorial's bug: its accept loop takes a lock that only the client's thread \
+                 releases, when its client leaves.)"
+            ));
+        }
+        return Err(format!(
+            "no reply to {to} came within {REPLY:?} while the first client was still \
+             connected, nor {REPLY:?} after the first client closed its side (got {}).",
+            show(&late)
+        ));
+    }
+    if reply == b"dnoces\n" {
+        return Ok(());
+    }
+    Err(second.explain(to, "second", &reply, ended))
+}
+
 // The checks above that are about lines and characters, replayed over lesson 09's
 // proxy: `works_when_every_byte_arrives_on_its_own` and
 // `works_when_separate_messages_arrive_merged`.
