@@ -8,7 +8,9 @@
 //! connection a check makes is forwarded to the server under grade by
 //! lesson 09's proxy, both directions, the half-close passed on. So the
 //! checks, their words and their replays over a sliced or merged wire are
-//! the exercises' own, not a copy.
+//! the exercises' own, not a copy. (One check is grade's alone: reverse's
+//! two clients at once, which a function serving one connection cannot
+//! fail.)
 
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Write};
@@ -35,7 +37,8 @@ mod transcript;
     subcommand_value_name = "PROTOCOL",
     subcommand_help_heading = "Protocols",
     after_help = "Each protocol's rules: `grade PROTOCOL --help`. The checks are the \
-                  exercises' own (exercises/crates/checks/), run over a relay to your server."
+                  exercises' own (exercises/crates/checks/), run over a relay to your server, \
+                  and for reverse one more: two clients at once."
 )]
 pub struct Args {
     #[command(subcommand)]
