@@ -62,6 +62,9 @@ pub(super) struct Link {
     pub(super) server: TcpStream,
     pub(super) started: Instant,
     state: Mutex<State>,
+    /// The peer whose error came first, named by the direction it sends
+    /// (`Up`: the client; `Down`: the server). See [`Link::first_error`].
+    first_error: Mutex<Option<Direction>>,
     /// Wakes the pauses of `--delay`, `--gap` and `--rate` when the state
     /// changes, so that closing a connection never waits for them.
     changed: Condvar,
@@ -75,6 +78,7 @@ impl Link {
             server,
             started,
             state: Mutex::new(State::Open),
+            first_error: Mutex::new(None),
             changed: Condvar::new(),
         }
     }
@@ -100,6 +104,25 @@ impl Link {
         *state = new;
         self.changed.notify_all();
         true
+    }
+
+    /// Notes that the peer sending `dir` failed, and returns the peer whose
+    /// error came first: this one, or the other if its error came before.
+    ///
+    /// A reset read from one side is that peer's own only if the link had
+    /// not already failed because of the other. Once the other side fails,
+    /// [`Link::fail`] shuts this side's socket both ways, and a byte that
+    /// this peer sends after that makes the proxy's own system reset the
+    /// connection (RFC 1122: data after a shutdown for reading, once the
+    /// FIN is out, is answered with an RST). The read then fails with
+    /// "connection reset", though the peer did nothing wrong: the client
+    /// vanished while an echo server was still echoing.
+    fn first_error(&self, peer: Direction) -> Direction {
+        *self
+            .first_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(peer)
     }
 
     /// Waits until `until`, or less if the connection stops forwarding.
@@ -233,10 +256,16 @@ fn pump(
     if let (true, Some(tap)) = (plain, tap) {
         match &copied {
             Ok(_) => tap(link.id, dir, Heard::End),
-            Err(e) if !write_failed && e.kind() == io::ErrorKind::ConnectionReset => {
-                tap(link.id, dir, Heard::Reset(e))
+            Err(e) => {
+                // The sender's error, or the receiver's (a write failed).
+                let peer = if write_failed { dir.other() } else { dir };
+                let first = link.first_error(peer);
+                if !write_failed && e.kind() == io::ErrorKind::ConnectionReset && first == dir {
+                    tap(link.id, dir, Heard::Reset(e))
+                } else {
+                    tap(link.id, dir, Heard::Failed(e))
+                }
             }
-            Err(e) => tap(link.id, dir, Heard::Failed(e)),
         }
     }
     done.forwarded = match copied {
