@@ -111,12 +111,13 @@ impl Link {
     ///
     /// A reset read from one side is that peer's own only if the link had
     /// not already failed because of the other. Once the other side fails,
-    /// [`Link::fail`] shuts this side's socket both ways, and a byte that
-    /// this peer sends after that makes the proxy's own system reset the
-    /// connection (RFC 1122: data after a shutdown for reading, once the
-    /// FIN is out, is answered with an RST). The read then fails with
-    /// "connection reset", though the peer did nothing wrong: the client
-    /// vanished while an echo server was still echoing.
+    /// [`Link::fail`] shuts this side's socket for reading, and both ways if
+    /// it is the failed direction's receiver. A byte that this peer sends
+    /// after that makes the proxy's own system reset the connection (RFC
+    /// 1122: data after a shutdown for reading, once the FIN is out, is
+    /// answered with an RST). The read then fails with "connection reset",
+    /// though the peer did nothing wrong: the client vanished while an echo
+    /// server was still echoing.
     fn first_error(&self, peer: Direction) -> Direction {
         *self
             .first_error
